@@ -1,0 +1,1 @@
+"""Apache Beam pipelines: landing files in, events and engagement windows out as Parquet."""

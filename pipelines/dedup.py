@@ -1,0 +1,73 @@
+"""Deduplicate events by (platform, event_id): pure, deterministic, incremental-safe.
+
+The kept copy is the smallest by (payload_hash, source_file, source_line). The rule depends
+only on the copies, not on which run or file delivered them first, so incremental nights and
+a full rebuild keep the same copy. Rows already in the warehouse are passed in with
+`_is_new = false`; they count as neither accepted nor duplicate again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.tables import IS_NEW
+
+SORT_KEYS = [
+    ("platform", "ascending"),
+    ("event_id", "ascending"),
+    ("payload_hash", "ascending"),
+    ("source_file", "ascending"),
+    ("source_line", "ascending"),
+]
+
+
+@dataclass(frozen=True)
+class DedupStats:
+    accepted: int = 0  # new lines that are the first copy of their event in the warehouse
+    duplicates: int = 0  # new valid lines whose event was already accepted (this run or earlier)
+    conflicting_duplicates: int = 0  # copies whose payload differs from the kept copy
+
+    def __add__(self, other: "DedupStats") -> "DedupStats":
+        return DedupStats(
+            self.accepted + other.accepted,
+            self.duplicates + other.duplicates,
+            self.conflicting_duplicates + other.conflicting_duplicates,
+        )
+
+
+def _group_starts(table: pa.Table) -> np.ndarray:
+    """Boolean mask: the row starts a new (platform, event_id) group (table is sorted)."""
+    n = table.num_rows
+    starts = np.ones(n, dtype=bool)
+    if n > 1:
+        for name in ("platform", "event_id"):
+            values = table[name].to_numpy(zero_copy_only=False)
+            starts[1:] &= values[1:] == values[:-1]
+        starts[1:] = ~starts[1:]
+    return starts
+
+
+def deduplicate(table: pa.Table) -> tuple[pa.Table, DedupStats]:
+    """table: events with an `_is_new` column. Returns (one row per event without `_is_new`, stats)."""
+    if table.num_rows == 0:
+        return table.drop_columns([IS_NEW]), DedupStats()
+    table = table.sort_by(SORT_KEYS)
+    starts = _group_starts(table)
+    group = np.cumsum(starts) - 1
+    is_new = table[IS_NEW].to_numpy(zero_copy_only=False)
+    hashes = table["payload_hash"].to_numpy(zero_copy_only=False)
+
+    groups = int(group[-1]) + 1
+    new_per_group = np.bincount(group, weights=is_new, minlength=groups)
+    old_per_group = np.bincount(group, weights=~is_new, minlength=groups)
+    touched = new_per_group > 0
+    accepted = int(np.count_nonzero(touched & (old_per_group == 0)))
+    duplicates = int(is_new.sum()) - accepted
+    winner_hash = hashes[np.flatnonzero(starts)][group]
+    conflicting = int(np.count_nonzero((hashes != winner_hash) & touched[group]))
+
+    kept = table.filter(pa.array(starts)).drop_columns([IS_NEW])
+    return kept, DedupStats(accepted, duplicates, conflicting)

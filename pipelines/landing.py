@@ -1,0 +1,58 @@
+"""Landing directory I/O: find landed files and read their lines (gzip, BOM and CRLF aware)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from schemas.events import LANDING_SUFFIXES
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, order=True)
+class LandedFile:
+    relpath: str  # relative to the landing directory, '/'-separated: the file's stable identity
+    path: str  # absolute path, what a worker opens
+    size: int
+
+
+def discover(landing_dir: Path) -> list[LandedFile]:
+    """Every landing file below landing_dir, in a stable order. Hidden files (.tmp uploads) are skipped."""
+    root = Path(landing_dir).resolve()
+    found = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if path.name.endswith(LANDING_SUFFIXES):
+            found.append(LandedFile(rel.as_posix(), str(path), path.stat().st_size))
+    return sorted(found)
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open(path: str):
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+
+
+def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, raw line without its terminator). A leading UTF-8 BOM is not data."""
+    with _open(path) as f:
+        for number, raw in enumerate(f, start=1):
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM):]
+            if raw.endswith(b"\n"):
+                raw = raw[:-1]
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            yield number, raw

@@ -1,0 +1,91 @@
+"""Arrow table helpers shared by the transforms: build typed batches, hash keys, split by bucket.
+
+Beam moves whole Arrow tables between steps (one element per batch, not per event): the
+per-element cost of Beam dominates otherwise (see PLATFORM.md).
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.parse import EVENT_COLUMNS
+from schemas.datasets import EVENTS, REJECTED
+
+US_PER_DAY = 86_400_000_000
+# Internal columns that travel with events between transforms but are never written.
+IS_NEW = "_is_new"
+# Events as they move through the pipeline: the dataset schema plus the partition day.
+EVENT_ROW_SCHEMA = EVENTS.schema.append(pa.field("event_date", pa.date32(), nullable=False))
+
+
+def events_table(rows: list[tuple], source_file: str, lines: list[int]) -> pa.Table:
+    """Parsed rows (parse.EVENT_COLUMNS order) of one file -> an EVENT_ROW_SCHEMA table."""
+    columns = list(zip(*rows)) if rows else [[] for _ in EVENT_COLUMNS]
+    data = dict(zip(EVENT_COLUMNS, columns))
+    data["source_file"] = [source_file] * len(rows)
+    data["source_line"] = lines
+    arrays = []
+    for field in EVENTS.schema:
+        values = data[field.name]
+        if field.name == "event_time":
+            arrays.append(pa.array(values, pa.int64()).cast(field.type))
+        else:
+            arrays.append(pa.array(values, field.type))
+    table = pa.Table.from_arrays(arrays, schema=EVENTS.schema)
+    return with_event_date(table)
+
+
+def with_event_date(table: pa.Table) -> pa.Table:
+    days = pc.divide(table["event_time"].cast(pa.int64()), US_PER_DAY)  # event_time >= 1970 holds
+    return table.append_column(EVENT_ROW_SCHEMA.field("event_date"), days.cast(pa.int32()).cast(pa.date32()))
+
+
+def rejected_table(rows: list[tuple], run_id: str, ingested_us: int) -> pa.Table:
+    """rows: (source_file, source_line, raw_line, reason, detail)."""
+    names = ("source_file", "source_line", "raw_line", "reason", "detail")
+    columns = list(zip(*rows)) if rows else [[] for _ in names]
+    data = dict(zip(names, columns))
+    data["run_id"] = [run_id] * len(rows)
+    data["ingested_at"] = [ingested_us] * len(rows)
+    arrays = [
+        pa.array(data[f.name], pa.int64()).cast(f.type) if f.name == "ingested_at" else pa.array(data[f.name], f.type)
+        for f in REJECTED.schema
+    ]
+    return pa.Table.from_arrays(arrays, schema=REJECTED.schema)
+
+
+def stable_buckets(table: pa.Table, key_columns: list[str], num_buckets: int) -> np.ndarray:
+    """A bucket per row from a process-independent hash of the key (Python's hash() is salted)."""
+    if table.num_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    joined = pc.binary_join_element_wise(*[table[c] for c in key_columns], "\x1f")
+    encoded = pc.dictionary_encode(joined).combine_chunks()
+    per_value = np.fromiter(
+        (zlib.crc32(v.encode()) % num_buckets for v in encoded.dictionary.to_pylist()),
+        dtype=np.int64,
+        count=len(encoded.dictionary),
+    )
+    return per_value[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def split_by(table: pa.Table, groups: np.ndarray) -> Iterator[tuple[int, pa.Table]]:
+    """Yield (group, rows of that group) for each group value present, rows in original order."""
+    if table.num_rows == 0:
+        return
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    bounds = np.flatnonzero(np.diff(sorted_groups)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [len(order)]))
+    taken = table.take(pa.array(order))
+    for start, end in zip(starts, ends):
+        yield int(sorted_groups[start]), taken.slice(start, end - start)
+
+
+def concat(tables: list[pa.Table]) -> pa.Table:
+    return pa.concat_tables(tables).combine_chunks() if tables else None

@@ -1,0 +1,217 @@
+"""Composite Beam transforms of the batch pipeline, one per domain idea.
+
+Elements are Arrow tables (one per batch of events), keyed by hash buckets for the shuffles:
+Beam still distributes, retries and scales the work, at columnar cost per event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.metrics import Metrics
+
+from pipelines import dedup, engagement, landing, parse, tables
+
+STATS = "stats"
+REJECTED = "rejected"
+DAILY = "daily"
+TRAILING = "trailing"
+
+
+class ParseFileFn(beam.DoFn):
+    """One landed file -> event tables (main), rejected tables and one line-count dict."""
+
+    def __init__(self, ingest_us: int, run_id: str, batch_rows: int):
+        self.ingest_us = ingest_us
+        self.run_id = run_id
+        self.batch_rows = batch_rows
+        self.rejected_lines = Metrics.counter("microradar", "rejected_lines")
+
+    def process(self, landed: landing.LandedFile):
+        rows, lines, rejects = [], [], []
+        counts = {"lines_read": 0, "blank": 0, "valid": 0, "rejected": {}}
+        for number, raw in landing.iter_lines(landed.path):
+            counts["lines_read"] += 1
+            result = parse.parse_line(raw, self.ingest_us)
+            if result is None:
+                counts["blank"] += 1
+            elif isinstance(result, parse.Reject):
+                rejects.append((landed.relpath, number, parse.raw_text(raw), result.reason, result.detail))
+                counts["rejected"][result.reason] = counts["rejected"].get(result.reason, 0) + 1
+            else:
+                rows.append(result)
+                lines.append(number)
+                if len(rows) >= self.batch_rows:
+                    counts["valid"] += len(rows)
+                    yield tables.events_table(rows, landed.relpath, lines)
+                    rows, lines = [], []
+        if rows:
+            counts["valid"] += len(rows)
+            yield tables.events_table(rows, landed.relpath, lines)
+        if rejects:
+            self.rejected_lines.inc(len(rejects))
+            yield beam.pvalue.TaggedOutput(REJECTED, tables.rejected_table(rejects, self.run_id, self.ingest_us))
+        yield beam.pvalue.TaggedOutput(STATS, counts)
+
+
+class ParseEvents(beam.PTransform):
+    """Landed files -> valid events (tables), dead-lettered lines (tables), per-file line counts."""
+
+    def __init__(self, ingest_us: int, run_id: str, batch_rows: int = 50_000):
+        super().__init__()
+        self.fn = ParseFileFn(ingest_us, run_id, batch_rows)
+
+    def expand(self, files):
+        return (
+            files
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ParseFile" >> beam.ParDo(self.fn).with_outputs(REJECTED, STATS, main="events")
+        )
+
+
+class ReadEventFileFn(beam.DoFn):
+    """An `events` Parquet file of earlier runs -> its rows, with the partition day restored."""
+
+    def process(self, path: str):
+        table = pq.read_table(path, schema=tables.EVENTS.schema)
+        yield tables.with_event_date(table)
+
+
+def _mark(table: pa.Table, is_new: bool) -> pa.Table:
+    return table.append_column(tables.IS_NEW, pa.array([is_new] * table.num_rows, pa.bool_()))
+
+
+class DedupBucketFn(beam.DoFn):
+    def process(self, bucket_tables):
+        _, parts = bucket_tables
+        kept, stats = dedup.deduplicate(tables.concat(list(parts)))
+        yield kept
+        yield beam.pvalue.TaggedOutput(STATS, stats)
+
+
+class DeduplicateEvents(beam.PTransform):
+    """New and already-stored events -> one row per (platform, event_id), plus DedupStats."""
+
+    def __init__(self, num_buckets: int):
+        super().__init__()
+        self.num_buckets = num_buckets
+
+    def _by_bucket(self, table: pa.Table):
+        buckets = tables.stable_buckets(table, ["platform", "event_id"], self.num_buckets)
+        yield from tables.split_by(table, buckets)
+
+    def expand(self, pcolls):
+        new_events, stored_events = pcolls
+        marked = (
+            new_events | "MarkNew" >> beam.Map(_mark, True),
+            stored_events | "MarkStored" >> beam.Map(_mark, False),
+        ) | "AllCopies" >> beam.Flatten()
+        return (
+            marked
+            | "KeyByEventBucket" >> beam.FlatMap(self._by_bucket)
+            | "GroupCopies" >> beam.GroupByKey()
+            | "KeepOneCopy" >> beam.ParDo(DedupBucketFn()).with_outputs(STATS, main="events")
+        )
+
+
+class ProfileBucketFn(beam.DoFn):
+    """All events of a bucket of profiles -> daily rows and trailing windows."""
+
+    def __init__(self, last_day: int, first_end_day: int | None):
+        self.last_day = last_day
+        self.first_end_day = first_end_day
+
+    def process(self, bucket_tables):
+        _, parts = bucket_tables
+        events = tables.concat(list(parts))
+        daily, engagers = engagement.daily_engagement(events, self.last_day)
+        if daily.num_rows == 0:
+            return
+        yield beam.pvalue.TaggedOutput(DAILY, engagement.to_daily_dataset(daily))
+        yield beam.pvalue.TaggedOutput(
+            TRAILING, engagement.trailing_engagement(daily, engagers, self.last_day, self.first_end_day)
+        )
+
+
+class WindowEngagement(beam.PTransform):
+    """Deduplicated events -> engagement_daily and engagement_trailing tables (7- and 28-day windows).
+
+    Windows are explicit day indexes rather than Beam's WindowInto: in batch every event is
+    in exactly one day and Beam's per-element windowing would cost ~100x (PLATFORM.md).
+    """
+
+    def __init__(self, last_day: int, num_buckets: int, first_end_day: int | None = None):
+        super().__init__()
+        self.last_day = last_day
+        self.num_buckets = num_buckets
+        self.first_end_day = first_end_day
+
+    def _by_profile(self, table: pa.Table):
+        buckets = tables.stable_buckets(table, ["platform", "profile_id"], self.num_buckets)
+        columns = ["platform", "profile_id", "event_id", "event_type", "event_time", "actor_id", "sponsored", "followers"]
+        yield from tables.split_by(table.select(columns), buckets)
+
+    def expand(self, events):
+        return (
+            events
+            | "KeyByProfileBucket" >> beam.FlatMap(self._by_profile)
+            | "GroupProfiles" >> beam.GroupByKey()
+            | "Aggregate" >> beam.ParDo(ProfileBucketFn(self.last_day, self.first_end_day)).with_outputs(DAILY, TRAILING)
+        )
+
+
+class WritePartitionFn(beam.DoFn):
+    def __init__(self, dataset: str, partition: str, staging_dir: str, run_id: str, sort_keys: list[str]):
+        self.dataset = dataset
+        self.partition = partition
+        self.staging_dir = staging_dir
+        self.run_id = run_id
+        self.sort_keys = sort_keys
+
+    def process(self, keyed):
+        value, parts = keyed
+        table = tables.concat(list(parts)).sort_by([(k, "ascending") for k in self.sort_keys])
+        target = Path(self.staging_dir) / self.dataset / f"{self.partition}={value}"
+        target.mkdir(parents=True, exist_ok=True)
+        # Unique names per run: a reader listing files before a swap never opens a rewritten file.
+        path = target / f"part-{self.run_id}-{uuid.uuid4().hex[:8]}.parquet"
+        write_parquet(table, path)
+        yield (self.dataset, value, table.num_rows)
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Settings every reader handles: Parquet 2.6, microsecond UTC timestamps, zstd, statistics."""
+    pq.write_table(table, path, version="2.6", coerce_timestamps="us", compression="zstd", write_statistics=True)
+
+
+class WritePartitionedParquet(beam.PTransform):
+    """Tables carrying a date partition column -> one Parquet file per partition in the staging dir.
+
+    The files are staged, not published: the run commits them by swapping whole partition
+    directories once every write succeeded (see microradar.warehouse).
+    """
+
+    def __init__(self, dataset, staging_dir: str, run_id: str, sort_keys: list[str]):
+        super().__init__()
+        self.dataset = dataset
+        self.fn = WritePartitionFn(dataset.name, dataset.partition, staging_dir, run_id, sort_keys)
+
+    def _by_partition(self, table: pa.Table):
+        part = self.dataset.partition
+        days = table[part].cast(pa.int32()).to_numpy()
+        body = table.drop_columns([part])
+        for day, rows in tables.split_by(body, days):
+            yield pa.scalar(day, pa.int32()).cast(pa.date32()).as_py().isoformat(), rows
+
+    def expand(self, tables_pcoll):
+        return (
+            tables_pcoll
+            | "KeyByPartition" >> beam.FlatMap(self._by_partition)
+            | "GroupPartition" >> beam.GroupByKey()
+            | "WriteFile" >> beam.ParDo(self.fn)
+        )

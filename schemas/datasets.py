@@ -1,0 +1,176 @@
+"""Warehouse datasets: Arrow schemas of every Parquet dataset, with a doc string per column.
+
+Partition columns (`event_date`, `ingest_date`, `day`, `window_end`) live only in the Hive
+directory names (`day=2026-11-24/`), never inside the files: pyarrow refuses a column that is
+both, and every reader (DuckDB, polars, pandas/pyarrow, Spark) restores it from the path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+def col(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    grain: str
+    partition: str  # the Hive partition column, a date
+    partition_doc: str
+    schema: pa.Schema  # the columns stored in the files (without the partition column)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names
+
+    def doc(self, column: str) -> str:
+        if column == self.partition:
+            return self.partition_doc
+        return self.schema.field(column).metadata[b"doc"].decode()
+
+
+COUNT_METRICS = (
+    ("posts", "`post` events in the window"),
+    ("likes", "`like` events whose actor_id differs from the profile_id"),
+    ("comments", "`comment` events whose actor_id differs from the profile_id"),
+    ("shares", "`share` events whose actor_id differs from the profile_id"),
+    ("saves", "`save` events whose actor_id differs from the profile_id"),
+    ("interactions", "likes + comments + shares + saves"),
+    ("unique_engagers", "distinct actor_id over those interactions, exact over the whole window"),
+    ("creator_replies", "`comment` events whose actor_id equals the profile_id"),
+    ("sponsored_posts", "`post` events with sponsored = true"),
+)
+FOLLOWER_METRICS = (
+    ("followers_first", "followers of the first profile_snapshot in the window, by (event_time, event_id); null if none"),
+    ("followers_last", "followers of the last profile_snapshot in the window, by (event_time, event_id); null if none"),
+)
+METRIC_NAMES = tuple(name for name, _ in COUNT_METRICS + FOLLOWER_METRICS)
+
+_metric_fields = [col(n, pa.int64(), d, nullable=False) for n, d in COUNT_METRICS] + [
+    col(n, pa.int64(), d) for n, d in FOLLOWER_METRICS
+]
+_profile_key = [
+    col("platform", pa.string(), "platform of the profile", nullable=False),
+    col("profile_id", pa.string(), "creator id on that platform", nullable=False),
+]
+
+EVENTS = Dataset(
+    name="events",
+    grain="one accepted, deduplicated event",
+    partition="event_date",
+    partition_doc="UTC day of event_time",
+    schema=pa.schema(
+        [
+            col("platform", pa.string(), "lowercase platform name", nullable=False),
+            col("event_id", pa.string(), "event id, unique per platform", nullable=False),
+            col("event_type", pa.string(), "post, like, comment, share, save or profile_snapshot", nullable=False),
+            col("event_time", TIMESTAMP, "when the event happened, UTC", nullable=False),
+            col("profile_id", pa.string(), "the creator the event is about", nullable=False),
+            col("schema_version", pa.int16(), "event contract version the line declared (default 1)", nullable=False),
+            col("post_id", pa.string(), "post created (post) or interacted with (like, comment, share, save)"),
+            col("actor_id", pa.string(), "who interacted (like, comment, share, save)"),
+            col("reply_to", pa.string(), "comment id a comment replies to"),
+            col("media_type", pa.string(), "post media type"),
+            col("hashtags", pa.list_(pa.string()), "post hashtags"),
+            col("mentions", pa.list_(pa.string()), "accounts a post mentions"),
+            col("sponsored", pa.bool_(), "post is a paid partnership (false when absent)"),
+            col("followers", pa.int64(), "profile_snapshot follower count"),
+            col("following", pa.int64(), "profile_snapshot following count"),
+            col("media_count", pa.int64(), "profile_snapshot media count"),
+            col("source_file", pa.string(), "landing file of the kept copy, relative to the landing directory", nullable=False),
+            col("source_line", pa.int64(), "1-based line number of the kept copy in source_file", nullable=False),
+            col(
+                "payload_hash",
+                pa.string(),
+                "SHA-256 of the normalised payload; copies with different hashes are conflicting duplicates",
+                nullable=False,
+            ),
+        ]
+    ),
+)
+
+REJECTED = Dataset(
+    name="rejected",
+    grain="one rejected input line",
+    partition="ingest_date",
+    partition_doc="UTC day the run that read the line started",
+    schema=pa.schema(
+        [
+            col("source_file", pa.string(), "landing file, relative to the landing directory", nullable=False),
+            col("source_line", pa.int64(), "1-based line number in source_file", nullable=False),
+            col("raw_line", pa.string(), "the line as read (invalid UTF-8 bytes backslash-escaped)", nullable=False),
+            col("reason", pa.string(), "machine-readable reason, see schemas.events.REJECT_REASONS", nullable=False),
+            col("detail", pa.string(), "human-readable detail: which field, what was wrong", nullable=False),
+            col("run_id", pa.string(), "the run that read the line", nullable=False),
+            col("ingested_at", TIMESTAMP, "when the run started, UTC", nullable=False),
+        ]
+    ),
+)
+
+ENGAGEMENT_DAILY = Dataset(
+    name="engagement_daily",
+    grain="profile x UTC day with at least one accepted event",
+    partition="day",
+    partition_doc="the UTC day [00:00, 24:00)",
+    schema=pa.schema(_profile_key + _metric_fields),
+)
+
+ENGAGEMENT_TRAILING = Dataset(
+    name="engagement_trailing",
+    grain="profile x window length (7, 28) x window end day, while the window holds an accepted event",
+    partition="window_end",
+    partition_doc="the window's last UTC day; the window is [window_end-(N-1) 00:00, window_end+1 00:00)",
+    schema=pa.schema(
+        _profile_key
+        + [col("window_days", pa.int32(), "window length N in days: 7 or 28", nullable=False)]
+        + _metric_fields
+    ),
+)
+
+PROFILE_DAILY = Dataset(
+    name="profile_daily",
+    grain="profile x UTC day, from the profile's first event to the as-of day",
+    partition="day",
+    partition_doc="the UTC day the state describes (at 24:00)",
+    schema=pa.schema(
+        _profile_key
+        + [
+            col("followers", pa.int64(), "latest known follower count at the end of the day (carried forward); null before the first snapshot"),
+            col("tier", pa.string(), "nano, micro, macro or mega from followers and the tier table; null when followers is null"),
+            col("previous_tier", pa.string(), "tier on the previous day"),
+            col("tier_changed", pa.bool_(), "tier differs from previous_tier (both known)", nullable=False),
+            col("followers_28d_ago", pa.int64(), "followers carried forward at the end of day-28"),
+            col("follower_growth_28d", pa.int64(), "followers - followers_28d_ago"),
+            col("follower_growth_pct_28d", pa.float64(), "(followers - followers_28d_ago) / followers_28d_ago"),
+            col("peer_median_growth_pct_28d", pa.float64(), "median follower_growth_pct_28d among peers (same platform, tier, day)"),
+            col("growth_vs_peers", pa.float64(), "follower_growth_pct_28d / peer median (null when the median is <= 0)"),
+            col("interactions_28d", pa.int64(), "interactions in the 28-day window ending on day"),
+            col("engagement_rate_28d", pa.float64(), "interactions_28d / followers, null when followers is null or 0"),
+            col("peer_median_engagement_rate_28d", pa.float64(), "median engagement_rate_28d among peers"),
+            col("interactions_7d", pa.int64(), "interactions in the 7-day window ending on day"),
+            col("interactions_prev_7d", pa.int64(), "interactions in the 7-day window ending on day-7"),
+            col("posts_28d", pa.int64(), "posts in the 28-day window ending on day"),
+            col("max_daily_gain_share", pa.float64(), "largest single-day follower gain in the last 28 days / follower_growth_28d"),
+            col("max_daily_gain_vs_baseline", pa.float64(), "largest single-day gain / the profile's median absolute daily change over 28 days"),
+            col("projected_followers_30d", pa.int64(), "followers + 30 x average daily gain over the last 28 days"),
+            col("is_suspicious", pa.bool_(), "follower growth looks bought: see docs/SCORES.md", nullable=False),
+            col("suspicious_reasons", pa.list_(pa.string()), "why is_suspicious, in words", nullable=False),
+            col("rising_score", pa.float64(), "0-100, peer-relative blend of growth and engagement: see docs/SCORES.md"),
+            col("is_rising", pa.bool_(), "a rising micro influencer on this day: see docs/SCORES.md", nullable=False),
+            col("rising_rank", pa.int64(), "rank by rising_score among rising profiles of the platform on the day (1 = best)"),
+            col("rising_reasons", pa.list_(pa.string()), "why is_rising, in words a marketer can read", nullable=False),
+        ]
+    ),
+)
+
+BEAM_DATASETS = (EVENTS, REJECTED, ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING)
+GOLD_DATASETS = (PROFILE_DAILY,)
+ALL_DATASETS = BEAM_DATASETS + GOLD_DATASETS
+BY_NAME = {d.name: d for d in ALL_DATASETS}
