@@ -159,7 +159,7 @@ PROFILE_DAILY = Dataset(
             col("posts_28d", pa.int64(), "posts in the 28-day window ending on day"),
             col("max_daily_gain_share", pa.float64(), "largest single-day follower gain in the last 28 days / follower_growth_28d"),
             col("max_daily_gain_vs_baseline", pa.float64(), "largest single-day gain / the profile's median absolute daily change over 28 days"),
-            col("projected_followers_30d", pa.int64(), "followers + 30 x average daily gain over the last 28 days"),
+            col("projected_followers", pa.int64(), "followers + cfg_rising.projection_days x the average daily gain of the last 28 days"),
             col("is_suspicious", pa.bool_(), "follower growth looks bought: see docs/SCORES.md", nullable=False),
             col("suspicious_reasons", pa.list_(pa.string()), "why is_suspicious, in words", nullable=False),
             col("rising_score", pa.float64(), "0-100, peer-relative blend of growth and engagement: see docs/SCORES.md"),

@@ -1,0 +1,1 @@
+"""Prefect flows: the nightly run (ingest -> windows -> SQL -> report) and its deployment."""

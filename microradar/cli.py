@@ -1,0 +1,206 @@
+"""The `microradar` command: demo, generate, nightly, query.
+
+Argument errors and run failures end with exit status 1 (2 for usage) and one line on stderr.
+Extra arguments of `nightly` are Beam pipeline options (--runner, --direct_num_workers, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+DEMO_MARKER = ".microradar-demo"
+
+
+class CliError(Exception):
+    """A failure the user can fix; printed as one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not usage + message
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _existing_dir(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such directory: {value}")
+    return path
+
+
+def _quiet_prefect() -> None:
+    """Prefect without a server: a temporary local one, telemetry off (PLATFORM.md)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def cmd_generate(args) -> int:
+    from microradar.generator import generate_landing
+
+    summary = generate_landing(Path(args.out), profiles=args.profiles, days=args.days, seed=args.seed,
+                               end_date=args.end_date)
+    print(f"landing directory: {summary.landing_dir}")
+    print(f"ground truth:      {summary.ground_truth_path}")
+    print(f"{summary.files_written} files, {summary.lines_written:,} lines, days {summary.start_date} .. {summary.end_date}")
+    return 0
+
+
+def _run_nightly(landing_dir: Path, warehouse_dir: Path, as_of, allow_changed: bool, beam_args: list[str]) -> dict:
+    _quiet_prefect()
+    from flows.nightly import nightly
+
+    warehouse_dir.mkdir(parents=True, exist_ok=True)
+    return nightly(str(landing_dir), str(warehouse_dir), as_of=as_of, allow_changed=allow_changed, beam_args=beam_args)
+
+
+def _print_run(run: dict) -> None:
+    from microradar.report import format_top_rising
+
+    c = run["counts"]
+    print(f"run {run['run_id']}  as of {run['as_of']}")
+    print(f"files: {run['files']['new']} new, {run['files']['already_ingested']} already ingested")
+    if run["recomputed"]:
+        print(
+            f"lines read {c['lines_read']:,} = accepted {c['accepted']:,} + duplicates {c['duplicates']:,}"
+            f" + rejected {c['rejected']:,} + blank {c['blank']:,}"
+            f"  ({c['conflicting_duplicates']} conflicting duplicates)"
+        )
+        if c["rejected_by_reason"]:
+            print("rejected by reason: " + ", ".join(f"{k} {v}" for k, v in c["rejected_by_reason"].items()))
+    else:
+        print("nothing new landed and the windows are current: nothing to do")
+    print(f"\nTop rising micro influencers on {run['as_of']}:")
+    print(format_top_rising(run["top_rising"]))
+    print("\nOutputs:")
+    for name, path in run["outputs"].items():
+        print(f"  {name:<20} {path}")
+    print(f"  {'run report':<20} {run['report_path']}")
+
+
+def cmd_nightly(args, beam_args: list[str]) -> int:
+    run = _run_nightly(args.landing, Path(args.warehouse), args.as_of, args.allow_changed, beam_args)
+    _print_run(run)
+    return 0
+
+
+def cmd_demo(args, beam_args: list[str]) -> int:
+    from microradar.generator import generate_landing
+
+    root = Path(args.dir)
+    if root.exists():
+        if not (root / DEMO_MARKER).exists():
+            raise CliError(f"{root} exists and is not a microradar demo directory; choose another --dir")
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / DEMO_MARKER).write_text("made by `microradar demo`; deleted by the next demo\n")
+    print(f"[1/2] generating {args.profiles} profiles over {args.days} days into {root / 'landing'} ...", flush=True)
+    summary = generate_landing(root, profiles=args.profiles, days=args.days, seed=args.seed)
+    print(f"      {summary.files_written} files, {summary.lines_written:,} lines", flush=True)
+    print("[2/2] running the nightly flow (Beam FnApiRunner, DuckDB, Prefect without a server) ...", flush=True)
+    run = _run_nightly(summary.landing_dir, root / "warehouse", summary.end_date, False, beam_args)
+    print()
+    _print_run(run)
+    print(f"  {'ground truth':<20} {summary.ground_truth_path}")
+    print(f"\nAsk more: microradar query --warehouse {root / 'warehouse'} \"select * from rising_on(date '{run['as_of']}')\"")
+    return 0
+
+
+def cmd_query(args) -> int:
+    from microradar import sql_layer
+
+    db = Path(args.warehouse) / "microradar.duckdb"
+    if not db.exists():
+        raise CliError(f"no warehouse database at {db}: run `microradar nightly` first")
+    con = sql_layer.connect(db, read_only=True)
+    try:
+        rel = con.sql(args.sql)
+        if rel is None:
+            return 0
+        if args.format == "table":
+            print(rel)
+        else:
+            out = args.output or f"query.{args.format}"
+            con.execute(f"copy ({args.sql}) to '{Path(out).resolve()}' (format {args.format})")
+            print(f"wrote {out}")
+    except Exception as exc:  # duckdb raises many kinds; the user needs the message, not a trace
+        if exc.__class__.__module__.startswith(("duckdb", "_duckdb")):
+            raise CliError(str(exc).splitlines()[0]) from None
+        raise
+    finally:
+        con.close()
+    return 0
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="microradar", description="Find rising micro influencers early.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    p = sub.add_parser("demo", help="generate sample data, run the nightly flow, print the top rising")
+    p.add_argument("--dir", default="demo", help="demo directory (landing/ and warehouse/ inside; default ./demo)")
+    p.add_argument("--profiles", type=int, default=200)
+    p.add_argument("--days", type=int, default=60)
+    p.add_argument("--seed", type=int, default=7)
+
+    p = sub.add_parser("generate", help="write a sample landing directory and its ground truth")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--profiles", type=int, default=200)
+    p.add_argument("--days", type=int, default=60)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--end-date", type=_date, default=None, help="last generated day (default: yesterday UTC)")
+
+    p = sub.add_parser("nightly", help="ingest what landed, recompute windows and the SQL layer; extra args go to Beam")
+    p.add_argument("--landing", required=True, type=_existing_dir, help="landing directory")
+    p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
+    p.add_argument("--as-of", type=_date, default=None, help="last complete day (default: yesterday, UTC)")
+    p.add_argument("--allow-changed", action="store_true", help="re-read landed files whose content changed")
+
+    p = sub.add_parser("query", help="run SQL against the warehouse views and print the result")
+    p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
+    p.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
+    p.add_argument("--output", help="file for csv/json/parquet (default query.<format>)")
+    p.add_argument("sql", help="SQL; views: events, engagement_daily, profile_daily, rising_micro_influencers, ...")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in ("nightly", "demo"):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        if args.command == "generate":
+            return cmd_generate(args)
+        if args.command == "nightly":
+            return cmd_nightly(args, extra)
+        if args.command == "demo":
+            return cmd_demo(args, extra)
+        return cmd_query(args)
+    except CliError as exc:
+        print(f"microradar: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from flows.nightly import ChangedLandingFiles
+        from microradar.warehouse import WarehouseBusy
+
+        if isinstance(exc, (ChangedLandingFiles, WarehouseBusy, OSError)):
+            print(f"microradar: error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

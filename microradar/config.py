@@ -1,0 +1,85 @@
+"""Every tunable number of microradar, in one place, with its default and why.
+
+The SQL layer never hard-codes a threshold: `sql_tables()` turns this configuration into the
+DuckDB tables `cfg_tiers` and `cfg_rising` that the models join against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    min_followers: int
+    max_followers: int | None  # inclusive; None = no upper bound
+
+
+# SPEC section 1 defaults.
+DEFAULT_TIERS = (
+    Tier("nano", 0, 9_999),
+    Tier("micro", 10_000, 50_000),
+    Tier("macro", 50_001, 999_999),
+    Tier("mega", 1_000_000, None),
+)
+
+
+@dataclass(frozen=True)
+class RisingThresholds:
+    # Growth must be real in size: +15% in 28 days is ~4x a typical steady account.
+    min_growth_pct_28d: float = 0.15
+    # ...and strong against peers (same platform and tier on the same day).
+    min_growth_vs_peers: float = 2.0
+    # Engagement must back the audience: at least half the peers' median engagement rate...
+    min_engagement_vs_peers: float = 0.5
+    # ...and interactions must grow at least a quarter as fast as followers (bought followers don't interact).
+    min_interaction_growth_share: float = 0.25
+    # Active posting: two posts a week over 28 days.
+    min_posts_28d: int = 8
+    # Nano profiles qualify when a straight-line projection crosses the micro floor within 30 days,
+    # and they are already this big (a 300-follower account doubling is not a brand partner).
+    nano_min_followers: int = 5_000
+    projection_days: int = 30
+    # Score weights (sum 1): relative growth, absolute growth, engagement rate, interaction growth.
+    weight_growth_pct: float = 0.35
+    weight_growth_abs: float = 0.25
+    weight_engagement: float = 0.25
+    weight_interaction_growth: float = 0.15
+
+
+@dataclass(frozen=True)
+class SpikeThresholds:
+    # A day's gain this share of the followers before it is a jump worth a look (+15% in one day).
+    min_jump_pct: float = 0.15
+    # ...if it is this many times the profile's own median absolute daily change (robust baseline).
+    min_jump_vs_baseline: float = 8.0
+    # ...and carries this share of the 28-day growth (one day explains the growth).
+    min_jump_share_of_growth: float = 0.5
+    # Engagement "stays flat": interactions grew less than this share of the follower growth.
+    max_interaction_growth_share: float = 0.5
+    # A drop after a jump: a later day losing this share of the jump.
+    min_drop_share_of_jump: float = 0.1
+    # A jump is "round" when it is a multiple of this.
+    round_jump_multiple: int = 1_000
+
+
+@dataclass(frozen=True)
+class Config:
+    tiers: tuple[Tier, ...] = DEFAULT_TIERS
+    rising: RisingThresholds = field(default_factory=RisingThresholds)
+    spike: SpikeThresholds = field(default_factory=SpikeThresholds)
+    # Rows of `rising` printed by the demo and in the run report.
+    top_rising: int = 10
+
+
+DEFAULT = Config()
+
+
+def sql_tables(config: Config = DEFAULT) -> dict[str, list[dict]]:
+    """Configuration as rows for DuckDB tables (name -> list of row dicts)."""
+    return {
+        "cfg_tiers": [asdict(t) | {"tier_order": i} for i, t in enumerate(config.tiers)],
+        "cfg_rising": [asdict(config.rising)],
+        "cfg_spike": [asdict(config.spike)],
+    }

@@ -1,0 +1,130 @@
+"""The DuckDB layer: views over the Parquet datasets, the SQL models, the analyst database.
+
+Models live in `sql/` as plain SELECT files, one idea per CTE; this module only runs them
+in layer order. The pipeline never holds the analyst database open: it builds a fresh file
+in the staging directory, and the commit renames it into place.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from microradar import config as cfg
+from microradar.warehouse import Warehouse
+from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, Dataset
+
+# Layer order: each model may read the ones before it.
+INTERMEDIATE = ("int_profiles_days_filled", "int_profiles_days_measured", "int_peers_days_summarised")
+MARTS = ("profile_daily",)
+ANALYST_VIEWS = ("rising_micro_influencers", "tier_changes")
+
+
+def model_sql(layer: str, name: str) -> str:
+    return resources.files("sql").joinpath(layer, f"{name}.sql").read_text()
+
+
+def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("SET TimeZone='UTC'")  # casts to DATE follow the session time zone
+    return con
+
+
+def _duck_type(t: pa.DataType) -> str:
+    if pa.types.is_string(t):
+        return "VARCHAR"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_floating(t):
+        return "DOUBLE"
+    if pa.types.is_int16(t) or pa.types.is_int32(t):
+        return "INTEGER"
+    if pa.types.is_integer(t):
+        return "BIGINT"
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_list(t):
+        return _duck_type(t.value_type) + "[]"
+    raise TypeError(f"no DuckDB type for {t}")
+
+
+def dataset_view_sql(wh: Warehouse, dataset: Dataset) -> str:
+    """A view over a dataset's Parquet with an absolute glob; an empty typed view before any file exists."""
+    if wh.partition_files(dataset):
+        glob = (wh.dataset_dir(dataset) / "*=*" / "*.parquet").as_posix().replace("'", "''")
+        return (
+            f"select * from read_parquet('{glob}', hive_partitioning = true, union_by_name = true, "
+            f"hive_types = {{'{dataset.partition}': DATE}})"
+        )
+    columns = [f"cast(null as {_duck_type(f.type)}) as {f.name}" for f in dataset.schema]
+    columns.append(f"cast(null as DATE) as {dataset.partition}")
+    return "select " + ", ".join(columns) + " where false"
+
+
+def load_config(con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date | None) -> None:
+    for name, rows in cfg.sql_tables(config).items():
+        table = pa.Table.from_pylist(rows)  # noqa: F841 - read by DuckDB's replacement scan
+        con.execute(f"create or replace table {name} as select * from table")
+    con.execute("create or replace table run_params as select ?::DATE as as_of", [as_of])
+
+
+def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tuple[str, ...] = ()) -> None:
+    for dataset in ALL_DATASETS:
+        if dataset.name not in skip:
+            con.execute(f"create or replace view {dataset.name} as {dataset_view_sql(wh, dataset)}")
+
+
+def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.DEFAULT) -> pa.Table:
+    """Runs the intermediate models and the profile_daily mart over the published datasets."""
+    con = connect()
+    try:
+        load_config(con, config, as_of)
+        create_dataset_views(con, wh, skip=(PROFILE_DAILY.name,))
+        for name in INTERMEDIATE:
+            con.execute(f"create or replace temp view {name} as {model_sql('intermediate', name)}")
+        result = con.execute(model_sql("marts", "profile_daily")).to_arrow_table()
+    finally:
+        con.close()
+    body = result.select(PROFILE_DAILY.schema.names).cast(PROFILE_DAILY.schema)
+    return body.append_column("day", result["day"].cast(pa.date32()))
+
+
+def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT) -> None:
+    """A fresh DuckDB file with views over every dataset, the configuration, analyst views and macros."""
+    path.unlink(missing_ok=True)
+    con = connect(path)
+    try:
+        load_config(con, config, as_of)
+        create_dataset_views(con, wh)
+        for name in ANALYST_VIEWS:
+            con.execute(f"create or replace view {name} as {model_sql('marts', name)}")
+        con.execute(resources.files("sql").joinpath("macros.sql").read_text())
+    finally:
+        con.close()
+
+
+def top_rising(wh: Warehouse, day: date, limit: int) -> list[dict]:
+    """The best rising profiles of `day` across platforms, by score, from the published gold table."""
+    con = connect()
+    try:
+        create_dataset_views(con, wh)
+        cursor = con.execute(
+            """
+            select platform, profile_id, followers, tier, rising_score, rising_rank, rising_reasons
+            from profile_daily
+            where day = ? and is_rising
+            order by rising_score desc, platform, profile_id
+            limit ?
+            """,
+            [day, limit],
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    finally:
+        con.close()

@@ -1,0 +1,175 @@
+"""The warehouse on disk: dataset paths, atomic partition publishing, the ingest manifest, the lock.
+
+Publishing follows PLATFORM.md's measurements: files are staged outside every dataset root
+with names unique to the run, then each partition directory is swapped in with one atomic
+`renameat2(RENAME_EXCHANGE)`, so a live reader sees the old partition or the new one, never
+a mix. A staged run is marked READY before its first swap; a run killed during the swaps is
+finished by the next run (`resume_pending`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas.datasets import ALL_DATASETS, Dataset
+
+META = "_meta"
+STAGING = "_staging"
+READY = "READY"
+MANIFEST_SCHEMA = pa.schema(
+    [
+        ("relpath", pa.string()),
+        ("size", pa.int64()),
+        ("sha256", pa.string()),
+        ("run_id", pa.string()),
+        ("ingested_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+_RENAME_EXCHANGE = 2
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class WarehouseBusy(RuntimeError):
+    pass
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Atomically swap two existing directories (Linux renameat2)."""
+    at_fdcwd = -100
+    if _libc.renameat2(at_fdcwd, bytes(a), at_fdcwd, bytes(b), _RENAME_EXCHANGE) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(a))
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | Path) -> "Warehouse":
+        return cls(Path(root).resolve())
+
+    def dataset_dir(self, dataset: Dataset) -> Path:
+        return self.root / dataset.name
+
+    def partition_files(self, dataset: Dataset) -> list[str]:
+        return sorted(str(p) for p in self.dataset_dir(dataset).glob("*=*/*.parquet"))
+
+    @property
+    def meta(self) -> Path:
+        return self.root / META
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.root / "microradar.duckdb"
+
+    def staging_dir(self, run_id: str) -> Path:
+        return self.root / STAGING / run_id
+
+    # --- one writer at a time -------------------------------------------------------------
+    @contextmanager
+    def lock(self):
+        self.meta.mkdir(parents=True, exist_ok=True)
+        with open(self.meta / "writer.lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno in (errno.EAGAIN, errno.EACCES):
+                    raise WarehouseBusy(f"another microradar run is writing to {self.root}") from None
+                raise
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # --- manifest of ingested landing files -----------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.meta / "manifest.parquet"
+
+    def read_manifest(self) -> pa.Table:
+        if self.manifest_path.exists():
+            return pq.read_table(self.manifest_path, schema=MANIFEST_SCHEMA)
+        return MANIFEST_SCHEMA.empty_table()
+
+    # --- run state and reports -------------------------------------------------------------
+    def read_state(self) -> dict:
+        path = self.meta / "state.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def write_json(self, name: str, payload: dict) -> Path:
+        path = self.meta / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str))
+        os.replace(tmp, path)
+        return path
+
+    # --- publishing -------------------------------------------------------------------------
+    def stage_manifest(self, run_id: str, manifest: pa.Table) -> None:
+        staged = self.staging_dir(run_id) / "manifest.parquet"
+        pq.write_table(manifest.cast(MANIFEST_SCHEMA), staged)
+
+    def keep_existing_files(self, run_id: str, dataset: Dataset) -> None:
+        """Append-only datasets (rejected): hard-link the published files of every staged
+        partition into the staging copy, so the swap adds the run's file instead of replacing."""
+        staged_root = self.staging_dir(run_id) / dataset.name
+        for staged in staged_root.glob("*=*"):
+            for old in (self.dataset_dir(dataset) / staged.name).glob("*.parquet"):
+                target = staged / old.name
+                if not target.exists():
+                    os.link(old, target)
+
+    def mark_ready(self, run_id: str, state: dict) -> None:
+        (self.staging_dir(run_id) / READY).write_text(json.dumps(state, default=str))
+
+    def commit(self, run_id: str) -> dict:
+        """Swap every staged partition in, then the manifest and state; remove the staging dir."""
+        staging = self.staging_dir(run_id)
+        state = json.loads((staging / READY).read_text())
+        swapped = 0
+        for dataset in ALL_DATASETS:
+            for staged in sorted((staging / dataset.name).glob("*=*")):
+                self._publish_partition(staged, self.dataset_dir(dataset) / staged.name, run_id)
+                swapped += 1
+        if (staging / "manifest.parquet").exists():
+            os.replace(staging / "manifest.parquet", self.manifest_path)
+        if (staging / "microradar.duckdb").exists():
+            os.replace(staging / "microradar.duckdb", self.duckdb_path)
+        self.write_json("state.json", state)
+        shutil.rmtree(staging)
+        return {"partitions_published": swapped}
+
+    def _publish_partition(self, staged: Path, target: Path, run_id: str) -> None:
+        if not any(run_id in p.name for p in staged.glob("*.parquet")):
+            # Already swapped by an interrupted commit: `staged` now holds the old partition.
+            shutil.rmtree(staged)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            _exchange(staged, target)
+            shutil.rmtree(staged)
+        else:
+            os.rename(staged, target)
+
+    def resume_pending(self) -> list[str]:
+        """Finish commits a killed run had started; discard runs that never got to READY."""
+        finished = []
+        for staging in sorted((self.root / STAGING).glob("*")):
+            if (staging / READY).exists():
+                self.commit(staging.name)
+                finished.append(staging.name)
+            else:
+                shutil.rmtree(staging)
+        return finished

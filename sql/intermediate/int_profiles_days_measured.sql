@@ -1,0 +1,82 @@
+-- Adds the growth, engagement and spike measures of each profile-day (docs/SCORES.md).
+-- Trailing windows come from engagement_trailing; a missing window row means zero activity.
+with
+
+windows as (
+    select
+        platform,
+        profile_id,
+        window_end,
+        window_days,
+        interactions,
+        posts
+    from engagement_trailing
+),
+
+joined as (
+    select
+        days.*,
+        coalesce(w28.interactions, 0) as interactions_28d,
+        coalesce(w28_prev.interactions, 0) as interactions_prev_28d,
+        coalesce(w7.interactions, 0) as interactions_7d,
+        coalesce(w7_prev.interactions, 0) as interactions_prev_7d,
+        coalesce(w28.posts, 0) as posts_28d
+    from int_profiles_days_filled as days
+    left join windows as w28
+        on
+            days.platform = w28.platform and days.profile_id = w28.profile_id
+            and w28.window_days = 28 and w28.window_end = days.day
+    left join windows as w28_prev
+        on
+            days.platform = w28_prev.platform and days.profile_id = w28_prev.profile_id
+            and w28_prev.window_days = 28 and w28_prev.window_end = days.day - 28
+    left join windows as w7
+        on
+            days.platform = w7.platform and days.profile_id = w7.profile_id
+            and w7.window_days = 7 and w7.window_end = days.day
+    left join windows as w7_prev
+        on
+            days.platform = w7_prev.platform and days.profile_id = w7_prev.profile_id
+            and w7_prev.window_days = 7 and w7_prev.window_end = days.day - 7
+),
+
+daily_change as (
+    select
+        *,
+        lag(followers, 28) over profile_days as followers_28d_ago,
+        lag(followers, 1) over profile_days as followers_yesterday,
+        followers - lag(followers, 1) over profile_days as daily_gain
+    from joined
+    window profile_days as (partition by platform, profile_id order by day)
+),
+
+last_28_days as (
+    select
+        *,
+        max(daily_gain) over last_28 as max_daily_gain,
+        arg_max(day, daily_gain) over last_28 as max_gain_day,
+        arg_max(followers_yesterday, daily_gain) over last_28 as followers_before_jump,
+        min(daily_gain) over last_28 as min_daily_gain,
+        arg_min(day, daily_gain) over last_28 as min_gain_day,
+        median(abs(daily_gain)) over last_28 as median_abs_daily_change
+    from daily_change
+    window last_28 as (
+        partition by platform, profile_id order by day rows between 27 preceding and current row
+    )
+),
+
+measured as (
+    select
+        *,
+        followers - followers_28d_ago as follower_growth_28d,
+        (followers - followers_28d_ago) / nullif(followers_28d_ago, 0) as follower_growth_pct_28d,
+        interactions_28d / nullif(followers, 0) as engagement_rate_28d,
+        interactions_28d / nullif(interactions_prev_28d, 0) - 1 as interaction_growth_pct_28d,
+        max_daily_gain / nullif(followers_before_jump, 0) as max_jump_pct,
+        max_daily_gain / nullif(followers - followers_28d_ago, 0) as max_daily_gain_share,
+        max_daily_gain / greatest(median_abs_daily_change, 1) as max_daily_gain_vs_baseline,
+        (followers - followers_28d_ago) / 28.0 as avg_daily_gain_28d
+    from last_28_days
+)
+
+select * from measured
