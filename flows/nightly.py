@@ -19,7 +19,10 @@ from microradar.warehouse import MANIFEST_SCHEMA, Warehouse
 from pipelines import batch, landing
 from schemas.datasets import EVENTS, PROFILE_DAILY
 from schemas.datasets import REJECTED as REJECTED_DATASET
+from pipelines.tables import split_by
 from pipelines.transforms import write_parquet
+from pipelines.batch import EPOCH
+import pyarrow as pa
 
 
 class ChangedLandingFiles(RuntimeError):
@@ -54,11 +57,10 @@ def stage_sql_layer(warehouse: Warehouse, run_id: str, as_of: date, config: cfg.
     """Computes profile_daily over the published datasets and stages it with a fresh analyst DB."""
     staging = warehouse.staging_dir(run_id)
     table = sql_layer.compute_profile_daily(warehouse, as_of, config)
-    days = table["day"].to_pylist()
-    for day in sorted(set(days)):
-        part = staging / PROFILE_DAILY.name / f"day={day.isoformat()}"
+    days = table["day"].cast(pa.int32()).to_numpy()
+    for day, rows in split_by(table.drop_columns(["day"]), days):
+        part = staging / PROFILE_DAILY.name / f"day={(EPOCH + timedelta(days=day)).isoformat()}"
         part.mkdir(parents=True, exist_ok=True)
-        rows = table.filter(table["day"] == day).drop_columns(["day"])
         write_parquet(rows, part / f"part-{run_id}.parquet")
     return table.num_rows
 

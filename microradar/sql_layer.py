@@ -69,8 +69,9 @@ def dataset_view_sql(wh: Warehouse, dataset: Dataset) -> str:
 
 def load_config(con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date | None) -> None:
     for name, rows in cfg.sql_tables(config).items():
-        table = pa.Table.from_pylist(rows)  # noqa: F841 - read by DuckDB's replacement scan
-        con.execute(f"create or replace table {name} as select * from table")
+        con.register("cfg_rows", pa.Table.from_pylist(rows))
+        con.execute(f"create or replace table {name} as select * from cfg_rows")
+        con.unregister("cfg_rows")
     con.execute("create or replace table run_params as select ?::DATE as as_of", [as_of])
 
 
@@ -88,7 +89,7 @@ def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.D
         create_dataset_views(con, wh, skip=(PROFILE_DAILY.name,))
         for name in INTERMEDIATE:
             con.execute(f"create or replace temp view {name} as {model_sql('intermediate', name)}")
-        result = con.execute(model_sql("marts", "profile_daily")).to_arrow_table()
+        result = con.sql(model_sql("marts", "profile_daily")).to_arrow_table()
     finally:
         con.close()
     body = result.select(PROFILE_DAILY.schema.names).cast(PROFILE_DAILY.schema)
@@ -97,6 +98,7 @@ def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.D
 
 def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT) -> None:
     """A fresh DuckDB file with views over every dataset, the configuration, analyst views and macros."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     con = connect(path)
     try:

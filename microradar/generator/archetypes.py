@@ -170,9 +170,11 @@ def _ramp(a: float, b: float) -> np.ndarray:
 def _steady_start(rng: np.random.Generator, tier: str) -> float:
     """Heavy-tailed follower count within a tier (small accounts dominate)."""
     if tier == "nano":
-        return float(np.clip(rng.lognormal(math.log(500), 1.1), 30, 9_600))
-    if tier == "micro":  # truncated Pareto: many near 10k, few near 50k
-        return float(min(10_300 * rng.uniform(0.0, 1.0) ** (-1 / 1.6), 46_000))
+        return float(np.clip(rng.lognormal(math.log(400), 1.1), 30, 9_600))
+    if tier == "micro":  # truncated Pareto (alpha 1.8): many near 10k, few near 42k
+        lo, hi, alpha = 10_200.0, 42_000.0, 1.8
+        u = rng.uniform(0.0, 1.0 - (lo / hi) ** alpha)
+        return float(lo * (1.0 - u) ** (-1 / alpha))
     if tier == "macro":
         return float(rng.uniform(55_000, 90_000))
     return float(rng.uniform(1_010_000, 1_080_000))
@@ -188,7 +190,7 @@ def _window_steady(rng, tier):
 
 
 def _window_rising_micro(rng, _tier):
-    start = rng.uniform(11_000, 15_000)
+    start = rng.uniform(11_000, 13_500)
     end = min(start * (1 + rng.uniform(0.33, 0.67)), 47_500)
     f = _smooth_growth(rng, start, end)
     return f, f, _ramp(1.0, rng.uniform(1.05, 1.25))
@@ -262,10 +264,12 @@ def _weekly_posts(rng: np.random.Generator, archetype: str, tier: str, days: int
         lo, rate_hi, hi = 4, 5.5, 7
     elif tier in ("macro", "mega"):
         lo, rate_hi, hi = 2, 2.5, 3
-    elif tier == "micro" or archetype != STEADY:
+    elif archetype != STEADY:
+        lo, rate_hi, hi = 2, 3, 4
+    elif tier == "micro":
         lo, rate_hi, hi = 2, 3.5, 5
     else:
-        lo, rate_hi, hi = 2, 7, 7
+        lo, rate_hi, hi = 2, 4.5, 6
     rate = rng.uniform(lo, rate_hi)
     counts = np.clip(np.rint(rate + rng.normal(0, 0.6, n_blocks)), lo, hi).astype(int)
     if archetype == STALLED:   # at most one post a week during the growth window
@@ -334,10 +338,18 @@ def plan_profiles(profiles: int, days: int, seed: int) -> list[ProfilePlan]:
             index=index, platform=platform,
             profile_id=f"{PLATFORM_PREFIX[platform]}_user_{index + 1:04d}",
             archetype=archetype, trajectory=traj,
-            er_noise=float(np.clip(prng.lognormal(0.0, 0.2), 0.7, 1.4)),
+            er_noise=_er_noise(prng, archetype),
             reply_rate=_reply_rate(prng, tier), spike_day=spike,
         ))
     return _share_one_handle(plans)
+
+
+def _er_noise(rng: np.random.Generator, archetype: str) -> float:
+    """Per-profile deviation from the benchmark rate (lognormal, clipped)."""
+    noise = float(np.clip(rng.lognormal(0.0, 0.2), 0.7, 1.4))
+    # Macro accounts are the costliest in events: keep them in the lower half of the
+    # benchmark noise (a real rate, just a less engaged audience).
+    return min(noise, 0.9) if archetype == FAST_MACRO else noise
 
 
 def _reply_rate(rng: np.random.Generator, tier: str) -> float:

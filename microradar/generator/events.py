@@ -256,3 +256,19 @@ def profile_events(plan: ProfilePlan, start_date: dt.date, days: int,
     builder.snapshots(np.sort(post_times))
     builder.interactions(post_days, post_times)
     return builder.events
+
+
+def pin_day_edges(events: list[Event], start_us: int) -> None:
+    """Move two snapshots to the exact edges of a UTC day (00:00:00Z, 23:59:59.999999Z).
+
+    Boundary instants are where off-by-one day bucketing hides; the sample must have them.
+    Snapshots on days 1 and 2 are used so both stay inside their own day.
+    """
+    edges = {1: 0, 2: DAY_US - 1}
+    for i, ev in enumerate(events):
+        day = (ev.time_us - start_us) // DAY_US
+        if ev.record["event_type"] == "profile_snapshot" and day in edges:
+            t = start_us + day * DAY_US + edges.pop(day)
+            events[i] = Event(t, {**ev.record, "event_time": render_time(t, 0)})
+        if not edges:
+            return

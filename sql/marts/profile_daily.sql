@@ -57,7 +57,7 @@ suspicious as (
                 ),
                 case when dropped_after_jump then format('lost {:,} followers in one day after the jump', -min_daily_gain) end,
                 case when round_jump then format('the jump is a round number ({:,})', max_daily_gain) end
-            ], reason -> reason is not null)
+            ], lambda reason: reason is not null)
             else []
         end as suspicious_reasons
     from spike_checks
@@ -137,7 +137,7 @@ explained as (
                 'projected to pass {:,} followers within {} days ({:,} expected)',
                 micro_floor, projection_days, projected_followers
             ) end
-        ], reason -> reason is not null) else [] end as rising_reasons
+        ], lambda reason: reason is not null) else [] end as rising_reasons
     from with_floor
 ),
 
