@@ -14,8 +14,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from .archetypes import ARCHETYPES, WINDOW_DAYS, plan_profiles, tier_of
-from .dirt import land
-from .events import DAY_US, Event, pin_day_edges, profile_events
+from .dirt import Line, land, serialize
+from .events import DAY_US, pin_day_edges, profile_events
 from .writer import write_ground_truth, write_landing
 
 __all__ = ["GenerationSummary", "generate_landing", "WINDOW_DAYS"]
@@ -59,8 +59,8 @@ def generate_landing(out_dir: pathlib.Path, *, profiles: int = 200, days: int = 
     end_date = end_date or _yesterday_utc()
     start_date = end_date - dt.timedelta(days=days - 1)
     plans = plan_profiles(profiles, days, seed)
-    events = _all_events(plans, start_date, days, seed)
-    files, dirt = land(events, start_date, days, end_date, seed)
+    lines = _all_lines(plans, start_date, days, seed)
+    files, dirt = land(lines, start_date, days, end_date, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     landing_dir = out_dir / "landing"
     n_files, n_lines = write_landing(landing_dir, files)
@@ -68,7 +68,7 @@ def generate_landing(out_dir: pathlib.Path, *, profiles: int = 200, days: int = 
     write_ground_truth(ground_truth, plans)
     return GenerationSummary(
         out_dir=out_dir, landing_dir=landing_dir, ground_truth_path=ground_truth,
-        files_written=n_files, lines_written=n_lines, events_generated=len(events),
+        files_written=n_files, lines_written=n_lines, events_generated=len(lines),
         start_date=start_date, end_date=end_date,
         archetype_counts={a: sum(p.archetype == a for p in plans) for a in ARCHETYPES},
         tier_counts=dict(sorted(Counter(tier_of(p.followers_end) for p in plans).items())),
@@ -78,13 +78,16 @@ def generate_landing(out_dir: pathlib.Path, *, profiles: int = 200, days: int = 
     )
 
 
-def _all_events(plans, start_date: dt.date, days: int, seed: int) -> list[Event]:
+def _all_lines(plans, start_date: dt.date, days: int, seed: int) -> list[Line]:
+    """Every logical event, serialized profile by profile (dict records are transient)."""
     by_platform: dict[str, list[str]] = defaultdict(list)
     for p in plans:
         by_platform[p.platform].append(p.profile_id)
-    events: list[Event] = []
-    for p in plans:
-        events.extend(profile_events(p, start_date, days, by_platform[p.platform], seed))
     start_us = (start_date - dt.date(1970, 1, 1)).days * DAY_US
-    pin_day_edges(events, start_us)
-    return events
+    lines: list[Line] = []
+    for p in plans:
+        events = profile_events(p, start_date, days, by_platform[p.platform], seed)
+        if p.index == 0:
+            pin_day_edges(events, start_us)
+        lines.extend(serialize(events, seed, p.index))
+    return lines

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import orjson
@@ -61,8 +62,18 @@ class DirtReport:
     malformed_counts: dict[str, int]
 
 
-def _serialize(rng: np.random.Generator, events: list[Event]) -> list[bytes]:
+class Line(NamedTuple):
+    """A serialized logical event: compact, so ~650k of them stay cheap in memory."""
+
+    time_us: int
+    platform: str
+    event_type: str
+    data: bytes
+
+
+def serialize(events: list[Event], seed: int, index: int) -> list[Line]:
     """JSON lines; ~30% carry ``schema_version: 1``, ~5% an unknown ``client`` field."""
+    rng = np.random.default_rng([seed, 5, index])
     with_version = (rng.random(len(events)) < 0.30).tolist()
     extra = (rng.random(len(events)) < 0.05).tolist()
     clients = rng.integers(0, len(_CLIENTS), len(events)).tolist()
@@ -71,7 +82,7 @@ def _serialize(rng: np.random.Generator, events: list[Event]) -> list[bytes]:
         rec = {"schema_version": 1, **ev.record} if with_version[i] else ev.record
         if extra[i]:
             rec = {**rec, "client": _CLIENTS[clients[i]]}
-        out.append(orjson.dumps(rec))
+        out.append(Line(ev.time_us, rec["platform"], rec["event_type"], orjson.dumps(rec)))
     return out
 
 
@@ -109,44 +120,51 @@ class LandingBuilder:
         f.entries.append((key, line))
 
 
-def _place_events(b: LandingBuilder, events: list[Event], lines: list[bytes],
+def _place_events(b: LandingBuilder, lines: list[Line],
                   start_us: int) -> tuple[list[LandedFile], int]:
     """Landed file of every event; ~3% land 1–3 days late.  Returns files and late count."""
     rng = b.rng
-    late = (rng.random(len(events)) < LATE_SHARE).tolist()
+    late = (rng.random(len(lines)) < LATE_SHARE).tolist()
     # Files are roughly, not strictly, in time order: jitter the sort key by up to 1 h.
-    jitter = rng.integers(-3_600_000_000, 3_600_000_000, len(events)).tolist()
+    jitter = rng.integers(-3_600_000_000, 3_600_000_000, len(lines)).tolist()
     placed, n_late = [], 0
-    for ev, line, is_late, jit in zip(events, lines, late, jitter):
-        day = (ev.time_us - start_us) // DAY_US
+    for line, is_late, jit in zip(lines, late, jitter):
+        day = (line.time_us - start_us) // DAY_US
         landed = b.later_day(day) if is_late else day
         n_late += landed > day
-        f = b.file_for(landed, ev.record["platform"])
-        f.entries.append((ev.time_us + jit, line))
+        f = b.file_for(landed, line.platform)
+        f.entries.append((line.time_us + jit, line.data))
         placed.append(f)
     return placed, n_late
 
 
-def _duplicate(b: LandingBuilder, events: list[Event], lines: list[bytes],
-               placed: list[LandedFile]) -> int:
+def _duplicate(b: LandingBuilder, lines: list[Line], placed: list[LandedFile]) -> int:
     """Re-deliver ~1% of events byte-identically, in the same file or a later day's."""
-    chosen = np.flatnonzero(b.rng.random(len(events)) < DUPLICATE_SHARE).tolist()
+    chosen = np.flatnonzero(b.rng.random(len(lines)) < DUPLICATE_SHARE).tolist()
     for i in chosen:
         f = placed[i]
         if b.rng.random() < 0.5:
             day = (f.day - b.start_date).days
             f = b.file_for(b.later_day(day), f.platform)
-        b.insert_anywhere(f, lines[i])
+        b.insert_anywhere(f, lines[i].data)
     return len(chosen)
 
 
-def _conflicting(b: LandingBuilder, events: list[Event], placed: list[LandedFile],
+def _record(line: Line) -> dict:
+    """The SPEC fields of a serialized line (dirt-only extras removed)."""
+    rec = orjson.loads(line.data)
+    rec.pop("schema_version", None)
+    rec.pop("client", None)
+    return rec
+
+
+def _conflicting(b: LandingBuilder, lines: list[Line], placed: list[LandedFile],
                  start_us: int) -> int:
     """Same (platform, event_id), event_time moved by seconds within the same UTC day."""
-    likes = [i for i, ev in enumerate(events) if ev.record["event_type"] == "like"]
+    likes = [i for i, line in enumerate(lines) if line.event_type == "like"]
     picks = b.rng.choice(len(likes), size=min(CONFLICTING_DUPLICATES, len(likes)), replace=False)
     for k in sorted(picks.tolist()):
-        ev = events[likes[k]]
+        ev = Event(lines[likes[k]].time_us, _record(lines[likes[k]]))
         shift = int(b.rng.integers(1, 31)) * 1_000_000
         in_day = (ev.time_us - start_us) % DAY_US
         if in_day + shift >= DAY_US:
@@ -198,12 +216,13 @@ def _post_like(rec: dict) -> dict:
     return {**out, "event_type": "post", "post_id": f"{rec['event_id']}-post", "hashtags": []}
 
 
-def _malformed(b: LandingBuilder, events: list[Event], end_date: dt.date) -> dict[str, int]:
-    likes = [ev for ev in events if ev.record["event_type"] == "like"]
+def _malformed(b: LandingBuilder, lines: list[Line], end_date: dt.date) -> dict[str, int]:
+    likes = [line for line in lines if line.event_type == "like"]
     counts: Counter[str] = Counter()
     for reason in MALFORMED_REASONS:
         for k in range(MALFORMED_PER_REASON):
-            template = likes[int(b.rng.integers(len(likes)))]
+            line = likes[int(b.rng.integers(len(likes)))]
+            template = Event(line.time_us, _record(line))
             b.insert_anywhere(b.random_file(), malformed_line(reason, k, template, end_date))
             counts[reason] += 1
     return dict(counts)
@@ -235,18 +254,17 @@ def _blank_lines(b: LandingBuilder, files: list[LandedFile]) -> int:
     return BLANK_LINES
 
 
-def land(events: list[Event], start_date: dt.date, days: int, end_date: dt.date,
+def land(lines: list[Line], start_date: dt.date, days: int, end_date: dt.date,
          seed: int) -> tuple[list[LandedFile], DirtReport]:
-    """Distribute events into landing files and add all the dirt."""
+    """Distribute serialized events into landing files and add all the dirt."""
     rng = np.random.default_rng([seed, 4])
     start_us = int((dt.datetime.combine(start_date, dt.time()) - dt.datetime(1970, 1, 1))
                    .total_seconds()) * 1_000_000
     b = LandingBuilder(rng, start_date, days)
-    lines = _serialize(rng, events)
-    placed, n_late = _place_events(b, events, lines, start_us)
-    n_dup = _duplicate(b, events, lines, placed)
-    n_conflict = _conflicting(b, events, placed, start_us)
-    malformed = _malformed(b, events, end_date)
+    placed, n_late = _place_events(b, lines, start_us)
+    n_dup = _duplicate(b, lines, placed)
+    n_conflict = _conflicting(b, lines, placed, start_us)
+    malformed = _malformed(b, lines, end_date)
     files = _formats(b)
     n_blank = _blank_lines(b, files)
     report = DirtReport(n_dup, n_conflict, n_late, n_blank, malformed)

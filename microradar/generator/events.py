@@ -13,6 +13,7 @@ rendered exactly, so parsing any line gives back the intended UTC instant.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,17 +59,26 @@ def render_time(time_us: int, offset_choice: int) -> str:
     """RFC 3339 text for an instant, in one of the ``_OFFSETS`` renderings.
 
     Fractional seconds are written only when non-zero and without trailing zeros
-    (``.5``, ``.123``, ``.123456``) so the text is always the exact instant.
+    (``.5``, ``.123``, ``.123456``) so the text is always the exact instant.  Integer
+    arithmetic with a per-day date cache: this runs once per event.
     """
     minutes = _OFFSETS[offset_choice]
-    local = _EPOCH + dt.timedelta(microseconds=time_us + minutes * 60_000_000)
-    text = local.isoformat(timespec="seconds")
-    if local.microsecond:
-        text += "." + f"{local.microsecond:06d}".rstrip("0")
+    secs, micros = divmod(time_us + minutes * 60_000_000, 1_000_000)
+    day, rem = divmod(secs, 86_400)
+    hh, rem = divmod(rem, 3_600)
+    mm, ss = divmod(rem, 60)
+    text = f"{_date_text(day)}T{hh:02d}:{mm:02d}:{ss:02d}"
+    if micros:
+        text += "." + f"{micros:06d}".rstrip("0")
     if offset_choice == 0:
         return text + "Z"
     sign = "+" if minutes >= 0 else "-"
     return f"{text}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_text(epoch_day: int) -> str:
+    return (_EPOCH + dt.timedelta(days=epoch_day)).date().isoformat()
 
 
 def _precision(rng: np.random.Generator, times: np.ndarray) -> np.ndarray:

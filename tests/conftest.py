@@ -1,0 +1,39 @@
+"""Shared fixtures: event builders and a fixed ingest moment so `future_event` is reproducible."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+INGEST = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+INGEST_US = int(INGEST.timestamp() * 1_000_000)
+
+
+def event(event_type: str = "like", **fields) -> dict:
+    """A valid event of the given type; keyword arguments override or add fields."""
+    base = {
+        "event_id": "e1",
+        "event_type": event_type,
+        "event_time": "2026-11-20T10:00:00Z",
+        "platform": "instagram",
+        "profile_id": "alice",
+    }
+    if event_type == "profile_snapshot":
+        base["followers"] = 12_000
+    elif event_type == "post":
+        base["post_id"] = "p1"
+    else:
+        base.update(post_id="p1", actor_id="bob")
+    base.update(fields)
+    return base
+
+
+def line(obj: dict) -> bytes:
+    return json.dumps(obj).encode()
+
+
+@pytest.fixture
+def ingest_us() -> int:
+    return INGEST_US
