@@ -81,19 +81,25 @@ def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tu
             con.execute(f"create or replace view {dataset.name} as {dataset_view_sql(wh, dataset)}")
 
 
+def run_models(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Intermediate models as views, then the profile_daily mart, over whatever `engagement_daily`
+    and `engagement_trailing` name on `con` (Parquet views in production, fixture tables in tests)."""
+    for name in INTERMEDIATE:
+        con.execute(f"create or replace temp view {name} as {model_sql('intermediate', name)}")
+    result = con.sql(model_sql("marts", "profile_daily")).to_arrow_table()
+    body = result.select(PROFILE_DAILY.schema.names).cast(PROFILE_DAILY.schema)
+    return body.append_column("day", result["day"].cast(pa.date32()))
+
+
 def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.DEFAULT) -> pa.Table:
-    """Runs the intermediate models and the profile_daily mart over the published datasets."""
+    """profile_daily over the published datasets."""
     con = connect()
     try:
         load_config(con, config, as_of)
         create_dataset_views(con, wh, skip=(PROFILE_DAILY.name,))
-        for name in INTERMEDIATE:
-            con.execute(f"create or replace temp view {name} as {model_sql('intermediate', name)}")
-        result = con.sql(model_sql("marts", "profile_daily")).to_arrow_table()
+        return run_models(con)
     finally:
         con.close()
-    body = result.select(PROFILE_DAILY.schema.names).cast(PROFILE_DAILY.schema)
-    return body.append_column("day", result["day"].cast(pa.date32()))
 
 
 def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT) -> None:

@@ -62,6 +62,12 @@ class DirtReport:
     malformed_counts: dict[str, int]
 
 
+def _dumps(rec: dict) -> bytes:
+    # orjson's result keeps a ~4 KiB allocation per object; copying it into an exact-size
+    # bytes object cuts the memory of ~650k kept lines from ~2.8 GB to ~200 MB.
+    return bytes(memoryview(orjson.dumps(rec)))
+
+
 class Line(NamedTuple):
     """A serialized logical event: compact, so ~650k of them stay cheap in memory."""
 
@@ -82,7 +88,7 @@ def serialize(events: list[Event], seed: int, index: int) -> list[Line]:
         rec = {"schema_version": 1, **ev.record} if with_version[i] else ev.record
         if extra[i]:
             rec = {**rec, "client": _CLIENTS[clients[i]]}
-        out.append(Line(ev.time_us, rec["platform"], rec["event_type"], orjson.dumps(rec)))
+        out.append(Line(ev.time_us, rec["platform"], rec["event_type"], _dumps(rec)))
     return out
 
 
@@ -170,7 +176,7 @@ def _conflicting(b: LandingBuilder, lines: list[Line], placed: list[LandedFile],
         if in_day + shift >= DAY_US:
             shift = -shift
         rec = {**ev.record, "event_time": render_time(ev.time_us + shift, 0)}
-        b.insert_anywhere(placed[likes[k]], orjson.dumps(rec))
+        b.insert_anywhere(placed[likes[k]], _dumps(rec))
     return len(picks)
 
 

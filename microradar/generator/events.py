@@ -96,7 +96,7 @@ class _Ids:
     """Sequential event ids, unique per platform because the profile index is in them."""
 
     def __init__(self, plan: ProfilePlan):
-        self._prefix = f"{PLATFORM_PREFIX[plan.platform]}-{plan.index:04d}-"
+        self._prefix = f"{PLATFORM_PREFIX[plan.platform]}-{plan.index + 1:04d}-"
         self._next = 0
 
     def take(self, n: int) -> list[str]:
@@ -166,7 +166,7 @@ class ProfileEventBuilder:
         return days, times
 
     def _post_id(self, k: int) -> str:
-        return f"{PLATFORM_PREFIX[self.plan.platform]}_post_{self.plan.index:04d}_{k:04d}"
+        return f"{PLATFORM_PREFIX[self.plan.platform]}_post_{self.plan.index + 1:04d}_{k:04d}"
 
     # -- snapshots ---------------------------------------------------------------
     def snapshots(self, post_times: np.ndarray) -> None:

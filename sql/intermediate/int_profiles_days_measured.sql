@@ -25,7 +25,7 @@ joined as (
     left join windows as w28
         on
             days.platform = w28.platform and days.profile_id = w28.profile_id
-            and w28.window_days = 28 and w28.window_end = days.day
+            and w28.window_days = 28 and days.day = w28.window_end
     left join windows as w28_prev
         on
             days.platform = w28_prev.platform and days.profile_id = w28_prev.profile_id
@@ -33,7 +33,7 @@ joined as (
     left join windows as w7
         on
             days.platform = w7.platform and days.profile_id = w7.profile_id
-            and w7.window_days = 7 and w7.window_end = days.day
+            and w7.window_days = 7 and days.day = w7.window_end
     left join windows as w7_prev
         on
             days.platform = w7_prev.platform and days.profile_id = w7_prev.profile_id

@@ -1,0 +1,130 @@
+"""The SQL models on small fixture tables: rows in, profile_daily rows out."""
+
+from datetime import date, timedelta
+
+import pyarrow as pa
+import pytest
+
+from microradar import config as cfg
+from microradar import sql_layer
+
+AS_OF = date(2026, 11, 24)
+DAYS = 60
+START = AS_OF - timedelta(days=DAYS - 1)
+
+TRAILING_FROM_DAILY = """
+create table engagement_trailing as
+select d.platform, d.profile_id, w.window_days, e.day as window_end,
+       sum(d.posts) as posts, sum(d.interactions) as interactions
+from engagement_daily as d
+cross join (values (7), (28)) as w(window_days)
+join (select distinct day from engagement_daily) as e
+  on d.day between e.day - (w.window_days - 1) and e.day
+group by all
+"""
+
+
+def series(start_followers, daily_growth=0.0, jump_day=None, jump=0, er=0.02, flat_engagement=False, posts=1,
+           snapshot_every=1):
+    """Daily (followers, interactions, posts) for DAYS days."""
+    rows, followers = [], float(start_followers)
+    for i in range(DAYS):
+        followers *= 1 + daily_growth
+        if jump_day is not None and i == jump_day:
+            followers += jump
+        base = start_followers if flat_engagement else followers
+        rows.append((int(followers) if i % snapshot_every == 0 else None, int(base * er / 7), posts))
+    return rows
+
+
+PROFILES = {
+    **{f"steady{i}": series(20_000 + 500 * i, 0.001) for i in range(10)},
+    **{f"nano_steady{i}": series(3_000 + 300 * i, 0.001) for i in range(6)},
+    "rising": series(15_000, 0.015),
+    "spike": series(20_000, 0.0, jump_day=DAYS - 10, jump=10_000, flat_engagement=True),
+    "crossing": series(6_800, 0.012),
+    "tiny": series(300, 0.03),
+    "declining": series(30_000, -0.005),
+    "quiet_riser": series(15_000, 0.015, posts=0),
+    "sparse": series(12_000, 0.0, snapshot_every=7),
+}
+
+
+@pytest.fixture(scope="module")
+def profile_daily():
+    con = sql_layer.connect()
+    rows = []
+    for name, days in PROFILES.items():
+        for i, (followers, interactions, posts) in enumerate(days):
+            rows.append({"platform": "instagram", "profile_id": name, "day": START + timedelta(days=i),
+                         "posts": posts, "interactions": interactions,
+                         "followers_last": followers})
+    con.register("daily_rows", pa.Table.from_pylist(rows))
+    con.execute("create table engagement_daily as select * from daily_rows")
+    con.execute(TRAILING_FROM_DAILY)
+    sql_layer.load_config(con, cfg.DEFAULT, AS_OF)
+    table = sql_layer.run_models(con)
+    return {(r["profile_id"], r["day"]): r for r in table.to_pylist()}
+
+
+def on(rows, name, day=AS_OF):
+    return rows[(name, day)]
+
+
+def test_one_row_per_profile_and_day_up_to_as_of(profile_daily):
+    assert len(profile_daily) == len(PROFILES) * DAYS
+    assert max(day for _, day in profile_daily) == AS_OF
+
+
+def test_followers_are_carried_forward_between_snapshots(profile_daily):
+    first = on(profile_daily, "sparse", START)["followers"]
+    assert on(profile_daily, "sparse", START + timedelta(days=3))["followers"] == first
+
+
+def test_tiers_come_from_the_tier_table(profile_daily):
+    assert on(profile_daily, "steady0")["tier"] == "micro"
+    assert on(profile_daily, "nano_steady0")["tier"] == "nano"
+
+
+def test_tier_changes_are_dated(profile_daily):
+    assert not any(r["tier_changed"] for (n, _), r in profile_daily.items() if n == "steady0")
+    crossing = [d for (n, d), r in profile_daily.items() if r["tier_changed"] and n == "crossing"]
+    assert len(crossing) == 1
+    row = on(profile_daily, "crossing", crossing[0])
+    assert (row["previous_tier"], row["tier"]) == ("nano", "micro")
+
+
+def test_steady_growth_against_peers_is_rising_with_reasons(profile_daily):
+    row = on(profile_daily, "rising")
+    assert row["is_rising"] and not row["is_suspicious"]
+    assert row["rising_rank"] == 1
+    assert any("followers +" in reason and "micro median" in reason for reason in row["rising_reasons"])
+
+
+def test_a_bought_spike_is_suspicious_and_never_rising(profile_daily):
+    row = on(profile_daily, "spike")
+    assert row["is_suspicious"] and not row["is_rising"]
+    assert any("gained 10," in reason for reason in row["suspicious_reasons"])
+    assert any("engagement did not follow" in reason for reason in row["suspicious_reasons"])
+    assert any("round number" in reason for reason in row["suspicious_reasons"])
+    before = on(profile_daily, "spike", AS_OF - timedelta(days=12))
+    assert not before["is_suspicious"]
+
+
+def test_steady_declining_tiny_and_silent_profiles_are_not_rising(profile_daily):
+    for name in ("steady0", "declining", "tiny", "quiet_riser", "nano_steady0"):
+        assert not on(profile_daily, name)["is_rising"], name
+
+
+def test_a_nano_projected_to_cross_into_micro_is_rising(profile_daily):
+    day = START + timedelta(days=30)  # ~9,840 followers, +40% in 28 days
+    row = on(profile_daily, "crossing", day)
+    assert row["tier"] == "nano" and row["is_rising"], row
+    assert any("projected to pass 10,000" in reason for reason in row["rising_reasons"])
+
+
+def test_thresholds_come_from_configuration():
+    con = sql_layer.connect()
+    strict = cfg.Config(rising=cfg.RisingThresholds(min_growth_pct_28d=5.0))
+    sql_layer.load_config(con, strict, AS_OF)
+    assert con.execute("select min_growth_pct_28d from cfg_rising").fetchone()[0] == 5.0
