@@ -1,0 +1,37 @@
+import pyarrow as pa
+
+from microradar.ingest_plan import plan_ingest, updated_manifest
+from microradar.report import accounting
+from microradar.warehouse import MANIFEST_SCHEMA
+from pipelines.landing import LandedFile
+
+
+def files(*names):
+    return [LandedFile(n, f"/landing/{n}", 10) for n in names]
+
+
+def test_new_changed_and_already_ingested_files_are_told_apart():
+    manifest = updated_manifest(MANIFEST_SCHEMA.empty_table(), files("a", "b"), {"a": "h1", "b": "h2"}, "r1", 0,
+                                MANIFEST_SCHEMA)
+    plan = plan_ingest(files("a", "b", "c"), {"a": "h1", "b": "CHANGED", "c": "h3"}, manifest)
+    assert [f.relpath for f in plan.new] == ["c"]
+    assert [f.relpath for f in plan.changed] == ["b"]
+    assert plan.already_ingested == 1
+    assert plan.hashes == {"b": "CHANGED", "c": "h3"}
+
+
+def test_a_reread_changed_file_replaces_its_manifest_entry():
+    first = updated_manifest(MANIFEST_SCHEMA.empty_table(), files("a"), {"a": "h1"}, "r1", 0, MANIFEST_SCHEMA)
+    second = updated_manifest(first, files("a", "b"), {"a": "h9", "b": "h2"}, "r2", 5, MANIFEST_SCHEMA)
+    assert second.select(["relpath", "sha256", "run_id"]).to_pylist() == [
+        {"relpath": "a", "sha256": "h9", "run_id": "r2"},
+        {"relpath": "b", "sha256": "h2", "run_id": "r2"},
+    ]
+    assert second.schema == MANIFEST_SCHEMA
+
+
+def test_accounting_checks_the_identity_instead_of_assuming_it():
+    ok = accounting({"lines_read": 10, "accepted": 6, "duplicates": 1, "blank": 1, "rejected": {"invalid_json": 2}})
+    assert ok["identity_holds"] and ok["rejected"] == 2
+    broken = accounting({"lines_read": 10, "accepted": 6, "duplicates": 1, "blank": 1, "rejected": {}})
+    assert not broken["identity_holds"]
