@@ -33,8 +33,12 @@ class RisingThresholds:
     min_growth_vs_peers: float = 2.0
     # Engagement must back the audience: at least half the peers' median engagement rate...
     min_engagement_vs_peers: float = 0.5
-    # ...and interactions must grow at least a quarter as fast as followers (bought followers don't interact).
-    min_interaction_growth_share: float = 0.25
+    # ...and interactions per post must not fall by more than 10% while followers grow: a real audience
+    # keeps engaging (noise allowed), bought followers dilute it.
+    min_per_post_growth_pct_28d: float = -0.10
+    # A platform's tier needs this many honest profiles on a day to be its own peer group;
+    # smaller groups are compared with the tier across platforms.
+    min_peers: int = 10
     # Active posting: two posts a week over 28 days.
     min_posts_28d: int = 8
     # Nano profiles qualify when a straight-line projection crosses the micro floor within 30 days,
@@ -56,8 +60,9 @@ class SpikeThresholds:
     min_jump_vs_baseline: float = 8.0
     # ...and carries this share of the 28-day growth (one day explains the growth).
     min_jump_share_of_growth: float = 0.5
-    # Engagement "stays flat": interactions grew less than this share of the follower growth.
-    max_interaction_growth_share: float = 0.5
+    # Engagement "stays flat": interactions per post grew less than this share of the follower growth
+    # (a real viral jump brings its engagement along; bought followers bring none).
+    max_interaction_growth_share: float = 0.75
     # A drop after a jump: a later day losing this share of the jump.
     min_drop_share_of_jump: float = 0.1
     # A jump is "round" when it is a multiple of this.

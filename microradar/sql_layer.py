@@ -19,7 +19,12 @@ from microradar.warehouse import Warehouse
 from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, Dataset
 
 # Layer order: each model may read the ones before it.
-INTERMEDIATE = ("int_profiles_days_filled", "int_profiles_days_measured", "int_peers_days_summarised")
+INTERMEDIATE = (
+    "int_profiles_days_filled",
+    "int_profiles_days_measured",
+    "int_profiles_days_screened",
+    "int_peers_days_summarised",
+)
 MARTS = ("profile_daily",)
 ANALYST_VIEWS = ("rising_micro_influencers", "tier_changes")
 

@@ -82,9 +82,9 @@ def split_by(table: pa.Table, groups: np.ndarray) -> Iterator[tuple[int, pa.Tabl
     bounds = np.flatnonzero(np.diff(sorted_groups)) + 1
     starts = np.concatenate(([0], bounds))
     ends = np.concatenate((bounds, [len(order)]))
-    taken = table.take(pa.array(order))
     for start, end in zip(starts, ends):
-        yield int(sorted_groups[start]), taken.slice(start, end - start)
+        # take() copies: a slice would keep (and pickle) the whole parent table's buffers.
+        yield int(sorted_groups[start]), table.take(pa.array(order[start:end]))
 
 
 def concat(tables: list[pa.Table]) -> pa.Table:

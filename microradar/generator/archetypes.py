@@ -15,6 +15,7 @@ Before the window, every archetype behaves like ``steady``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -170,7 +171,7 @@ def _ramp(a: float, b: float) -> np.ndarray:
 def _steady_start(rng: np.random.Generator, tier: str) -> float:
     """Heavy-tailed follower count within a tier (small accounts dominate)."""
     if tier == "nano":
-        return float(np.clip(rng.lognormal(math.log(400), 1.1), 30, 9_600))
+        return float(np.clip(rng.lognormal(math.log(300), 1.1), 30, 9_600))
     if tier == "micro":  # truncated Pareto (alpha 1.8): many near 10k, few near 42k
         lo, hi, alpha = 10_200.0, 42_000.0, 1.8
         u = rng.uniform(0.0, 1.0 - (lo / hi) ** alpha)
@@ -261,13 +262,13 @@ def _weekly_posts(rng: np.random.Generator, archetype: str, tier: str, days: int
     # (low, high, clip-high) posts a week.  Interactions dominate the line count, so
     # accounts whose posts draw hundreds of interactions post at the lower end.
     if archetype in (RISING_MICRO, NANO_CROSSING):
-        lo, rate_hi, hi = 4, 5.5, 7
+        lo, rate_hi, hi = 4, 5, 7
     elif tier in ("macro", "mega"):
         lo, rate_hi, hi = 2, 2.5, 3
     elif archetype != STEADY:
         lo, rate_hi, hi = 2, 3, 4
     elif tier == "micro":
-        lo, rate_hi, hi = 2, 3.5, 5
+        lo, rate_hi, hi = 2, 3, 4
     else:
         lo, rate_hi, hi = 2, 4.5, 6
     rate = rng.uniform(lo, rate_hi)
@@ -308,7 +309,7 @@ def _steady_tiers(rng: np.random.Generator, n_steady: int, profiles: int,
     big = ["mega"] * n_mega + ["macro"] * n_macro
     big = big[:n_steady]
     rest = n_steady - len(big)
-    n_micro = round(0.08 * rest)
+    n_micro = round(0.07 * rest)
     tiers = big + ["micro"] * n_micro + ["nano"] * (rest - n_micro)
     return [tiers[i] for i in rng.permutation(len(tiers))]
 
@@ -365,6 +366,6 @@ def _share_one_handle(plans: list[ProfilePlan]) -> list[ProfilePlan]:
     steady = [p for p in plans if p.archetype == STEADY]
     for other in steady[1:]:
         if other.platform != steady[0].platform:
-            twin = ProfilePlan(**{**other.__dict__, "profile_id": steady[0].profile_id})
+            twin = dataclasses.replace(other, profile_id=steady[0].profile_id)
             return [twin if p is other else p for p in plans]
     return plans

@@ -100,12 +100,17 @@ class LandingBuilder:
         self.files: dict[tuple[int, str, int], LandedFile] = {}
         self.n_files: dict[tuple[int, str], int] = {}
 
-    def file_for(self, day: int, platform: str, number: int | None = None) -> LandedFile:
+    def file_for(self, day: int, platform: str, u: float | None = None) -> LandedFile:
+        """A file of that landed day and platform; ``u`` in [0, 1) picks which one.
+
+        Callers placing many lines pass pre-drawn ``u`` (a scalar draw per line is slow).
+        """
         key = (day, platform)
         if key not in self.n_files:  # one to three files per landed day and platform
             self.n_files[key] = int(self.rng.integers(1, 4))
-        if number is None:
-            number = int(self.rng.integers(1, self.n_files[key] + 1))
+        if u is None:
+            u = float(self.rng.random())
+        number = 1 + int(u * self.n_files[key])
         fkey = (day, platform, number)
         if fkey not in self.files:
             self.files[fkey] = LandedFile(self.start_date + dt.timedelta(days=day), platform, number)
@@ -133,12 +138,13 @@ def _place_events(b: LandingBuilder, lines: list[Line],
     late = (rng.random(len(lines)) < LATE_SHARE).tolist()
     # Files are roughly, not strictly, in time order: jitter the sort key by up to 1 h.
     jitter = rng.integers(-3_600_000_000, 3_600_000_000, len(lines)).tolist()
+    which = rng.random(len(lines)).tolist()
     placed, n_late = [], 0
-    for line, is_late, jit in zip(lines, late, jitter):
+    for line, is_late, jit, u in zip(lines, late, jitter, which):
         day = (line.time_us - start_us) // DAY_US
         landed = b.later_day(day) if is_late else day
         n_late += landed > day
-        f = b.file_for(landed, line.platform)
+        f = b.file_for(landed, line.platform, u)
         f.entries.append((line.time_us + jit, line.data))
         placed.append(f)
     return placed, n_late

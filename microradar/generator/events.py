@@ -157,7 +157,7 @@ class ProfileEventBuilder:
             tags = [f"#{h}" for h in rng.choice(niche, size=int(rng.integers(0, len(niche) + 1)), replace=False)]
             if sponsored:
                 tags.append("#ad")
-            n_mentions = int(rng.choice(3, p=(0.7, 0.2, 0.1))) if self.mention_pool else 0
+            n_mentions = min(int(rng.choice(3, p=(0.7, 0.2, 0.1))), len(self.mention_pool))
             mentions = [f"@{m}" for m in rng.choice(self.mention_pool, size=n_mentions, replace=False)] if n_mentions else []
             rec = self._base(ids, "post", int(t), offsets[k])
             rec.update(post_id=self._post_id(k), media_type=str(rng.choice(media, p=media_p)),

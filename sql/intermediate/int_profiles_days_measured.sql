@@ -20,7 +20,8 @@ joined as (
         coalesce(w28_prev.interactions, 0) as interactions_prev_28d,
         coalesce(w7.interactions, 0) as interactions_7d,
         coalesce(w7_prev.interactions, 0) as interactions_prev_7d,
-        coalesce(w28.posts, 0) as posts_28d
+        coalesce(w28.posts, 0) as posts_28d,
+        coalesce(w28_prev.posts, 0) as posts_prev_28d
     from int_profiles_days_filled as days
     left join windows as w28
         on
@@ -72,6 +73,9 @@ measured as (
         (followers - followers_28d_ago) / nullif(followers_28d_ago, 0) as follower_growth_pct_28d,
         interactions_28d / nullif(followers, 0) as engagement_rate_28d,
         interactions_28d / nullif(interactions_prev_28d, 0) - 1 as interaction_growth_pct_28d,
+        interactions_28d / nullif(posts_28d, 0) as interactions_per_post_28d,
+        (interactions_28d / nullif(posts_28d, 0))
+        / nullif(interactions_prev_28d / nullif(posts_prev_28d, 0), 0) - 1 as per_post_growth_pct_28d,
         max_daily_gain / nullif(followers_before_jump, 0) as max_jump_pct,
         max_daily_gain / nullif(followers - followers_28d_ago, 0) as max_daily_gain_share,
         max_daily_gain / greatest(median_abs_daily_change, 1) as max_daily_gain_vs_baseline,

@@ -20,58 +20,15 @@ measured as (
         settings.*,
         peers.peer_median_growth_pct_28d,
         peers.peer_median_engagement_rate_28d,
+        coalesce(peers.platform_scope, false) as platform_scope,
         days.follower_growth_pct_28d / nullif(greatest(peers.peer_median_growth_pct_28d, 0), 0) as growth_vs_peers,
         days.engagement_rate_28d / nullif(peers.peer_median_engagement_rate_28d, 0) as engagement_vs_peers,
         lag(days.tier) over (partition by days.platform, days.profile_id order by days.day) as previous_tier,
         cast(days.followers + settings.projection_days * days.avg_daily_gain_28d as bigint) as projected_followers
-    from int_profiles_days_measured as days
+    from int_profiles_days_screened as days
     cross join settings
     left join int_peers_days_summarised as peers
         on days.platform = peers.platform and days.tier = peers.tier and days.day = peers.day
-),
-
-spike_checks as (
-    select
-        *,
-        coalesce(
-            max_jump_pct >= min_jump_pct
-            and max_daily_gain_vs_baseline >= min_jump_vs_baseline
-            and max_daily_gain_share >= min_jump_share_of_growth,
-            false
-        ) as has_jump,
-        coalesce(
-            interaction_growth_pct_28d < max_interaction_growth_share * follower_growth_pct_28d,
-            interactions_prev_28d = 0
-        ) as engagement_flat,
-        coalesce(
-            min_gain_day > max_gain_day and -min_daily_gain >= min_drop_share_of_jump * max_daily_gain,
-            false
-        ) as dropped_after_jump,
-        coalesce(max_daily_gain % round_jump_multiple = 0, false) as round_jump
-    from measured
-),
-
-suspicious as (
-    select
-        *,
-        has_jump and engagement_flat as is_suspicious,
-        case when has_jump and engagement_flat then list_filter([
-            format(
-                'gained {:,} followers on {} (+{:d}%), {:.0f}x its usual daily change',
-                max_daily_gain, strftime(max_gain_day, '%Y-%m-%d'),
-                cast(round(100 * max_jump_pct) as integer), max_daily_gain_vs_baseline
-            ),
-            format(
-                'engagement did not follow: interactions {:+d}% while followers {:+d}% in 28 days',
-                cast(round(100 * coalesce(interaction_growth_pct_28d, 0)) as integer),
-                cast(round(100 * follower_growth_pct_28d) as integer)
-            ),
-            case
-                when dropped_after_jump then format('lost {:,} followers in one day after the jump', -min_daily_gain)
-            end,
-            case when round_jump then format('the jump is a round number ({:,})', max_daily_gain) end
-        ], lambda reason: reason is not null) else [] end as suspicious_reasons
-    from spike_checks
 ),
 
 ranked_in_peers as (
@@ -80,8 +37,8 @@ ranked_in_peers as (
         percent_rank() over (peers order by follower_growth_pct_28d) as pr_growth_pct,
         percent_rank() over (peers order by follower_growth_28d) as pr_growth_abs,
         percent_rank() over (peers order by engagement_rate_28d) as pr_engagement,
-        percent_rank() over (peers order by interaction_growth_pct_28d) as pr_interaction_growth
-    from suspicious
+        percent_rank() over (peers order by per_post_growth_pct_28d) as pr_interaction_growth
+    from measured
     window peers as (partition by platform, tier, day)
 ),
 
@@ -100,10 +57,12 @@ scored as (
                 or (tier = 'nano' and followers >= nano_min_followers and projected_followers >= micro_floor)
             )
             and not is_suspicious
+            -- a one-off jump never makes a profile rising, even when engagement rose with it
+            and not has_jump
             and follower_growth_pct_28d >= min_growth_pct_28d
             and (growth_vs_peers is null or growth_vs_peers >= min_growth_vs_peers)
             and engagement_vs_peers >= min_engagement_vs_peers
-            and interaction_growth_pct_28d >= min_interaction_growth_share * follower_growth_pct_28d
+            and per_post_growth_pct_28d >= min_per_post_growth_pct_28d
             and posts_28d >= min_posts_28d,
             false
         ) as is_rising
@@ -119,7 +78,10 @@ explained as (
                 cast(round(100 * follower_growth_pct_28d) as integer), followers_28d_ago, followers,
                 case
                     when growth_vs_peers is not null
-                        then format(', {:.1f}x the {} median on {}', growth_vs_peers, tier, platform)
+                        then format(
+                            ', {:.1f}x the {} median {}', growth_vs_peers, tier,
+                            case when platform_scope then 'on ' || platform else 'across platforms' end
+                        )
                     else ''
                 end
             ),
@@ -128,8 +90,9 @@ explained as (
                 100 * engagement_rate_28d, engagement_vs_peers, tier
             ),
             format(
-                'interactions {:+d}% against the previous 28 days',
-                cast(round(100 * interaction_growth_pct_28d) as integer)
+                'interactions {:+d}% against the previous 28 days ({:+d}% per post)',
+                cast(round(100 * interaction_growth_pct_28d) as integer),
+                cast(round(100 * per_post_growth_pct_28d) as integer)
             ),
             format('posting {:.1f} times a week', posts_28d / 4.0),
             case when tier = 'nano' then format(
@@ -152,6 +115,7 @@ final as (
         followers_28d_ago,
         follower_growth_28d,
         follower_growth_pct_28d,
+        case when platform_scope then 'platform' else 'all platforms' end as peer_group,
         peer_median_growth_pct_28d,
         growth_vs_peers,
         interactions_28d,
@@ -160,6 +124,7 @@ final as (
         interactions_7d,
         interactions_prev_7d,
         posts_28d,
+        per_post_growth_pct_28d,
         max_daily_gain_share,
         max_daily_gain_vs_baseline,
         projected_followers,

@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import gzip
 import hashlib
-import json
+import orjson
 import pathlib
 import re
 from collections import Counter, defaultdict
@@ -33,8 +33,8 @@ def _parse_time(text: str) -> dt.datetime:
 def _reject_reason(line: str, ingest: dt.datetime) -> str | None:
     """The SPEC section 2 reason a line is rejected for, or None if it is valid."""
     try:
-        rec = json.loads(line)
-    except json.JSONDecodeError:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError:
         return "invalid_json"
     if not isinstance(rec, dict) or any(k not in rec for k in _COMMON):
         return "missing_field"
@@ -108,7 +108,7 @@ def _scan(landing: pathlib.Path, end: dt.date):
             if reason:
                 reasons[reason] += 1
             else:
-                valid.append((path, json.loads(line)))
+                valid.append((path, orjson.loads(line)))
     return valid, reasons, blank, total
 
 
@@ -299,7 +299,7 @@ def test_planted_trajectories_match_the_data(default_run, truth):
         elif r["archetype"] == "fast_macro":
             assert 0.30 <= growth <= 0.60 and r["tier_at_end"] == "macro"
         elif r["archetype"] == "steady":
-            assert 0.0 <= growth <= 0.031
+            assert 0 <= end - start <= 0.03 * start + 1   # +1: rounding of tiny accounts
 
 
 def test_rising_engagement_follows_followers_but_spike_does_not(default_run, truth):
