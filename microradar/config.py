@@ -33,9 +33,9 @@ class RisingThresholds:
     min_growth_vs_peers: float = 2.0
     # Engagement must back the audience: at least half the peers' median engagement rate...
     min_engagement_vs_peers: float = 0.5
-    # ...and interactions per post must not fall by more than 10% while followers grow: a real audience
-    # keeps engaging (noise allowed), bought followers dilute it.
-    min_per_post_growth_pct_28d: float = -0.10
+    # ...and interactions per post must not fall by more than 20% while followers grow: a real audience
+    # keeps engaging (week-to-week noise allowed), bought followers dilute it.
+    min_per_post_growth_pct_28d: float = -0.20
     # A platform's tier needs this many honest profiles on a day to be its own peer group;
     # smaller groups are compared with the tier across platforms.
     min_peers: int = 10
@@ -44,6 +44,8 @@ class RisingThresholds:
     # Nano profiles qualify when a straight-line projection crosses the micro floor within 30 days,
     # and they are already this big (a 300-follower account doubling is not a brand partner).
     nano_min_followers: int = 5_000
+    # A nano close to the floor needs less relative growth to cross it: 9,400 -> 10,000 is +6%.
+    nano_min_growth_pct_28d: float = 0.05
     projection_days: int = 30
     # Score weights (sum 1): relative growth, absolute growth, engagement rate, interaction growth.
     weight_growth_pct: float = 0.35

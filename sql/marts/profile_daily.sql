@@ -53,13 +53,17 @@ scored as (
         ), 1) end as rising_score,
         coalesce(
             (
-                tier = 'micro'
-                or (tier = 'nano' and followers >= nano_min_followers and projected_followers >= micro_floor)
+                (tier = 'micro' and follower_growth_pct_28d >= min_growth_pct_28d)
+                or (
+                    tier = 'nano'
+                    and followers >= nano_min_followers
+                    and projected_followers >= micro_floor
+                    and follower_growth_pct_28d >= nano_min_growth_pct_28d
+                )
             )
             and not is_suspicious
             -- a one-off jump never makes a profile rising, even when engagement rose with it
             and not has_jump
-            and follower_growth_pct_28d >= min_growth_pct_28d
             and (growth_vs_peers is null or growth_vs_peers >= min_growth_vs_peers)
             and engagement_vs_peers >= min_engagement_vs_peers
             and per_post_growth_pct_28d >= min_per_post_growth_pct_28d
