@@ -11,7 +11,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
 from microradar import config as cfg
 from microradar import ingest_plan, report, sql_layer
@@ -27,6 +27,11 @@ import pyarrow as pa
 
 class ChangedLandingFiles(RuntimeError):
     pass
+
+
+def progress(message: str) -> None:
+    """A progress line on stdout: long steps say when they start and how long they took."""
+    print(f"[{datetime.now(timezone.utc):%H:%M:%S}] {message}", flush=True)
 
 
 def default_as_of(now: datetime) -> date:
@@ -83,7 +88,6 @@ def nightly(
     config: cfg.Config = cfg.DEFAULT,
 ) -> dict:
     """Ingest what landed, recompute the windows, refresh the SQL layer, leave a run report."""
-    logger = get_run_logger()
     started = ingest_time or datetime.now(timezone.utc)
     as_of = as_of or default_as_of(started)
     run_id = new_run_id(datetime.now(timezone.utc))
@@ -93,7 +97,10 @@ def nightly(
 
     with wh.lock():
         resumed = wh.resume_pending()
+        if resumed:
+            progress(f"finished the commit of interrupted run(s) {', '.join(resumed)}")
         plan = plan_ingest(landing_dir, wh)
+        progress(f"landing: {len(plan.new)} new, {len(plan.changed)} changed, {plan.already_ingested} already ingested")
         if plan.changed and not allow_changed:
             names = ", ".join(f.relpath for f in plan.changed)
             raise ChangedLandingFiles(f"landed files changed after ingestion (use --allow-changed to re-read): {names}")
@@ -115,8 +122,10 @@ def nightly(
                 as_of=as_of,
                 beam_args=list(beam_args or []),
             )
+            progress(f"beam pipeline: reading {len(to_read)} files ...")
             line_stats = run_pipeline(job)
             durations["pipeline"] = time.perf_counter() - clock
+            progress(f"beam pipeline: {line_stats['lines_read']:,} lines in {durations['pipeline']:.1f} s")
             clock = time.perf_counter()
             wh.keep_existing_files(run_id, REJECTED_DATASET)
             manifest = ingest_plan.updated_manifest(
@@ -131,8 +140,8 @@ def nightly(
         if state.get("sql_run") != state.get("data_run"):
             clock = time.perf_counter()
             sql_run = run_id + "-sql"
+            progress("sql layer: profile_daily, rising and suspicious flags ...")
             rows = stage_sql_layer(wh, sql_run, as_of, config)
-            logger.info("profile_daily: %s rows", rows)
             wh.mark_ready(sql_run, {**state, "sql_run": state.get("data_run")})
             wh.commit(sql_run)
             # The analyst DB must see the new profile_daily partitions: build it after their commit.
@@ -140,6 +149,7 @@ def nightly(
             wh.mark_ready(sql_run + "-db", wh.read_state())
             wh.commit(sql_run + "-db")
             durations["sql"] = time.perf_counter() - clock
+            progress(f"sql layer: {rows:,} profile-days in {durations['sql']:.1f} s")
 
     top = sql_layer.top_rising(wh, as_of, config.top_rising)
     run_report = {

@@ -7,7 +7,7 @@ Extra arguments of `nightly` are Beam pipeline options (--runner, --direct_num_w
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import os
 import shutil
 import sys
@@ -41,11 +41,17 @@ def _existing_dir(value: str) -> Path:
 
 
 def _quiet_prefect() -> None:
-    """Prefect without a server: a temporary local one, telemetry off (PLATFORM.md)."""
+    """Prefect without a server: a temporary local one, telemetry off (PLATFORM.md).
+
+    The CLI prints its own progress lines and one-line errors; Prefect's and Beam's loggers
+    would repeat a failure as a traceback on stderr, so they only speak when it is critical.
+    """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    # Beam warns about missing GCP client libraries on import: harmless, and not ours to fix.
+    logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
 
 
 def cmd_generate(args) -> int:
