@@ -21,6 +21,7 @@ from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, Dataset
 # Layer order: each model may read the ones before it.
 INTERMEDIATE = (
     "int_profiles_days_filled",
+    "int_profiles_days_sponsorship",
     "int_profiles_days_measured",
     "int_profiles_days_screened",
     "int_peers_days_summarised",
@@ -67,6 +68,11 @@ def dataset_view_sql(wh: Warehouse, dataset: Dataset) -> str:
             f"select * from read_parquet('{glob}', hive_partitioning = true, union_by_name = true, "
             f"hive_types = {{'{dataset.partition}': DATE}})"
         )
+    return empty_view_sql(dataset)
+
+
+def empty_view_sql(dataset: Dataset) -> str:
+    """A typed, empty SELECT with the dataset's columns (a view before the first partition exists)."""
     columns = [f"cast(null as {_duck_type(f.type)}) as {f.name}" for f in dataset.schema]
     columns.append(f"cast(null as DATE) as {dataset.partition}")
     return "select " + ", ".join(columns) + " where false"

@@ -9,7 +9,12 @@ windows as (
         window_end,
         window_days,
         interactions,
-        posts
+        posts,
+        sponsored_posts,
+        likes,
+        comments,
+        creator_replies,
+        unique_engagers
     from engagement_trailing
 ),
 
@@ -21,7 +26,16 @@ joined as (
         coalesce(w7.interactions, 0) as interactions_7d,
         coalesce(w7_prev.interactions, 0) as interactions_prev_7d,
         coalesce(w28.posts, 0) as posts_28d,
-        coalesce(w28_prev.posts, 0) as posts_prev_28d
+        coalesce(w28_prev.posts, 0) as posts_prev_28d,
+        coalesce(w28.sponsored_posts, 0) as sponsored_posts_28d,
+        coalesce(w28.likes, 0) as likes_28d,
+        coalesce(w28.comments, 0) as comments_28d,
+        coalesce(w28.creator_replies, 0) as creator_replies_28d,
+        coalesce(w28.unique_engagers, 0) as unique_engagers_28d,
+        coalesce(w28_prev.unique_engagers, 0) as unique_engagers_prev_28d,
+        coalesce(today.posts, 0) as posts_today,
+        coalesce(split.sponsored_interactions, 0) as sponsored_interactions_today,
+        coalesce(split.organic_interactions, 0) as organic_interactions_today
     from int_profiles_days_filled as days
     left join windows as w28
         on
@@ -39,12 +53,27 @@ joined as (
         on
             days.platform = w7_prev.platform and days.profile_id = w7_prev.profile_id
             and w7_prev.window_days = 7 and w7_prev.window_end = days.day - 7
+    left join engagement_daily as today
+        on days.platform = today.platform and days.profile_id = today.profile_id and days.day = today.day
+    left join int_profiles_days_sponsorship as split
+        on days.platform = split.platform and days.profile_id = split.profile_id and days.day = split.day
 ),
 
 daily_change as (
     select
         *,
         lag(followers, 28) over profile_days as followers_28d_ago,
+        lag(followers, 7) over profile_days as followers_7d_ago,
+        lag(followers, 14) over profile_days as followers_14d_ago,
+        day - max(case when posts_today > 0 then day end) over (
+            partition by platform, profile_id order by day rows between unbounded preceding and current row
+        ) as days_since_last_post,
+        sum(sponsored_interactions_today) over (
+            partition by platform, profile_id order by day rows between 27 preceding and current row
+        ) as sponsored_interactions_28d,
+        sum(organic_interactions_today) over (
+            partition by platform, profile_id order by day rows between 27 preceding and current row
+        ) as organic_interactions_28d,
         lag(followers, 1) over profile_days as followers_yesterday,
         followers - lag(followers, 1) over profile_days as daily_gain
     from joined
@@ -79,7 +108,20 @@ measured as (
         max_daily_gain / nullif(followers_before_jump, 0) as max_jump_pct,
         max_daily_gain / nullif(followers - followers_28d_ago, 0) as max_daily_gain_share,
         max_daily_gain / greatest(median_abs_daily_change, 1) as max_daily_gain_vs_baseline,
-        (followers - followers_28d_ago) / 28.0 as avg_daily_gain_28d
+        (followers - followers_28d_ago) / 28.0 as avg_daily_gain_28d,
+        followers - followers_7d_ago as follower_growth_7d,
+        (followers - followers_7d_ago) / nullif(followers_7d_ago, 0) as follower_growth_pct_7d,
+        (followers - followers_7d_ago) / 7.0 as follower_velocity_7d,
+        (followers - followers_7d_ago) / 7.0 - (followers_7d_ago - followers_14d_ago) / 7.0
+            as follower_acceleration_7d,
+        interactions_7d / nullif(followers, 0) as engagement_rate_7d,
+        unique_engagers_28d / nullif(unique_engagers_prev_28d, 0) - 1 as unique_engager_growth_pct_28d,
+        comments_28d / nullif(likes_28d, 0) as comments_per_like_28d,
+        creator_replies_28d / nullif(comments_28d, 0) as creator_reply_rate_28d,
+        posts_28d / 4.0 as posts_per_week_28d,
+        (sponsored_interactions_28d / nullif(sponsored_posts_28d, 0))
+        / nullif(organic_interactions_28d / nullif(posts_28d - sponsored_posts_28d, 0), 0)
+            as sponsored_vs_organic_28d
     from last_28_days
 )
 

@@ -7,6 +7,7 @@ import pytest
 
 from microradar import config as cfg
 from microradar import sql_layer
+from schemas.datasets import EVENTS
 
 AS_OF = date(2026, 11, 24)
 DAYS = 60
@@ -15,7 +16,9 @@ START = AS_OF - timedelta(days=DAYS - 1)
 TRAILING_FROM_DAILY = """
 create table engagement_trailing as
 select d.platform, d.profile_id, w.window_days, e.day as window_end,
-       sum(d.posts) as posts, sum(d.interactions) as interactions
+       sum(d.posts) as posts, sum(d.sponsored_posts) as sponsored_posts, sum(d.interactions) as interactions,
+       sum(d.likes) as likes, sum(d.comments) as comments, sum(d.creator_replies) as creator_replies,
+       sum(d.unique_engagers) as unique_engagers
 from engagement_daily as d
 cross join (values (7), (28)) as w(window_days)
 join (select distinct day from engagement_daily) as e
@@ -50,6 +53,15 @@ PROFILES = {
 }
 
 
+def run_on_fixture(con, daily_rows, events_sql=None):
+    con.register("daily_rows", pa.Table.from_pylist(daily_rows))
+    con.execute("create table engagement_daily as select * from daily_rows")
+    con.execute(TRAILING_FROM_DAILY)
+    con.execute(f"create view events as {events_sql or sql_layer.empty_view_sql(EVENTS)}")
+    sql_layer.load_config(con, cfg.DEFAULT, AS_OF)
+    return sql_layer.run_models(con)
+
+
 @pytest.fixture(scope="module")
 def profile_daily():
     con = sql_layer.connect()
@@ -57,13 +69,10 @@ def profile_daily():
     for name, days in PROFILES.items():
         for i, (followers, interactions, posts) in enumerate(days):
             rows.append({"platform": "instagram", "profile_id": name, "day": START + timedelta(days=i),
-                         "posts": posts, "interactions": interactions,
-                         "followers_last": followers})
-    con.register("daily_rows", pa.Table.from_pylist(rows))
-    con.execute("create table engagement_daily as select * from daily_rows")
-    con.execute(TRAILING_FROM_DAILY)
-    sql_layer.load_config(con, cfg.DEFAULT, AS_OF)
-    table = sql_layer.run_models(con)
+                         "posts": posts, "sponsored_posts": 0, "interactions": interactions,
+                         "likes": interactions * 8 // 10, "comments": interactions // 10, "creator_replies": 1,
+                         "unique_engagers": interactions // 2, "followers_last": followers})
+    table = run_on_fixture(con, rows)
     return {(r["profile_id"], r["day"]): r for r in table.to_pylist()}
 
 
@@ -128,3 +137,38 @@ def test_thresholds_come_from_configuration():
     strict = cfg.Config(rising=cfg.RisingThresholds(min_growth_pct_28d=5.0))
     sql_layer.load_config(con, strict, AS_OF)
     assert con.execute("select min_growth_pct_28d from cfg_rising").fetchone()[0] == 5.0
+
+
+def test_closeness_and_cadence(profile_daily):
+    row = on(profile_daily, "steady0")
+    assert row["comments_per_like_28d"] == pytest.approx(1 / 8, rel=0.1)
+    assert row["posts_per_week_28d"] == 7.0
+    assert row["days_since_last_post"] == 0
+    assert on(profile_daily, "quiet_riser")["days_since_last_post"] is None  # never posted
+
+
+def test_velocity_and_acceleration_from_carried_forward_followers(profile_daily):
+    row = on(profile_daily, "spike", START + timedelta(days=DAYS - 10))  # the jump day
+    assert row["follower_velocity_7d"] == pytest.approx(10_000 / 7)
+    assert row["follower_acceleration_7d"] == pytest.approx(10_000 / 7)
+
+
+def test_sponsored_against_organic_engagement_joins_interactions_to_their_posts():
+    con = sql_layer.connect()
+    day = AS_OF
+    daily = [{"platform": "instagram", "profile_id": "alice", "day": day, "posts": 2, "sponsored_posts": 1,
+              "interactions": 9, "likes": 9, "comments": 0, "creator_replies": 0, "unique_engagers": 9,
+              "followers_last": 12_000}]
+    events = """
+        select * from (values
+            ('post', 'sp', null, true), ('post', 'org', null, false),
+            ('like', 'sp', 'a1', null), ('like', 'sp', 'a2', null), ('like', 'sp', 'a3', null),
+            ('like', 'sp', 'a4', null), ('like', 'sp', 'a5', null), ('like', 'sp', 'a6', null),
+            ('like', 'sp', 'alice', null),
+            ('like', 'org', 'a1', null), ('like', 'org', 'a2', null), ('like', 'org', 'a3', null)
+        ) as t(event_type, post_id, actor_id, sponsored)
+        cross join (select 'instagram' as platform, 'alice' as profile_id, date '2026-11-24' as event_date)
+    """
+    table = run_on_fixture(con, daily, events)
+    (row,) = table.to_pylist()
+    assert row["sponsored_vs_organic_28d"] == pytest.approx(2.0)  # 6 per sponsored post / 3 per organic
