@@ -1,37 +1,33 @@
 """The nightly flow: ingest what landed -> Beam windows -> SQL layer -> run report.
 
-Reads like the run book. Each task does one thing and returns a small summary; the Beam run
-is one task (task timeouts cannot interrupt it). Re-running a finished night changes nothing.
+Reads like the run book. A night reads the new files, rewrites only the `events` dates they
+touch and the windows ending from the earliest touched day to the as-of day, and commits
+atomically. Re-running a finished night changes nothing; a killed night is finished or
+discarded by the next one.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow
 
+from flows.tasks import ingest_pipeline, merge_pipeline, plan_ingest, progress, refresh_sql
 from microradar import config as cfg
-from microradar import ingest_plan, report, sql_layer
+from microradar import faults, report, sql_layer
+from microradar.touched import first_window_end, touched_event_dates
 from microradar.warehouse import MANIFEST_SCHEMA, Warehouse
-from pipelines import batch, landing
-from schemas.datasets import EVENTS, PROFILE_DAILY
-from schemas.datasets import REJECTED as REJECTED_DATASET
-from pipelines.tables import split_by
-from pipelines.transforms import write_parquet
-from pipelines.batch import EPOCH
-import pyarrow as pa
+from microradar import ingest_plan
+from pipelines import batch
+from schemas.datasets import EVENTS, REJECTED, BEAM_DATASETS
 
 
 class ChangedLandingFiles(RuntimeError):
     pass
-
-
-def progress(message: str) -> None:
-    """A progress line on stdout: long steps say when they start and how long they took."""
-    print(f"[{datetime.now(timezone.utc):%H:%M:%S}] {message}", flush=True)
 
 
 def default_as_of(now: datetime) -> date:
@@ -43,38 +39,24 @@ def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-@task(retries=2, retry_delay_seconds=5)
-def plan_ingest(landing_dir: str, warehouse: Warehouse) -> ingest_plan.IngestPlan:
-    """Lists the landing directory and compares it with the manifest (file system: retried)."""
-    landed = landing.discover(Path(landing_dir))
-    hashes = {f.relpath: landing.file_sha256(f.path) for f in landed}
-    return ingest_plan.plan_ingest(landed, hashes, warehouse.read_manifest())
-
-
-@task
-def run_pipeline(job: batch.BatchJob) -> dict:
-    """The Beam batch pipeline, staged under the run's staging directory."""
-    return batch.run(job)
-
-
-@task
-def stage_sql_layer(warehouse: Warehouse, run_id: str, as_of: date, config: cfg.Config) -> int:
-    """Computes profile_daily over the published datasets and stages it with a fresh analyst DB."""
-    staging = warehouse.staging_dir(run_id)
-    table = sql_layer.compute_profile_daily(warehouse, as_of, config)
-    days = table["day"].cast(pa.int32()).to_numpy()
-    for day, rows in split_by(table.drop_columns(["day"]), days):
-        part = staging / PROFILE_DAILY.name / f"day={(EPOCH + timedelta(days=day)).isoformat()}"
-        part.mkdir(parents=True, exist_ok=True)
-        write_parquet(rows, part / f"part-{run_id}.parquet")
-    return table.num_rows
-
-
-@task
-def stage_analyst_db(warehouse: Warehouse, run_id: str, as_of: date, config: cfg.Config) -> None:
-    # Built against the published datasets; staged partitions are not visible yet, so it is built
-    # after the data commit and renamed into place by the final commit.
-    sql_layer.build_analyst_db(warehouse, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config)
+def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: set[date], first_end: date,
+                  windows_as_of: date, num_buckets: int, beam_args: list[str], stored=None) -> batch.MergeJob:
+    """Which stored files pipeline 2 reads: the touched dates (deduplicated again) and the context
+    the windows need (read as they are)."""
+    stored = wh.files_by_partition(EVENTS) if stored is None else stored
+    context_start = first_end - timedelta(days=27)
+    return batch.MergeJob(
+        candidate_files=candidates,
+        touched_event_files=[f for d in sorted(touched) for f in stored.get(d, [])],
+        context_event_files=[f for d, fs in sorted(stored.items())
+                             if context_start <= d <= windows_as_of and d not in touched for f in fs],
+        staging_dir=str(wh.staging_dir(run_id)),
+        run_id=run_id,
+        as_of=windows_as_of,
+        first_end_day=first_end,
+        num_buckets=num_buckets,
+        beam_args=beam_args,
+    )
 
 
 @flow(name="microradar-nightly", log_prints=True)
@@ -83,73 +65,92 @@ def nightly(
     warehouse_dir: str,
     as_of: date | None = None,
     allow_changed: bool = False,
+    full_refresh: bool = False,
     beam_args: list[str] | None = None,
     ingest_time: datetime | None = None,
+    num_buckets: int = 16,
     config: cfg.Config = cfg.DEFAULT,
 ) -> dict:
-    """Ingest what landed, recompute the windows, refresh the SQL layer, leave a run report."""
+    """Ingest what landed, recompute the touched windows, refresh the SQL layer, leave a run report."""
     started = ingest_time or datetime.now(timezone.utc)
     as_of = as_of or default_as_of(started)
     run_id = new_run_id(datetime.now(timezone.utc))
     wh = Warehouse.at(warehouse_dir)
+    beam_args = list(beam_args or [])
     durations: dict[str, float] = {}
-    clock = time.perf_counter()
+    touched: set[date] = set()
+    first_end = None
+    counts: dict = {}
 
     with wh.lock():
         resumed = wh.resume_pending()
         if resumed:
             progress(f"finished the commit of interrupted run(s) {', '.join(resumed)}")
-        plan = plan_ingest(landing_dir, wh)
+        state = {} if full_refresh else wh.read_state()
+        manifest = MANIFEST_SCHEMA.empty_table() if full_refresh else wh.read_manifest()
+
+        clock = time.perf_counter()
+        plan = plan_ingest(landing_dir, manifest)
         progress(f"landing: {len(plan.new)} new, {len(plan.changed)} changed, {plan.already_ingested} already ingested")
         if plan.changed and not allow_changed:
             names = ", ".join(f.relpath for f in plan.changed)
             raise ChangedLandingFiles(f"landed files changed after ingestion (use --allow-changed to re-read): {names}")
         to_read = plan.new + plan.changed
-        state = wh.read_state()
         durations["plan"] = time.perf_counter() - clock
+        staging = str(wh.staging_dir(run_id))
+        ingest_us = int(started.timestamp() * 1_000_000)
 
-        line_stats: dict = {}
-        data_stale = bool(to_read) or state.get("as_of") != as_of.isoformat()
-        if data_stale:
+        ingest_stats = None
+        if to_read:
             clock = time.perf_counter()
-            ingest_us = int(started.timestamp() * 1_000_000)
-            job = batch.BatchJob(
-                new_files=to_read,
-                stored_event_files=wh.partition_files(EVENTS),
-                staging_dir=str(wh.staging_dir(run_id)),
-                run_id=run_id,
-                ingest_us=ingest_us,
-                as_of=as_of,
-                beam_args=list(beam_args or []),
-            )
-            progress(f"beam pipeline: reading {len(to_read)} files ...")
-            line_stats = run_pipeline(job)
-            durations["pipeline"] = time.perf_counter() - clock
-            progress(f"beam pipeline: {line_stats['lines_read']:,} lines in {durations['pipeline']:.1f} s")
+            progress(f"beam ingest: reading {len(to_read)} files ...")
+            ingest_stats = ingest_pipeline(batch.IngestJob(to_read, staging, run_id, ingest_us, num_buckets, beam_args))
+            durations["ingest"] = time.perf_counter() - clock
+            progress(f"beam ingest: {ingest_stats['lines']['lines_read']:,} lines in {durations['ingest']:.1f} s")
+            faults.point("after_ingest")
+
+        candidates = batch.candidate_files(staging)
+        touched = touched_event_dates(wh, candidates) if not full_refresh else touched_event_dates(None, candidates)
+        previous_as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else None
+        first_end = first_window_end(touched, previous_as_of, as_of)
+        windows_as_of = max(as_of, previous_as_of or as_of)
+
+        merge_stats = None
+        if candidates or first_end is not None:
             clock = time.perf_counter()
-            wh.keep_existing_files(run_id, REJECTED_DATASET)
-            manifest = ingest_plan.updated_manifest(
-                wh.read_manifest(), to_read, plan.hashes, run_id, ingest_us, MANIFEST_SCHEMA
-            )
-            wh.stage_manifest(run_id, manifest)
-            state = {**state, "as_of": as_of.isoformat(), "data_run": run_id}
-            wh.mark_ready(run_id, state)
+            first_end = first_end or windows_as_of + timedelta(days=1)
+            job = merge_job_for(wh, run_id, candidates, touched, first_end, windows_as_of, num_buckets, beam_args,
+                                stored={} if full_refresh else None)
+            progress(f"beam windows: {len(touched)} event dates touched, windows from {first_end} to {windows_as_of} ...")
+            merge_stats = merge_pipeline(job)
+            durations["windows"] = time.perf_counter() - clock
+            progress(f"beam windows: done in {durations['windows']:.1f} s")
+            faults.point("after_windows")
+
+            clock = time.perf_counter()
+            shutil.rmtree(Path(staging, batch.CANDIDATES), ignore_errors=True)
+            if full_refresh:  # a rebuild replaces whole datasets: an empty one must replace too
+                for dataset in BEAM_DATASETS:
+                    Path(staging, dataset.name).mkdir(parents=True, exist_ok=True)
+            else:
+                wh.keep_existing_files(run_id, REJECTED)
+            new_manifest = ingest_plan.updated_manifest(manifest, to_read, plan.hashes, run_id, ingest_us,
+                                                        MANIFEST_SCHEMA)
+            wh.stage_manifest(run_id, new_manifest)
+            state = {**state, "as_of": windows_as_of.isoformat(), "data_run": run_id}
+            wh.mark_ready(run_id, state, replace_datasets=full_refresh)
+            faults.point("before_commit")
             wh.commit(run_id)
-            durations["commit_data"] = time.perf_counter() - clock
+            durations["commit"] = time.perf_counter() - clock
+        counts = report.accounting(batch.run_report_counts(ingest_stats, merge_stats))
 
-        if state.get("sql_run") != state.get("data_run"):
-            clock = time.perf_counter()
-            sql_run = run_id + "-sql"
-            progress("sql layer: profile_daily, rising and suspicious flags ...")
-            rows = stage_sql_layer(wh, sql_run, as_of, config)
-            wh.mark_ready(sql_run, {**state, "sql_run": state.get("data_run")})
-            wh.commit(sql_run)
-            # The analyst DB must see the new profile_daily partitions: build it after their commit.
-            stage_analyst_db(wh, sql_run + "-db", as_of, config)
-            wh.mark_ready(sql_run + "-db", wh.read_state())
-            wh.commit(sql_run + "-db")
-            durations["sql"] = time.perf_counter() - clock
-            progress(f"sql layer: {rows:,} profile-days in {durations['sql']:.1f} s")
+        state = wh.read_state()
+        if state.get("data_run") and state.get("sql_run") != state.get("data_run"):
+            # A previous SQL refresh that never committed is redone in full.
+            sql_from = first_end if merge_stats is not None and not full_refresh else None
+            faults.point("before_sql")
+            durations["sql"] = refresh_sql(wh, run_id, date.fromisoformat(state["as_of"]), sql_from, config,
+                                           replace=full_refresh)
 
     top = sql_layer.top_rising(wh, as_of, config.top_rising)
     run_report = {
@@ -158,17 +159,18 @@ def nightly(
         "started_at": started.isoformat(),
         "landing": str(Path(landing_dir).resolve()),
         "warehouse": str(wh.root),
+        "full_refresh": full_refresh,
         "resumed_runs": resumed,
         "files": {"new": len(plan.new), "changed": len(plan.changed), "already_ingested": plan.already_ingested},
-        "recomputed": data_stale,
-        "counts": report.accounting(line_stats),
+        "recomputed": merge_stats is not None,
+        "touched_event_dates": sorted(d.isoformat() for d in touched),
+        "windows_recomputed_from": first_end.isoformat() if merge_stats is not None else None,
+        "counts": counts,
         "durations_s": {k: round(v, 3) for k, v in durations.items()},
         "top_rising": top,
-        "outputs": {
-            "duckdb": str(wh.duckdb_path),
-            **{name: str(wh.root / name) for name in ("events", "rejected", "engagement_daily",
-                                                       "engagement_trailing", "profile_daily")},
-        },
+        "outputs": {"duckdb": str(wh.duckdb_path),
+                    **{name: str(wh.root / name) for name in ("events", "rejected", "engagement_daily",
+                                                               "engagement_trailing", "profile_daily")}},
     }
     path = wh.write_json(f"runs/{run_id}.json", run_report)
     wh.write_json("last_run.json", run_report)

@@ -1,4 +1,4 @@
-"""The `microradar` command: demo, generate, nightly, query.
+"""The `microradar` command: demo, generate, nightly, backfill, query.
 
 Argument errors and run failures end with exit status 1 (2 for usage) and one line on stderr.
 Extra arguments of `nightly` are Beam pipeline options (--runner, --direct_num_workers, ...).
@@ -65,12 +65,14 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def _run_nightly(landing_dir: Path, warehouse_dir: Path, as_of, allow_changed: bool, beam_args: list[str]) -> dict:
+def _run_nightly(landing_dir: Path, warehouse_dir: Path, as_of, allow_changed: bool, beam_args: list[str],
+                 full_refresh: bool = False) -> dict:
     _quiet_prefect()
     from flows.nightly import nightly
 
     warehouse_dir.mkdir(parents=True, exist_ok=True)
-    return nightly(str(landing_dir), str(warehouse_dir), as_of=as_of, allow_changed=allow_changed, beam_args=beam_args)
+    return nightly(str(landing_dir), str(warehouse_dir), as_of=as_of, allow_changed=allow_changed,
+                   full_refresh=full_refresh, beam_args=beam_args)
 
 
 def _print_run(run: dict) -> None:
@@ -98,8 +100,21 @@ def _print_run(run: dict) -> None:
 
 
 def cmd_nightly(args, beam_args: list[str]) -> int:
-    run = _run_nightly(args.landing, Path(args.warehouse), args.as_of, args.allow_changed, beam_args)
+    run = _run_nightly(args.landing, Path(args.warehouse), args.as_of, args.allow_changed, beam_args,
+                       args.full_refresh)
     _print_run(run)
+    return 0
+
+
+def cmd_backfill(args, beam_args: list[str]) -> int:
+    if not (Path(args.warehouse) / "_meta" / "state.json").exists():
+        raise CliError(f"no warehouse at {args.warehouse}: run `microradar nightly` first")
+    _quiet_prefect()
+    from flows.backfill import backfill
+
+    result = backfill(str(args.warehouse), args.from_day, args.to_day, beam_args=beam_args)
+    print(f"recomputed windows ending {result['from']} .. {result['to']} and the SQL layer from {result['from']}"
+          f" ({result['durations_s']['windows']:.1f} s + {result['durations_s']['sql']:.1f} s)")
     return 0
 
 
@@ -173,6 +188,13 @@ def build_parser() -> Parser:
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
     p.add_argument("--as-of", type=_date, default=None, help="last complete day (default: yesterday, UTC)")
     p.add_argument("--allow-changed", action="store_true", help="re-read landed files whose content changed")
+    p.add_argument("--full-refresh", action="store_true",
+                   help="rebuild every dataset from the whole landing directory, replacing the warehouse's")
+
+    p = sub.add_parser("backfill", help="recompute windows and the SQL layer for a date range from stored events")
+    p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
+    p.add_argument("--from", dest="from_day", required=True, type=_date, help="first window end day")
+    p.add_argument("--to", dest="to_day", required=True, type=_date, help="last window end day (capped at as-of)")
 
     p = sub.add_parser("query", help="run SQL against the warehouse views and print the result")
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
@@ -185,7 +207,7 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("nightly", "demo"):
+    if extra and args.command not in ("nightly", "demo", "backfill"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "generate":
@@ -194,15 +216,18 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_nightly(args, extra)
         if args.command == "demo":
             return cmd_demo(args, extra)
+        if args.command == "backfill":
+            return cmd_backfill(args, extra)
         return cmd_query(args)
     except CliError as exc:
         print(f"microradar: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
+        from flows.backfill import NothingToBackfill
         from flows.nightly import ChangedLandingFiles
         from microradar.warehouse import WarehouseBusy
 
-        if isinstance(exc, (ChangedLandingFiles, WarehouseBusy, OSError)):
+        if isinstance(exc, (ChangedLandingFiles, WarehouseBusy, NothingToBackfill, OSError)):
             print(f"microradar: error: {exc}", file=sys.stderr)
             return 1
         raise

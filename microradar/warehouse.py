@@ -17,11 +17,13 @@ import os
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from microradar import faults
 from schemas.datasets import ALL_DATASETS, Dataset
 
 META = "_meta"
@@ -65,6 +67,15 @@ class Warehouse:
 
     def partition_files(self, dataset: Dataset) -> list[str]:
         return sorted(str(p) for p in self.dataset_dir(dataset).glob("*=*/*.parquet"))
+
+    def files_by_partition(self, dataset: Dataset) -> dict[date, list[str]]:
+        """Published files per partition date."""
+        found: dict[date, list[str]] = {}
+        for part in sorted(self.dataset_dir(dataset).glob(f"{dataset.partition}=*")):
+            files = sorted(str(p) for p in part.glob("*.parquet"))
+            if files:
+                found[date.fromisoformat(part.name.split("=", 1)[1])] = files
+        return found
 
     @property
     def meta(self) -> Path:
@@ -131,18 +142,38 @@ class Warehouse:
                 if not target.exists():
                     os.link(old, target)
 
-    def mark_ready(self, run_id: str, state: dict) -> None:
-        (self.staging_dir(run_id) / READY).write_text(json.dumps(state, default=str))
+    def mark_ready(self, run_id: str, state: dict, replace_datasets: bool = False) -> None:
+        """Everything is staged: from here on a commit is finished, never discarded.
+
+        replace_datasets (a full rebuild): each staged dataset replaces the published one whole,
+        so partitions the rebuild no longer produces disappear.
+        """
+        staging = self.staging_dir(run_id)
+        staging.mkdir(parents=True, exist_ok=True)
+        if replace_datasets:
+            for dataset in ALL_DATASETS:
+                if (staging / dataset.name).exists():
+                    (staging / dataset.name / f".run-{run_id}").touch()
+        ready = {"state": state, "replace_datasets": replace_datasets}
+        (staging / READY).write_text(json.dumps(ready, default=str))
 
     def commit(self, run_id: str) -> dict:
-        """Swap every staged partition in, then the manifest and state; remove the staging dir."""
+        """Swap every staged partition (or dataset) in, then the manifest and state; remove the staging dir."""
         staging = self.staging_dir(run_id)
-        state = json.loads((staging / READY).read_text())
+        ready = json.loads((staging / READY).read_text())
+        state = ready["state"]
         swapped = 0
         for dataset in ALL_DATASETS:
+            if ready["replace_datasets"]:
+                if (staging / dataset.name).exists():
+                    self._publish_dataset(staging / dataset.name, self.dataset_dir(dataset), run_id)
+                    swapped += 1
+                continue
             for staged in sorted((staging / dataset.name).glob("*=*")):
                 self._publish_partition(staged, self.dataset_dir(dataset) / staged.name, run_id)
                 swapped += 1
+                if swapped == 1:
+                    faults.point("mid_commit")
         if (staging / "manifest.parquet").exists():
             os.replace(staging / "manifest.parquet", self.manifest_path)
         if (staging / "microradar.duckdb").exists():
@@ -157,6 +188,16 @@ class Warehouse:
             shutil.rmtree(staged)
             return
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            _exchange(staged, target)
+            shutil.rmtree(staged)
+        else:
+            os.rename(staged, target)
+
+    def _publish_dataset(self, staged: Path, target: Path, run_id: str) -> None:
+        if not (staged / f".run-{run_id}").exists():
+            shutil.rmtree(staged)  # already swapped: `staged` holds the old dataset
+            return
         if target.exists():
             _exchange(staged, target)
             shutil.rmtree(staged)

@@ -1,44 +1,76 @@
-"""The nightly batch pipeline: landed files (+ stored events) -> staged Parquet partitions.
+"""The nightly batch pipelines: landed files -> staged candidates; candidates + stored events -> windows.
 
-`build` wires the composites; `run` executes them with standard Beam pipeline options.
-Everything is written below `staging_dir`; publishing into the warehouse is the caller's
-commit step, so a failed or killed run leaves the warehouse as it was.
+Two Beam pipelines, so that a night reads only what it touches:
+
+1. `run_ingest`: parse and validate the new files, dead-letter the rejects, deduplicate the new
+   lines among themselves, and stage the surviving events as *candidates*.
+2. `run_merge`: deduplicate the candidates against the stored events of the dates they touch,
+   write those `events` partitions, and recompute the daily and trailing windows ending in
+   `[first_end_day, as_of]` from the events of `[first_end_day - 27, as_of]`.
+
+Between the two, the caller finds which stored dates the candidates touch (a key lookup).
+Everything is written below `staging_dir`; publishing is the caller's commit step, so a failed
+or killed run leaves the warehouse as it was.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import landing
 from pipelines.dedup import DedupStats
+from pipelines.engagement import WINDOW_LENGTHS
 from pipelines.transforms import (
     DAILY, REJECTED, STATS, TRAILING, DeduplicateEvents, ParseEvents, ReadEventFileFn,
-    WindowEngagement, WritePartitionedParquet,
+    WindowEngagement, WriteFilesFn, WritePartitionedParquet,
 )
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, EVENTS, REJECTED as REJECTED_DS
 
 DEFAULT_RUNNER = "FnApiRunner"  # the default DirectRunner tries to download Prism first
-STATS_FILE = "pipeline_stats.json"
+CANDIDATES = "candidates"
+INGEST_STATS = "ingest_stats.json"
+MERGE_STATS = "merge_stats.json"
 EPOCH = date(1970, 1, 1)
+EVENT_KEYS = ["platform", "profile_id", "event_time", "event_id"]
+PROFILE_KEYS = ["platform", "profile_id"]
+
+
+def day_number(d: date) -> int:
+    return (d - EPOCH).days
 
 
 @dataclass(frozen=True)
-class BatchJob:
+class IngestJob:
     new_files: list[landing.LandedFile]
-    stored_event_files: list[str]
     staging_dir: str
     run_id: str
     ingest_us: int
-    as_of: date
-    first_end_day: date | None = None
     num_buckets: int = 16
     beam_args: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MergeJob:
+    candidate_files: list[str]  # staged by run_ingest
+    touched_event_files: list[str]  # stored events of every date a candidate touches (deduplicated again)
+    context_event_files: list[str]  # other stored events the windows need, read as they are
+    staging_dir: str
+    run_id: str
+    as_of: date
+    first_end_day: date  # windows ending in [first_end_day, as_of] are recomputed
+    num_buckets: int = 16
+    beam_args: list[str] = field(default_factory=list)
+
+    @property
+    def context_start(self) -> date:
+        return self.first_end_day - timedelta(days=max(WINDOW_LENGTHS) - 1)
 
 
 def merge_line_counts(counts: list[dict]) -> dict:
@@ -51,68 +83,120 @@ def merge_line_counts(counts: list[dict]) -> dict:
     return total
 
 
-def _write_stats(stats: tuple, staging_dir: str) -> None:
-    line_counts, dedup_stats = stats
-    lines = merge_line_counts(line_counts)
-    dd = sum(dedup_stats, DedupStats())
-    lines.update(accepted=dd.accepted, duplicates=dd.duplicates, conflicting_duplicates=dd.conflicting_duplicates)
-    Path(staging_dir, STATS_FILE).write_text(json.dumps(lines, sort_keys=True))
+def _dedup_totals(stats: list[DedupStats]) -> dict:
+    total = sum(stats, DedupStats())
+    return {"accepted": total.accepted, "duplicates": total.duplicates,
+            "conflicting_duplicates": total.conflicting_duplicates}
 
 
-def _day(d: date) -> int:
-    return (d - EPOCH).days
+def _write_json(_, path: str, **parts) -> None:
+    Path(path).write_text(json.dumps(parts, sort_keys=True))
 
 
-def build(p: beam.Pipeline, job: BatchJob) -> None:
+def _options(beam_args: list[str]) -> PipelineOptions:
+    args = list(beam_args)
+    if not any(a.startswith("--runner") for a in args):
+        args.append(f"--runner={DEFAULT_RUNNER}")
+    return PipelineOptions(args)
+
+
+def _with_ingest_date(table: pa.Table, ingest_us: int) -> pa.Table:
+    day = ingest_us // 86_400_000_000
+    return table.append_column("ingest_date", pa.array([day] * table.num_rows, pa.int32()).cast(pa.date32()))
+
+
+def build_ingest(p: beam.Pipeline, job: IngestJob) -> None:
     parsed = p | "LandedFiles" >> beam.Create(job.new_files) | "ParseEvents" >> ParseEvents(job.ingest_us, job.run_id)
-    stored = (
-        p
-        | "StoredEventFiles" >> beam.Create(job.stored_event_files)
-        | "SpreadStored" >> beam.Reshuffle()
-        | "ReadStoredEvents" >> beam.ParDo(ReadEventFileFn())
+    nothing_stored = p | "NothingStored" >> beam.Create([])
+    deduped = (parsed.events, nothing_stored) | "DeduplicateNewLines" >> DeduplicateEvents(job.num_buckets)
+    deduped.events | "StageCandidates" >> beam.ParDo(WriteFilesFn(str(Path(job.staging_dir, CANDIDATES)), job.run_id))
+    (
+        parsed[REJECTED]
+        | "RejectedIngestDate" >> beam.Map(_with_ingest_date, job.ingest_us)
+        | "WriteRejected" >> WritePartitionedParquet(REJECTED_DS, job.staging_dir, job.run_id,
+                                                      ["source_file", "source_line"])
     )
-    deduped = (parsed.events, stored) | "DeduplicateEvents" >> DeduplicateEvents(job.num_buckets)
-    first_end = _day(job.first_end_day) if job.first_end_day else None
-    windows = deduped.events | "WindowEngagement" >> WindowEngagement(_day(job.as_of), job.num_buckets, first_end)
-
-    event_keys = ["platform", "profile_id", "event_time", "event_id"]
-    profile_keys = ["platform", "profile_id"]
-    deduped.events | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id, event_keys)
-    rejected_with_day = parsed[REJECTED] | "RejectedIngestDate" >> beam.Map(_with_ingest_date, job.ingest_us)
-    rejected_with_day | "WriteRejected" >> WritePartitionedParquet(
-        REJECTED_DS, job.staging_dir, job.run_id, ["source_file", "source_line"]
-    )
-    windows[DAILY] | "WriteDaily" >> WritePartitionedParquet(ENGAGEMENT_DAILY, job.staging_dir, job.run_id, profile_keys)
-    windows[TRAILING] | "WriteTrailing" >> WritePartitionedParquet(
-        ENGAGEMENT_TRAILING, job.staging_dir, job.run_id, profile_keys + ["window_days"]
-    )
-
     line_counts = parsed[STATS] | "AllLineCounts" >> beam.combiners.ToList()
     dedup_stats = deduped[STATS] | "AllDedupStats" >> beam.combiners.ToList()
     (
         p
         | "StatsTrigger" >> beam.Create([None])
-        | "WriteStats" >> beam.Map(
-            lambda _, lc, ds: _write_stats((lc, ds), job.staging_dir),
+        | "WriteIngestStats" >> beam.Map(
+            lambda _, lines, dd: _write_json(_, str(Path(job.staging_dir, INGEST_STATS)),
+                                             lines=merge_line_counts(lines), dedup=_dedup_totals(dd)),
             beam.pvalue.AsSingleton(line_counts),
             beam.pvalue.AsSingleton(dedup_stats),
         )
     )
 
 
-def _with_ingest_date(table, ingest_us: int):
-    import pyarrow as pa
+def _read(p: beam.Pipeline, label: str, files: list[str]):
+    return (
+        p
+        | f"{label}Files" >> beam.Create(files)
+        | f"Spread{label}" >> beam.Reshuffle()
+        | f"Read{label}" >> beam.ParDo(ReadEventFileFn())
+    )
 
-    day = ingest_us // 86_400_000_000
-    return table.append_column("ingest_date", pa.array([day] * table.num_rows, pa.int32()).cast(pa.date32()))
+
+def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
+    candidates = _read(p, "Candidates", job.candidate_files)
+    touched = _read(p, "TouchedStored", job.touched_event_files)
+    context = _read(p, "ContextStored", job.context_event_files)
+    merged = (candidates, touched) | "DeduplicateAgainstStored" >> DeduplicateEvents(job.num_buckets)
+    merged.events | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id, EVENT_KEYS)
+
+    windows = (
+        (merged.events, context)
+        | "EventsForWindows" >> beam.Flatten()
+        | "WindowEngagement" >> WindowEngagement(
+            day_number(job.as_of), job.num_buckets, day_number(job.first_end_day), day_number(job.context_start)
+        )
+    )
+    windows[DAILY] | "WriteDaily" >> WritePartitionedParquet(ENGAGEMENT_DAILY, job.staging_dir, job.run_id,
+                                                             PROFILE_KEYS)
+    windows[TRAILING] | "WriteTrailing" >> WritePartitionedParquet(
+        ENGAGEMENT_TRAILING, job.staging_dir, job.run_id, PROFILE_KEYS + ["window_days"]
+    )
+    dedup_stats = merged[STATS] | "AllDedupStats" >> beam.combiners.ToList()
+    (
+        p
+        | "StatsTrigger" >> beam.Create([None])
+        | "WriteMergeStats" >> beam.Map(
+            lambda _, dd: _write_json(_, str(Path(job.staging_dir, MERGE_STATS)), dedup=_dedup_totals(dd)),
+            beam.pvalue.AsSingleton(dedup_stats),
+        )
+    )
 
 
-def run(job: BatchJob) -> dict:
-    """Runs the pipeline to completion and returns its line and dedup counts."""
-    args = list(job.beam_args)
-    if not any(a.startswith("--runner") for a in args):
-        args.append(f"--runner={DEFAULT_RUNNER}")
+def run_ingest(job: IngestJob) -> dict:
+    """Runs pipeline 1; returns {"lines": line counts, "dedup": counts among the new lines}."""
+    Path(job.staging_dir, CANDIDATES).mkdir(parents=True, exist_ok=True)
+    with beam.Pipeline(options=_options(job.beam_args)) as p:
+        build_ingest(p, job)
+    return json.loads(Path(job.staging_dir, INGEST_STATS).read_text())
+
+
+def run_merge(job: MergeJob) -> dict:
+    """Runs pipeline 2; returns {"dedup": counts of candidates against the stored events}."""
     Path(job.staging_dir).mkdir(parents=True, exist_ok=True)
-    with beam.Pipeline(options=PipelineOptions(args)) as p:
-        build(p, job)
-    return json.loads(Path(job.staging_dir, STATS_FILE).read_text())
+    with beam.Pipeline(options=_options(job.beam_args)) as p:
+        build_merge(p, job)
+    return json.loads(Path(job.staging_dir, MERGE_STATS).read_text())
+
+
+def candidate_files(staging_dir: str) -> list[str]:
+    return sorted(str(p) for p in Path(staging_dir, CANDIDATES).glob("*.parquet"))
+
+
+def run_report_counts(ingest: dict | None, merge: dict | None) -> dict:
+    """Line accounting for the run: duplicates among the new lines plus those already stored."""
+    if ingest is None:
+        return {}
+    lines = dict(ingest["lines"])
+    a, b = ingest["dedup"], (merge or {}).get("dedup", {"accepted": ingest["dedup"]["accepted"], "duplicates": 0,
+                                                          "conflicting_duplicates": 0})
+    lines["accepted"] = b["accepted"]
+    lines["duplicates"] = a["duplicates"] + b["duplicates"]
+    lines["conflicting_duplicates"] = a["conflicting_duplicates"] + b["conflicting_duplicates"]
+    return lines

@@ -48,13 +48,17 @@ def _indicators(events: pa.Table) -> pa.Table:
     return pa.table(columns)
 
 
-def daily_engagement(events: pa.Table, last_day: int) -> tuple[pa.Table, pa.Table]:
+def daily_engagement(events: pa.Table, last_day: int, first_day: int | None = None) -> tuple[pa.Table, pa.Table]:
     """Events -> (daily metrics keyed by platform, profile_id, day:int32; distinct engagers per profile-day).
 
-    Only events up to `last_day` count: later days are not complete yet.
+    Only events up to `last_day` count: later days are not complete yet. Events before
+    `first_day` (if given) are outside every window being recomputed.
     """
     ind = _indicators(events)
-    ind = ind.filter(pc.less_equal(ind["day"], last_day))
+    keep = pc.less_equal(ind["day"], last_day)
+    if first_day is not None:
+        keep = pc.and_(keep, pc.greater_equal(ind["day"], first_day))
+    ind = ind.filter(keep)
     # first/last follow (event_time, event_id) order: sort, then aggregate without threads.
     ind = ind.sort_by([(c, "ascending") for c in _KEY + ["event_time", "event_id"]])
     aggregated = pa.TableGroupBy(ind, _KEY, use_threads=False).aggregate(

@@ -120,19 +120,23 @@ class DeduplicateEvents(beam.PTransform):
 
 
 class ProfileBucketFn(beam.DoFn):
-    """All events of a bucket of profiles -> daily rows and trailing windows."""
+    """All events of a bucket of profiles -> daily rows and trailing windows ending in [first_end_day, last_day]."""
 
-    def __init__(self, last_day: int, first_end_day: int | None):
+    def __init__(self, last_day: int, first_end_day: int | None, first_event_day: int | None):
         self.last_day = last_day
         self.first_end_day = first_end_day
+        self.first_event_day = first_event_day
 
     def process(self, bucket_tables):
         _, parts = bucket_tables
         events = tables.concat(list(parts))
-        daily, engagers = engagement.daily_engagement(events, self.last_day)
+        daily, engagers = engagement.daily_engagement(events, self.last_day, self.first_event_day)
         if daily.num_rows == 0:
             return
-        yield beam.pvalue.TaggedOutput(DAILY, engagement.to_daily_dataset(daily))
+        written = daily
+        if self.first_end_day is not None:
+            written = daily.filter(pc.greater_equal(daily["day"], self.first_end_day))
+        yield beam.pvalue.TaggedOutput(DAILY, engagement.to_daily_dataset(written))
         yield beam.pvalue.TaggedOutput(
             TRAILING, engagement.trailing_engagement(daily, engagers, self.last_day, self.first_end_day)
         )
@@ -145,11 +149,13 @@ class WindowEngagement(beam.PTransform):
     in exactly one day and Beam's per-element windowing would cost ~100x (PLATFORM.md).
     """
 
-    def __init__(self, last_day: int, num_buckets: int, first_end_day: int | None = None):
+    def __init__(self, last_day: int, num_buckets: int, first_end_day: int | None = None,
+                 first_event_day: int | None = None):
         super().__init__()
         self.last_day = last_day
         self.num_buckets = num_buckets
         self.first_end_day = first_end_day
+        self.first_event_day = first_event_day
 
     def _by_profile(self, table: pa.Table):
         buckets = tables.stable_buckets(table, ["platform", "profile_id"], self.num_buckets)
@@ -161,7 +167,9 @@ class WindowEngagement(beam.PTransform):
             events
             | "KeyByProfileBucket" >> beam.FlatMap(self._by_profile)
             | "GroupProfiles" >> beam.GroupByKey()
-            | "Aggregate" >> beam.ParDo(ProfileBucketFn(self.last_day, self.first_end_day)).with_outputs(DAILY, TRAILING)
+            | "Aggregate" >> beam.ParDo(
+                ProfileBucketFn(self.last_day, self.first_end_day, self.first_event_day)
+            ).with_outputs(DAILY, TRAILING)
         )
 
 
@@ -182,6 +190,20 @@ class WritePartitionFn(beam.DoFn):
         path = target / f"part-{self.run_id}-{uuid.uuid4().hex[:8]}.parquet"
         write_parquet(table, path)
         yield (self.dataset, value, table.num_rows)
+
+
+class WriteFilesFn(beam.DoFn):
+    """Each table -> one Parquet file in `directory` (unpartitioned scratch data, e.g. candidates)."""
+
+    def __init__(self, directory: str, run_id: str):
+        self.directory = directory
+        self.run_id = run_id
+
+    def process(self, table: pa.Table):
+        if table.num_rows:
+            Path(self.directory).mkdir(parents=True, exist_ok=True)
+            write_parquet(table.drop_columns(["event_date"]),
+                          Path(self.directory) / f"part-{self.run_id}-{uuid.uuid4().hex[:8]}.parquet")
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:

@@ -1,0 +1,45 @@
+"""Shared by the end-to-end tests: land generated days night by night, and compare warehouses."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from schemas.datasets import ALL_DATASETS
+
+# Run bookkeeping differs between runs by design; everything else must match row for row.
+VOLATILE = {"rejected": ("run_id", "ingested_at", "ingest_date")}
+
+
+def land_days(generated_landing: Path, landing: Path, days: list[str]) -> None:
+    """Copy the generator's landing sub-directories of `days` into `landing` (files land as wholes)."""
+    for day in days:
+        source = generated_landing / day
+        if source.exists():
+            shutil.copytree(source, landing / day)
+
+
+def dataset_rows(warehouse: Path, name: str) -> list[tuple]:
+    dataset = next(d for d in ALL_DATASETS if d.name == name)
+    files = sorted((warehouse / name).glob("*=*/*.parquet"))
+    if not files:
+        return []
+    columns = [c for c in dataset.columns + [dataset.partition] if c not in VOLATILE.get(name, ())]
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    file_list = "[" + ", ".join(f"'{f}'" for f in files) + "]"
+    rows = con.execute(
+        f"select {', '.join(columns)} from read_parquet({file_list}, hive_partitioning = true) order by all"
+    ).fetchall()
+    con.close()
+    return rows
+
+
+def assert_same_warehouse(a: Path, b: Path) -> None:
+    for dataset in ALL_DATASETS:
+        rows_a, rows_b = dataset_rows(a, dataset.name), dataset_rows(b, dataset.name)
+        assert len(rows_a) == len(rows_b), (dataset.name, len(rows_a), len(rows_b))
+        diff = [(x, y) for x, y in zip(rows_a, rows_b) if x != y]
+        assert not diff, (dataset.name, diff[:3])
