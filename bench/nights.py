@@ -1,0 +1,90 @@
+"""Does a night cost follow the new data or the history? (issue: incremental nights)
+
+    .venv/bin/python -m bench.nights [--profiles 200] [--history-days 60] [--out /tmp/microradar-nights]
+
+Generates `history-days + 1` days of events, then in one process:
+  1. first night: an empty warehouse ingests ONE landed day (the baseline),
+  2. history: another warehouse ingests the first `history-days` landed days (one bulk night,
+     equal to nightly runs by tests/e2e/test_incremental.py), then
+  3. night N+1: that warehouse ingests the next landed day (about the same amount of new events).
+Prints wall seconds, events, events/s and peak RSS of each, and the ratio night N+1 / first night.
+Timings are measured, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed_night(nightly, landing: Path, wh: Path, as_of: date) -> dict:
+    clock = time.perf_counter()
+    report = nightly(str(landing), str(wh), as_of=as_of, beam_args=["--runner=FnApiRunner"])
+    seconds = time.perf_counter() - clock
+    return {"seconds": seconds, "lines": report["counts"]["lines_read"], "report": report}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profiles", type=int, default=200)
+    parser.add_argument("--history-days", type=int, default=60)
+    parser.add_argument("--out", default="/tmp/microradar-nights")
+    args = parser.parse_args(argv)
+
+    from flows.nightly import nightly
+    from microradar.generator import generate_landing
+
+    out = Path(args.out)
+    shutil.rmtree(out, ignore_errors=True)
+    summary = generate_landing(out / "gen", profiles=args.profiles, days=args.history_days + 1)
+    days = sorted(p.name for p in summary.landing_dir.iterdir())
+    # The generator may land late files one day after its last day: that day belongs to night N+1.
+    history, new_night = days[: args.history_days], days[args.history_days:]
+
+    def land(target: Path, names: list[str]) -> None:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            shutil.copytree(summary.landing_dir / name, target / name)
+
+    land(out / "first" / "landing", history[:1])
+    land(out / "hist" / "landing", history)
+    warm = _timed_night(nightly, out / "first" / "landing", out / "warmup" / "wh",
+                        date.fromisoformat(history[0]))  # starts Prefect's local server once
+    first = _timed_night(nightly, out / "first" / "landing", out / "first" / "wh", date.fromisoformat(history[0]))
+    rss_first = _peak_rss_mb()
+    built = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", date.fromisoformat(history[-1]))
+    land(out / "hist" / "landing", new_night)
+    last = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", summary.end_date)
+
+    print(f"\n{'night':<34}{'lines':>10}{'seconds':>10}{'lines/s':>10}")
+    for label, r in (("warm-up (Prefect server start)", warm), ("first night (empty warehouse)", first),
+                     (f"history build ({len(history)} days, one run)", built),
+                     (f"night {len(history) + 1} (one new day)", last)):
+        print(f"{label:<34}{r['lines']:>10,}{r['seconds']:>10.1f}{r['lines'] / r['seconds']:>10,.0f}")
+    steps = lambda r: ", ".join(f"{k} {v:.1f}s" for k, v in r["report"]["durations_s"].items())  # noqa: E731
+    print(f"\nfirst night steps:  {steps(first)}")
+    print(f"night {len(history) + 1} steps:    {steps(last)}")
+    print(f"night {len(history) + 1} touched {len(last['report']['touched_event_dates'])} event dates; "
+          f"windows recomputed from {last['report']['windows_recomputed_from']}")
+    print(f"peak RSS of this process: {_peak_rss_mb():,.0f} MB (after first night {rss_first:,.0f} MB)")
+    ratio = last["seconds"] / first["seconds"]
+    per_line = (last["seconds"] / last["lines"]) / (first["seconds"] / first["lines"])
+    print(f"ratio night {len(history) + 1} / first night: {ratio:.2f}x wall, {per_line:.2f}x per new line")
+
+
+if __name__ == "__main__":
+    main()
