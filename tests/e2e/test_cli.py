@@ -117,6 +117,8 @@ def test_a_changed_landed_file_is_refused_loudly(night, tmp_path):
         (["nightly", "--landing", ".", "--as-of", "2026-02-30"], "not a date"),
         (["query", "--warehouse", "/no/such/wh", "select 1"], "no warehouse database"),
         (["generate"], "--out"),
+        (["backfill", "--warehouse", "/no/such/wh", "--from", "2026-11-01", "--to", "2026-11-02"], "no warehouse"),
+        (["backfill", "--from", "2026-11-01", "--to", "yesterday"], "not a date"),
     ],
 )
 def test_errors_are_one_line_with_a_non_zero_exit(args, message):
@@ -134,6 +136,6 @@ def test_bad_sql_is_a_one_line_error(night):
 
 
 def test_every_subcommand_has_help():
-    for sub in ("demo", "generate", "nightly", "query"):
+    for sub in ("demo", "generate", "nightly", "backfill", "query"):
         result = microradar(sub, "--help")
         assert "usage: microradar" in result.stdout
