@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.nights [--profiles 200] [--history-days 60] [--out /tmp/microradar-nights]
 
 Generates `history-days + 1` days of events, then in one process:
-  1. first night: an empty warehouse ingests ONE landed day (the baseline),
+  1. first night: an empty warehouse ingests ONE landed day from the middle of the history, with its
+     late files (the baseline: about as many new lines as night N+1),
   2. history: another warehouse ingests the first `history-days` landed days (one bulk night,
      equal to nightly runs by tests/e2e/test_incremental.py), then
   3. night N+1: that warehouse ingests the next landed day (about the same amount of new events).
@@ -60,11 +61,12 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             shutil.copytree(summary.landing_dir / name, target / name)
 
-    land(out / "first" / "landing", history[:1])
+    middle = history[len(history) // 2]
+    land(out / "first" / "landing", [middle])
     land(out / "hist" / "landing", history)
     warm = _timed_night(nightly, out / "first" / "landing", out / "warmup" / "wh",
-                        date.fromisoformat(history[0]))  # starts Prefect's local server once
-    first = _timed_night(nightly, out / "first" / "landing", out / "first" / "wh", date.fromisoformat(history[0]))
+                        date.fromisoformat(middle))  # starts Prefect's local server once
+    first = _timed_night(nightly, out / "first" / "landing", out / "first" / "wh", date.fromisoformat(middle))
     rss_first = _peak_rss_mb()
     built = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", date.fromisoformat(history[-1]))
     land(out / "hist" / "landing", new_night)
