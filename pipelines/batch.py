@@ -29,7 +29,7 @@ from pipelines.dedup import DedupStats
 from pipelines.engagement import WINDOW_LENGTHS
 from pipelines.transforms import (
     DAILY, REJECTED, STATS, TRAILING, DeduplicateEvents, ParseEvents, ReadEventFileFn,
-    WindowEngagement, WriteFilesFn, WritePartitionedParquet,
+    WINDOW_COLUMNS, WindowEngagement, WriteFilesFn, WritePartitionedParquet,
 )
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, EVENTS, REJECTED as REJECTED_DS
 
@@ -130,24 +130,25 @@ def build_ingest(p: beam.Pipeline, job: IngestJob) -> None:
     )
 
 
-def _read(p: beam.Pipeline, label: str, files: list[str]):
+def _read(p: beam.Pipeline, label: str, files: list[str], columns: list[str] | None = None):
     return (
         p
         | f"{label}Files" >> beam.Create(files)
         | f"Spread{label}" >> beam.Reshuffle()
-        | f"Read{label}" >> beam.ParDo(ReadEventFileFn())
+        | f"Read{label}" >> beam.ParDo(ReadEventFileFn(columns))
     )
 
 
 def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
     candidates = _read(p, "Candidates", job.candidate_files)
     touched = _read(p, "TouchedStored", job.touched_event_files)
-    context = _read(p, "ContextStored", job.context_event_files)
+    # Context events only feed the windows: read just the columns the metrics use.
+    context = _read(p, "ContextStored", job.context_event_files, WINDOW_COLUMNS)
     merged = (candidates, touched) | "DeduplicateAgainstStored" >> DeduplicateEvents(job.num_buckets)
     merged.events | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id, EVENT_KEYS)
 
     windows = (
-        (merged.events, context)
+        (merged.events | "WindowColumns" >> beam.Map(lambda t: t.select(WINDOW_COLUMNS + ["event_date"])), context)
         | "EventsForWindows" >> beam.Flatten()
         | "WindowEngagement" >> WindowEngagement(
             day_number(job.as_of), job.num_buckets, day_number(job.first_end_day), day_number(job.context_start)

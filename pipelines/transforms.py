@@ -74,11 +74,22 @@ class ParseEvents(beam.PTransform):
         )
 
 
+# The columns the window computation reads: context events are read with only these.
+WINDOW_COLUMNS = ["platform", "profile_id", "event_id", "event_type", "event_time", "actor_id", "sponsored",
+                  "followers"]
+
+
 class ReadEventFileFn(beam.DoFn):
-    """An `events` Parquet file of earlier runs -> its rows, with the partition day restored."""
+    """An `events` Parquet file of earlier runs -> its rows (or just `columns`), with the partition day restored."""
+
+    def __init__(self, columns: list[str] | None = None):
+        self.columns = columns
 
     def process(self, path: str):
-        table = pq.read_table(path, schema=tables.EVENTS.schema)
+        schema = tables.EVENTS.schema
+        if self.columns:
+            schema = pa.schema([schema.field(c) for c in self.columns])
+        table = pq.read_table(path, schema=schema, columns=self.columns)
         yield tables.with_event_date(table)
 
 
@@ -159,8 +170,7 @@ class WindowEngagement(beam.PTransform):
 
     def _by_profile(self, table: pa.Table):
         buckets = tables.stable_buckets(table, ["platform", "profile_id"], self.num_buckets)
-        columns = ["platform", "profile_id", "event_id", "event_type", "event_time", "actor_id", "sponsored", "followers"]
-        yield from tables.split_by(table.select(columns), buckets)
+        yield from tables.split_by(table.select(WINDOW_COLUMNS), buckets)
 
     def expand(self, events):
         return (

@@ -1,0 +1,597 @@
+"""Streaming mode: the same parsing and metric logic as the batch pipeline, with Beam event time.
+
+Flow (every step is a composite transform; windowing, trigger and lateness are constructor
+arguments):
+
+    lines (source_file, line_no, raw bytes), timestamped with their *arrival* time
+      -> ParseStream       events timestamped with event_time; tagged `rejected`, `too_late`
+      -> DedupStream       stateful per (platform, event_id); tagged `duplicates`
+      -> WindowDailyEngagement            FixedWindows(1 day)
+      -> WindowTrailingEngagement(7|28)   SlidingWindows(N days, 1 day)
+      -> WriteStreamPartitions            stateful per partition, atomic directory swap
+
+Metrics are never reimplemented here: each pane's events become an Arrow table
+(`tables.events_table`) and go through `engagement.daily_engagement` /
+`engagement.trailing_engagement`. Per-element Beam windowing is costly (PLATFORM.md), which
+is acceptable for streaming, where watermarks and panes are the point.
+
+Too-late detection
+------------------
+Beam drops an element from a window once the watermark has passed
+`window.end + allowed_lateness`, silently. We cannot read the watermark in a DoFn, so
+`ParseStream` compares the event's day against the line's *arrival timestamp*, the
+timestamp the line carries before it is re-stamped with its event_time: for the file
+watcher that is the poll's processing time (which is what drives the watermark); for a
+`TestStream` it is the watermark at which the line was added. An event is too late when
+
+    end of its UTC day + allowed_lateness <= arrival timestamp
+
+and it then goes to the `too_late` output (with a reason) and to no window at all, so the
+daily and trailing rows always describe the same set of events. A line's arrival
+timestamp is never behind the watermark, and a pending element holds the downstream
+watermark back, so an event that is *not* flagged cannot be dropped by a window
+(its day window and every sliding window that contains it end at or after its day's end).
+Limits: (1) the rule is only as good as the source's arrival stamps: a source whose
+watermark runs ahead of the timestamps it puts on lines would let Beam drop data silently;
+(2) an event that is too late for its day is also withheld from the 7/28-day windows that
+are still open (consistency over completeness); (3) with the file watcher the watermark is
+processing time, so replaying history older than the lateness sends it all to `too_late`
+(use the nightly flow for history).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.coders import PickleCoder, StrUtf8Coder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.trigger import AccumulationMode, AfterCount, AfterWatermark
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.transforms.window import FixedWindows, GlobalWindows, SlidingWindows, TimestampedValue
+from apache_beam.utils.timestamp import Duration, Timestamp
+from apache_beam.utils.windowed_value import PaneInfoTiming
+
+from pipelines import engagement, landing, parse, tables
+from pipelines.transforms import write_parquet
+from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED
+
+DAY_S = 86_400
+US_PER_S = 1_000_000
+DEFAULT_ALLOWED_LATENESS_S = 3 * DAY_S
+
+EVENTS = "events"
+REJECTED_TAG = "rejected"
+TOO_LATE = "too_late"
+DUPLICATES = "duplicates"
+TOO_LATE_DATASET = "stream_too_late"  # same columns as `rejected`; reason is always `too_late`
+
+_I = {name: i for i, name in enumerate(parse.EVENT_COLUMNS)}
+
+
+def _day_iso(day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _window_spec(window_fn, allowed_lateness_s: int) -> beam.WindowInto:
+    return beam.WindowInto(
+        window_fn,
+        trigger=AfterWatermark(late=AfterCount(1)),
+        accumulation_mode=AccumulationMode.ACCUMULATING,
+        allowed_lateness=Duration(seconds=allowed_lateness_s),
+    )
+
+
+# --- parse -------------------------------------------------------------------------------------
+
+class ParseLineFn(beam.DoFn):
+    """(source_file, line_no, raw) stamped with its arrival time -> event (row, source_file, line_no)
+    stamped with event_time; rejects and too-late lines to tagged outputs as dead-letter tuples
+    (source_file, source_line, raw_line, reason, detail, ingested_us)."""
+
+    def __init__(self, allowed_lateness_s: int, ingest_us: int | None = None):
+        self.allowed_lateness_s = allowed_lateness_s
+        self.ingest_us = ingest_us  # fixed ingest moment (tests); None: the wall clock per line
+        self.too_late = Metrics.counter("microradar", "stream_too_late")
+        self.rejected = Metrics.counter("microradar", "stream_rejected")
+
+    def process(self, line, arrival=beam.DoFn.TimestampParam):
+        source_file, number, raw = line
+        ingest_us = self.ingest_us if self.ingest_us is not None else _now_us()
+        result = parse.parse_line(raw, ingest_us)
+        if result is None:
+            return
+        if isinstance(result, parse.Reject):
+            self.rejected.inc()
+            yield beam.pvalue.TaggedOutput(
+                REJECTED_TAG, (source_file, number, parse.raw_text(raw), result.reason, result.detail, ingest_us))
+            return
+        event_us = result[_I["event_time"]]
+        day_end_s = (event_us // tables.US_PER_DAY + 1) * DAY_S
+        if Timestamp(day_end_s + self.allowed_lateness_s) <= arrival:
+            self.too_late.inc()
+            detail = (f"event day {_day_iso(day_end_s // DAY_S - 1)} closed at "
+                      f"{Timestamp(day_end_s + self.allowed_lateness_s).to_rfc3339()} (allowed lateness "
+                      f"{self.allowed_lateness_s} s); the line arrived at {arrival.to_rfc3339()}")
+            yield beam.pvalue.TaggedOutput(
+                TOO_LATE, (source_file, number, parse.raw_text(raw), "too_late", detail, ingest_us))
+            return
+        yield TimestampedValue((result, source_file, number), Timestamp(micros=event_us))
+
+
+class ParseStream(beam.PTransform):
+    """Lines -> events (main output `events`), `rejected` and `too_late` dead-letter tuples."""
+
+    def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S, ingest_us: int | None = None):
+        super().__init__()
+        self.fn = ParseLineFn(allowed_lateness_s, ingest_us)
+
+    def expand(self, lines):
+        return lines | "ParseLine" >> beam.ParDo(self.fn).with_outputs(REJECTED_TAG, TOO_LATE, main=EVENTS)
+
+
+# --- dedup -------------------------------------------------------------------------------------
+
+class DedupFn(beam.DoFn):
+    """Keyed by (platform, event_id): the first copy passes, later copies go to `duplicates`
+    as (platform, event_id, conflicting). The state expires with an event-time timer once the
+    event's day is past the allowed lateness: any copy after that is too late anyway and is
+    routed to `too_late` before it gets here, so the state stays bounded."""
+
+    KEPT = ReadModifyWriteStateSpec("kept_payload_hash", StrUtf8Coder())
+    EXPIRE = TimerSpec("expire", beam.TimeDomain.WATERMARK)
+
+    def __init__(self, allowed_lateness_s: int):
+        self.allowed_lateness_s = allowed_lateness_s
+        self.duplicates = Metrics.counter("microradar", "stream_duplicates")
+
+    def process(self, keyed, kept=beam.DoFn.StateParam(KEPT), expire=beam.DoFn.TimerParam(EXPIRE)):
+        (platform, event_id), event = keyed
+        payload_hash = event[0][_I["payload_hash"]]
+        seen = kept.read()
+        if seen is not None:
+            self.duplicates.inc()
+            yield beam.pvalue.TaggedOutput(DUPLICATES, (platform, event_id, seen != payload_hash))
+            return
+        kept.write(payload_hash)
+        day_end_s = (event[0][_I["event_time"]] // tables.US_PER_DAY + 1) * DAY_S
+        expire.set(Timestamp(day_end_s + self.allowed_lateness_s))
+        yield event
+
+    @on_timer(EXPIRE)
+    def expire_state(self, kept=beam.DoFn.StateParam(KEPT)):
+        kept.clear()
+
+
+class DedupStream(beam.PTransform):
+    """Events -> first copy per (platform, event_id) (main `events`), later copies to `duplicates`.
+    The first copy to arrive wins (the batch rule, smallest payload hash, needs every copy)."""
+
+    def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S):
+        super().__init__()
+        self.allowed_lateness_s = allowed_lateness_s
+
+    def expand(self, events):
+        return (
+            events
+            | "KeyByEventId" >> beam.Map(lambda e: ((e[0][_I["platform"]], e[0][_I["event_id"]]), e))
+            | "FirstCopy" >> beam.ParDo(DedupFn(self.allowed_lateness_s)).with_outputs(DUPLICATES, main=EVENTS)
+        )
+
+
+# --- windows -----------------------------------------------------------------------------------
+
+def window_events_table(events) -> pa.Table:
+    """A pane's events (row, source_file, line_no) -> one EVENT_ROW_SCHEMA table (lineage kept)."""
+    by_file: dict[str, tuple[list, list]] = {}
+    for row, source_file, number in events:
+        rows, lines = by_file.setdefault(source_file, ([], []))
+        rows.append(row)
+        lines.append(number)
+    return tables.concat([tables.events_table(r, f, n) for f, (r, n) in sorted(by_file.items())])
+
+
+def _metrics(table: pa.Table) -> dict:
+    """The single row of a one-row metrics table -> {metric: value}."""
+    row = table.select(list(METRIC_NAMES)).to_pylist()[0]
+    return {name: row[name] for name in METRIC_NAMES}
+
+
+def _key_by_profile(event):
+    row = event[0]
+    return (row[_I["platform"]], row[_I["profile_id"]]), event
+
+
+def _pane_fields(pane) -> dict:
+    return {"pane_index": pane.index, "pane_timing": PaneInfoTiming.to_string(pane.timing)}
+
+
+class DailyPaneFn(beam.DoFn):
+    """((platform, profile_id), the day window's events so far) -> the day's full engagement row."""
+
+    def process(self, keyed, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
+        (platform, profile_id), events = keyed
+        day = int(window.start.micros // tables.US_PER_DAY)
+        daily, _ = engagement.daily_engagement(window_events_table(events), last_day=day, first_day=day)
+        if daily.num_rows != 1:
+            return
+        yield {"platform": platform, "profile_id": profile_id, "day": _day_iso(day),
+               **_metrics(daily), **_pane_fields(pane)}
+
+
+class TrailingPaneFn(beam.DoFn):
+    """((platform, profile_id), the sliding window's events so far) -> its full trailing row."""
+
+    def __init__(self, window_days: int):
+        self.window_days = window_days
+
+    def process(self, keyed, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
+        (platform, profile_id), events = keyed
+        end_day = int(window.end.micros // tables.US_PER_DAY) - 1
+        first_day = end_day - self.window_days + 1
+        daily, engagers = engagement.daily_engagement(window_events_table(events), last_day=end_day,
+                                                      first_day=first_day)
+        if daily.num_rows == 0:
+            return
+        trailing = engagement.trailing_engagement(daily, engagers, end_day, first_end_day=end_day,
+                                                  lengths=(self.window_days,))
+        trailing = trailing.filter(pc.equal(trailing["window_end"], pa.scalar(end_day, pa.int32()).cast(pa.date32())))
+        if trailing.num_rows != 1:
+            return
+        yield {"platform": platform, "profile_id": profile_id, "window_days": self.window_days,
+               "window_end": _day_iso(end_day), **_metrics(trailing), **_pane_fields(pane)}
+
+
+class WindowDailyEngagement(beam.PTransform):
+    """Events -> one row per (platform, profile_id) per UTC day and pane: an on-time pane when the
+    watermark passes midnight, then a late pane (the whole accumulated day again) for each late
+    event within `allowed_lateness_s`."""
+
+    def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S):
+        super().__init__()
+        self.allowed_lateness_s = allowed_lateness_s
+
+    def expand(self, events):
+        return (
+            events
+            | "KeyByProfile" >> beam.Map(_key_by_profile)
+            | "DayWindows" >> _window_spec(FixedWindows(DAY_S), self.allowed_lateness_s)
+            | "GroupDay" >> beam.GroupByKey()
+            | "DailyMetrics" >> beam.ParDo(DailyPaneFn())
+        )
+
+
+class WindowTrailingEngagement(beam.PTransform):
+    """Events -> one row per (platform, profile_id) per N-day window ending on each day (SlidingWindows
+    of N days every day), same trigger and lateness as the daily windows."""
+
+    def __init__(self, window_days: int, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S):
+        super().__init__()
+        self.window_days = window_days
+        self.allowed_lateness_s = allowed_lateness_s
+
+    def expand(self, events):
+        return (
+            events
+            | "KeyByProfile" >> beam.Map(_key_by_profile)
+            | "SlidingWindows" >> _window_spec(SlidingWindows(self.window_days * DAY_S, DAY_S), self.allowed_lateness_s)
+            | "GroupWindow" >> beam.GroupByKey()
+            | "TrailingMetrics" >> beam.ParDo(TrailingPaneFn(self.window_days))
+        )
+
+
+# --- sink --------------------------------------------------------------------------------------
+
+def _read_partition(directory: Path, schema: pa.Schema) -> pa.Table:
+    files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
+    if not files:
+        return schema.empty_table()
+    return pa.concat_tables([pq.read_table(f, schema=schema) for f in files])
+
+
+def swap_partition(table: pa.Table, target: Path, staging_root: Path) -> Path:
+    """Write `table` as the partition directory `target` in one atomic step (readers see the old
+    or the new partition, never a mix): a uniquely named file in a staging directory outside the
+    dataset, then renameat2(RENAME_EXCHANGE) with the live directory (rename when it is new)."""
+    from microradar.warehouse import _exchange
+
+    token = uuid.uuid4().hex
+    staged = staging_root / f"stream-{token}" / target.name
+    staged.mkdir(parents=True)
+    path = staged / f"part-stream-{token[:16]}.parquet"
+    write_parquet(table, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        _exchange(staged, target)  # `staged` now holds the old partition
+    else:
+        os.rename(staged, target)
+    shutil.rmtree(staged.parent, ignore_errors=True)
+    return target / path.name
+
+
+class UpsertPartitionFn(beam.DoFn):
+    """((dataset, partition value), row dict) -> the partition rewritten with the row in place of the
+    row with the same key (or appended, when there are no key columns), swapped in atomically.
+
+    Stateful so that Beam runs one element of a partition at a time (no lost update between two
+    panes of one partition). A pane older than the one already written for its row is ignored
+    (panes of one window can reach the sink out of order on a distributed runner); that memory
+    is dropped by a timer once the partition's windows are past the allowed lateness."""
+
+    PANES = ReadModifyWriteStateSpec("pane_index_by_row", PickleCoder())
+    EXPIRE = TimerSpec("expire", beam.TimeDomain.WATERMARK)
+
+    def __init__(self, warehouse_dir: str, dataset_name: str, partition: str, schema: pa.Schema,
+                 key_columns: tuple[str, ...], allowed_lateness_s: int | None):
+        self.warehouse_dir = warehouse_dir
+        self.dataset_name = dataset_name
+        self.partition = partition
+        self.schema = schema
+        self.key_columns = key_columns
+        self.allowed_lateness_s = allowed_lateness_s
+        self.writes = Metrics.counter("microradar", f"stream_writes_{dataset_name}")
+
+    def process(self, keyed, panes=beam.DoFn.StateParam(PANES), expire=beam.DoFn.TimerParam(EXPIRE)):
+        (_, value), row = keyed
+        root = Path(self.warehouse_dir)
+        target = root / self.dataset_name / f"{self.partition}={value}"
+        current = _read_partition(target, self.schema)
+        new = pa.Table.from_pylist([{c: row[c] for c in self.schema.names}], schema=self.schema)
+        if self.key_columns:
+            row_key = tuple(row[c] for c in self.key_columns)
+            written = panes.read() or {}
+            if written.get(row_key, -1) > row["pane_index"]:
+                return
+            written[row_key] = row["pane_index"]
+            panes.write(written)
+            if self.allowed_lateness_s is not None:
+                end_s = (date.fromisoformat(value) - date(1970, 1, 1)).days * DAY_S + DAY_S
+                expire.set(Timestamp(end_s + self.allowed_lateness_s + DAY_S))
+            same = None
+            for c, v in zip(self.key_columns, row_key):
+                eq = pc.equal(current[c], pa.scalar(v, self.schema.field(c).type))
+                same = eq if same is None else pc.and_(same, eq)
+            if same is not None and current.num_rows:
+                current = current.filter(pc.invert(pc.fill_null(same, False)))
+        table = pa.concat_tables([current, new])
+        if self.key_columns:
+            table = table.sort_by([(c, "ascending") for c in self.key_columns])
+        path = swap_partition(table, target, root / "_staging")
+        self.writes.inc()
+        yield (self.dataset_name, value, str(path), table.num_rows)
+
+    @on_timer(EXPIRE)
+    def forget(self, panes=beam.DoFn.StateParam(PANES)):
+        panes.clear()
+
+
+class WriteStreamPartitions(beam.PTransform):
+    """Row dicts carrying the partition column as an ISO date -> Hive partitions under the warehouse.
+
+    Design: a pane of one profile's window replaces that profile's row (key_columns) in its
+    partition; the partition is rewritten as one new uniquely named file and swapped in, so a
+    partition always holds exactly one file and every reader sees whole partitions. The cost is
+    a partition rewrite per pane (fine at streaming rates of a single machine)."""
+
+    def __init__(self, warehouse_dir: str, dataset, key_columns: tuple[str, ...],
+                 allowed_lateness_s: int | None = None, schema: pa.Schema | None = None,
+                 dataset_name: str | None = None):
+        super().__init__()
+        self.fn = UpsertPartitionFn(str(Path(warehouse_dir).resolve()), dataset_name or dataset.name,
+                                    dataset.partition, schema or dataset.schema, key_columns, allowed_lateness_s)
+        self.partition = dataset.partition
+        self.dataset_name = dataset_name or dataset.name
+
+    def expand(self, rows):
+        partition, name = self.partition, self.dataset_name
+        return (
+            rows
+            | "Rewindow" >> beam.WindowInto(GlobalWindows())
+            | "KeyByPartition" >> beam.Map(lambda r: ((name, r[partition]), r))
+            | "Upsert" >> beam.ParDo(self.fn)
+        )
+
+
+def dead_letter_row(item: tuple, run_id: str) -> dict:
+    """A dead-letter tuple -> a `rejected` row dict with its `ingest_date` partition."""
+    source_file, number, raw_line, reason, detail, ingest_us = item
+    ingested = datetime.fromtimestamp(ingest_us / US_PER_S, tz=timezone.utc)
+    return {"source_file": source_file, "source_line": number, "raw_line": raw_line, "reason": reason,
+            "detail": detail, "run_id": run_id, "ingested_at": ingested, "ingest_date": ingested.date().isoformat()}
+
+
+# --- the whole streaming pipeline ----------------------------------------------------------------
+
+class StreamEngagement(beam.PTransform):
+    """Lines -> dict of PCollections: daily, trailing_7, trailing_28, rejected, too_late, duplicates."""
+
+    def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S, ingest_us: int | None = None,
+                 window_lengths: tuple[int, ...] = engagement.WINDOW_LENGTHS):
+        super().__init__()
+        self.allowed_lateness_s = allowed_lateness_s
+        self.ingest_us = ingest_us
+        self.window_lengths = window_lengths
+
+    def expand(self, lines):
+        parsed = lines | "Parse" >> ParseStream(self.allowed_lateness_s, self.ingest_us)
+        deduped = parsed[EVENTS] | "Dedup" >> DedupStream(self.allowed_lateness_s)
+        out = {
+            "daily": deduped[EVENTS] | "Daily" >> WindowDailyEngagement(self.allowed_lateness_s),
+            "rejected": parsed[REJECTED_TAG],
+            "too_late": parsed[TOO_LATE],
+            "duplicates": deduped[DUPLICATES],
+        }
+        for n in self.window_lengths:
+            out[f"trailing_{n}"] = deduped[EVENTS] | f"Trailing{n}" >> WindowTrailingEngagement(n, self.allowed_lateness_s)
+        return out
+
+
+class WriteStreamOutputs(beam.PTransform):
+    """StreamEngagement's outputs -> engagement_daily, engagement_trailing, rejected and
+    stream_too_late partitions under the warehouse root."""
+
+    def __init__(self, warehouse_dir: str, allowed_lateness_s: int, run_id: str):
+        super().__init__()
+        self.warehouse_dir = warehouse_dir
+        self.allowed_lateness_s = allowed_lateness_s
+        self.run_id = run_id
+
+    def expand(self, outputs):
+        wh, lateness, run_id = self.warehouse_dir, self.allowed_lateness_s, self.run_id
+        written = [
+            outputs["daily"] | "WriteDaily" >> WriteStreamPartitions(
+                wh, ENGAGEMENT_DAILY, ("platform", "profile_id"), lateness)
+        ]
+        trailing = [v for k, v in sorted(outputs.items()) if k.startswith("trailing_")]
+        if trailing:
+            written.append(
+                trailing | "AllTrailing" >> beam.Flatten() | "WriteTrailing" >> WriteStreamPartitions(
+                    wh, ENGAGEMENT_TRAILING, ("platform", "profile_id", "window_days"), lateness))
+        for tag, name in (("rejected", REJECTED.name), ("too_late", TOO_LATE_DATASET)):
+            written.append(
+                outputs[tag]
+                | f"{tag}Rows" >> beam.Map(dead_letter_row, run_id)
+                | f"Write{tag}" >> WriteStreamPartitions(wh, REJECTED, (), None, dataset_name=name)
+            )
+        return written | "Written" >> beam.Flatten()
+
+
+# --- landing directory watcher -------------------------------------------------------------------
+
+class PollLandingFn(beam.DoFn):
+    """The landing-directory poller: one key, a self-renewing event-time timer per poll.
+
+    Beam's PeriodicImpulse is a splittable DoFn that BundleBasedDirectRunner cannot run, so the
+    poll loop is a stateful DoFn instead. Its input (one Impulse) is done at once, so each
+    event-time timer fires right away; the callback waits until the wall clock reaches the
+    timer's time, lists the landing directory, emits every line of each file not emitted before
+    stamped with that time (the lines' arrival time), and sets the next timer one interval later.
+    The pending timer holds the output watermark, so the watermark follows the wall clock, one
+    poll behind. Past `stop_at` no timer is set and the watermark goes to the end of time.
+    Emitted files are remembered in state (files are immutable once landed, SPEC 2)."""
+
+    SEEN = ReadModifyWriteStateSpec("seen_relpaths", PickleCoder())
+    POLL = TimerSpec("poll", beam.TimeDomain.WATERMARK)
+
+    def __init__(self, landing_dir: str, poll_interval_s: float, stop_at_s: float | None):
+        self.landing_dir = landing_dir
+        self.poll_interval_s = poll_interval_s
+        self.stop_at_s = stop_at_s
+
+    def process(self, keyed, poll=beam.DoFn.TimerParam(POLL)):
+        poll.set(Timestamp.now())
+        return []
+
+    @on_timer(POLL)
+    def on_poll(self, fired=beam.DoFn.TimestampParam, seen=beam.DoFn.StateParam(SEEN),
+                poll=beam.DoFn.TimerParam(POLL)):
+        wait = float(fired) - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        known = seen.read() or set()
+        fresh = [f for f in landing.discover(Path(self.landing_dir)) if f.relpath not in known]
+        if fresh:
+            seen.write(known | {f.relpath for f in fresh})
+        following = fired + Duration(seconds=self.poll_interval_s)
+        if self.stop_at_s is None or float(following) < self.stop_at_s:
+            poll.set(following)
+        for landed in fresh:
+            for number, raw in landing.iter_lines(landed.path):
+                yield TimestampedValue((landed.relpath, number, raw), fired)
+
+
+class WatchLanding(beam.PTransform):
+    """Polls the landing directory every `poll_interval_s` and emits each new file's lines
+    (relpath, line_no, raw), stamped with the poll time. Files still being uploaded must be
+    hidden (dot-named) until complete: `landing.discover` skips them."""
+
+    def __init__(self, landing_dir: str, poll_interval_s: float, stop_after_s: float | None = None):
+        super().__init__()
+        self.landing_dir = str(Path(landing_dir).resolve())
+        self.poll_interval_s = poll_interval_s
+        self.stop_after_s = stop_after_s
+
+    def expand(self, pbegin):
+        stop_at = time.time() + self.stop_after_s if self.stop_after_s is not None else None
+        return (
+            pbegin
+            | "Start" >> beam.Impulse()
+            | "OneKey" >> beam.Map(lambda _: ("landing", None))
+            | "Poll" >> beam.ParDo(PollLandingFn(self.landing_dir, self.poll_interval_s, stop_at))
+        )
+
+
+def streaming_options(beam_args: list[str] | None):
+    """Pipeline options for streaming; the local default is BundleBasedDirectRunner (never the
+    default DirectRunner, which tries a download)."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    args = list(beam_args or [])
+    if not any(a == "--runner" or a.startswith("--runner=") for a in args):
+        args.append("--runner=BundleBasedDirectRunner")
+    options = PipelineOptions(args)
+    options.view_as(StandardOptions).streaming = True
+    return options
+
+
+def run_stream(landing_dir, warehouse_dir, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S,
+               beam_args: list[str] | None = None, poll_interval_s: float = 10.0,
+               stop_after_s: float | None = None):
+    """Watch `landing_dir` and keep the warehouse's engagement partitions current until interrupted
+    (Ctrl-C) or, if given, until `stop_after_s` seconds of polling have passed (then the watermark
+    goes to the end of time and every open window emits its final pane). Holds the warehouse's
+    writer lock the whole time: the nightly flow and the stream must not write at once."""
+    from microradar.warehouse import Warehouse
+
+    warehouse = Warehouse.at(warehouse_dir)
+    warehouse.root.mkdir(parents=True, exist_ok=True)
+    run_id = "stream-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    with warehouse.lock():
+        for stale in (warehouse.root / "_staging").glob("stream-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # swaps a killed stream never finished
+        pipeline = beam.Pipeline(options=streaming_options(beam_args))
+        outputs = (
+            pipeline
+            | "WatchLanding" >> WatchLanding(str(landing_dir), poll_interval_s, stop_after_s)
+            | "Engagement" >> StreamEngagement(allowed_lateness_s)
+        )
+        _ = outputs | "Write" >> WriteStreamOutputs(str(warehouse.root), allowed_lateness_s, run_id)
+        result = pipeline.run()
+        try:
+            result.wait_until_finish()
+        except KeyboardInterrupt:
+            try:
+                result.cancel()
+            except Exception:  # noqa: BLE001 - the local runner may not support cancel; we are leaving anyway
+                pass
+            raise
+        return result
+
+
+def parse_duration_s(text: str) -> int:
+    """'3d', '36h', '90m', '45s' or plain seconds -> seconds (for `--allowed-lateness`)."""
+    units = {"d": DAY_S, "h": 3600, "m": 60, "s": 1}
+    text = text.strip().lower()
+    if text and text[-1] in units:
+        value, unit = text[:-1], units[text[-1]]
+    else:
+        value, unit = text, 1
+    try:
+        seconds = float(value) * unit
+    except ValueError:
+        raise ValueError(f"not a duration (e.g. 3d, 36h, 90m, 45s): {text!r}") from None
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative: {text!r}")
+    return int(seconds)

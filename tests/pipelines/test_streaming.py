@@ -1,0 +1,251 @@
+"""Streaming mode on TestStream, runner named explicitly (BundleBasedDirectRunner --streaming).
+
+Lines added to a TestStream without a timestamp carry the current watermark: that is their
+arrival time, against which ParseStream decides what is too late.
+"""
+
+import json
+import random
+from datetime import date, datetime, timedelta, timezone
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_stream import TestStream
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipelines import engagement, parse, streaming, tables
+from schemas.datasets import METRIC_NAMES
+from tests.conftest import INGEST_US, event
+
+DAY = 86_400
+LATENESS = DAY  # one day keeps the scripts short
+D0 = int(datetime(2026, 11, 20, tzinfo=timezone.utc).timestamp())  # 2026-11-20 00:00 UTC
+
+
+def pipeline():
+    return TestPipeline(options=PipelineOptions(["--runner=BundleBasedDirectRunner", "--streaming"]))
+
+
+def at(day_offset: int, hour: float) -> str:
+    moment = datetime.fromtimestamp(D0 + day_offset * DAY + int(hour * 3600), tz=timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def ln(number: int, **fields) -> tuple:
+    return ("f.jsonl", number, json.dumps(event(**fields)).encode())
+
+
+def summary(row: dict) -> tuple:
+    """(profile, day, pane timing, posts, likes, comments, interactions, unique_engagers, followers_first, followers_last)"""
+    return (row["profile_id"], row["day"], row["pane_timing"], row["posts"], row["likes"], row["comments"],
+            row["interactions"], row["unique_engagers"], row["followers_first"], row["followers_last"])
+
+
+def run(stream: TestStream, check):
+    with pipeline() as p:
+        out = p | stream | streaming.StreamEngagement(LATENESS, INGEST_US, window_lengths=(7,))
+        check(out)
+
+
+def test_on_time_pane_when_the_watermark_passes_midnight():
+    stream = (
+        TestStream()
+        .advance_watermark_to(D0)
+        .add_elements([
+            ln(1, event_type="post", event_id="p1", event_time=at(0, 8)),
+            ln(2, event_id="l1", event_time=at(0, 9)),
+            ln(3, event_id="l2", actor_id="alice", event_time=at(0, 9)),  # self-engagement: not counted
+            ln(4, event_type="profile_snapshot", event_id="s1", followers=100, event_time=at(0, 7)),
+            ln(5, event_type="profile_snapshot", event_id="s2", followers=120, event_time=at(0, 22)),
+        ])
+        .advance_watermark_to(D0 + DAY + 1)
+        .advance_watermark_to_infinity()
+    )
+
+    def check(out):
+        assert_that(out["daily"] | beam.Map(summary),
+                    equal_to([("alice", "2026-11-20", "ON_TIME", 1, 1, 0, 1, 1, 100, 120)]))
+
+    run(stream, check)
+
+
+def test_watermark_crossing_midnight_closes_the_day():
+    """The line added just before midnight is in the on-time pane; the one added after is late."""
+    stream = (
+        TestStream()
+        .advance_watermark_to(D0)
+        .add_elements([ln(1, event_id="l1", event_time=at(0, 10))])
+        .advance_watermark_to(D0 + DAY - 1)
+        .add_elements([ln(2, event_id="l2", actor_id="carol", event_time=at(0, 23))])
+        .advance_watermark_to(D0 + DAY)  # midnight: the day's window closes
+        .add_elements([ln(3, event_id="l3", actor_id="dave", event_time=at(0, 23.5))])
+        .advance_watermark_to(D0 + DAY + 3600)
+        .advance_watermark_to_infinity()
+    )
+
+    def check(out):
+        assert_that(out["daily"] | beam.Map(summary), equal_to([
+            ("alice", "2026-11-20", "ON_TIME", 0, 2, 0, 2, 2, None, None),
+            ("alice", "2026-11-20", "LATE", 0, 3, 0, 3, 3, None, None),
+        ]))
+
+    run(stream, check)
+
+
+def test_late_within_lateness_updates_the_pane_duplicates_do_not_count_too_late_is_routed():
+    stream = (
+        TestStream()
+        .advance_watermark_to(D0)
+        .add_elements([ln(1, event_id="l1", event_time=at(0, 9)),
+                       ln(2, event_type="post", event_id="p1", event_time=at(0, 8))])
+        .advance_watermark_to(D0 + DAY + 60)  # on-time pane
+        .add_elements([ln(3, event_type="comment", event_id="c1", actor_id="carol", event_time=at(0, 20))])
+        .advance_watermark_to(D0 + DAY + 3600)  # late pane 1 (accumulating: the whole day again)
+        .add_elements([ln(4, event_id="l1", event_time=at(0, 9))])  # the same like again: a duplicate
+        .advance_watermark_to(D0 + DAY + 7200)
+        .add_elements([ln(5, event_id="l9", actor_id="erin", event_time=at(0, 21))])
+        .advance_watermark_to(D0 + 2 * DAY + 60)  # past the day's end + lateness
+        .add_elements([ln(6, event_id="l10", actor_id="frank", event_time=at(0, 22))])  # too late
+        .advance_watermark_to_infinity()
+    )
+
+    def check(out):
+        assert_that(out["daily"] | beam.Map(summary), equal_to([
+            ("alice", "2026-11-20", "ON_TIME", 1, 1, 0, 1, 1, None, None),
+            ("alice", "2026-11-20", "LATE", 1, 1, 1, 2, 2, None, None),
+            ("alice", "2026-11-20", "LATE", 1, 2, 1, 3, 3, None, None),
+        ]), label="daily panes")
+        assert_that(out["duplicates"], equal_to([("instagram", "l1", False)]), label="duplicates")
+        assert_that(out["too_late"] | beam.Map(lambda r: (r[0], r[1], r[3])),
+                    equal_to([("f.jsonl", 6, "too_late")]), label="too late")
+        assert_that(out["rejected"], equal_to([]), label="no rejects")
+
+    run(stream, check)
+
+
+def test_rejects_go_to_the_dead_letter_output():
+    stream = (
+        TestStream()
+        .advance_watermark_to(D0)
+        .add_elements([("f.jsonl", 1, b"{not json"), ("f.jsonl", 2, b"   "),
+                       ln(3, event_id="x", event_time="2026-11-20T10:00:00")])
+        .advance_watermark_to_infinity()
+    )
+
+    def check(out):
+        assert_that(out["rejected"] | beam.Map(lambda r: (r[1], r[3])),
+                    equal_to([(1, "invalid_json"), (3, "naive_timestamp")]))
+        assert_that(out["daily"], equal_to([]), label="no rows")
+
+    run(stream, check)
+
+
+def _random_events(n: int, seed: int = 3) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        kind = rng.choice(["post", "like", "like", "comment", "share", "save", "profile_snapshot"])
+        fields = {"event_id": f"e{i}", "profile_id": rng.choice(["alice", "bob"]),
+                  "platform": rng.choice(["instagram", "tiktok"]),
+                  "event_time": at(rng.randrange(3), rng.randrange(0, 24 * 60) / 60)}
+        if kind == "profile_snapshot":
+            fields["followers"] = rng.randrange(1000, 2000)
+        elif kind == "post":
+            fields["sponsored"] = rng.random() < 0.3
+        else:
+            fields["actor_id"] = rng.choice(["alice", "bob", "u1", "u2", "u3"])
+        out.append(event(kind, **fields))
+    return sorted(out, key=lambda e: e["event_time"])
+
+
+def _final(rows, key_columns):
+    """Last pane per key (accumulating panes: the last one holds the whole window)."""
+    best = {}
+    for r in rows:
+        k = tuple(r[c] for c in key_columns)
+        if k not in best or r["pane_index"] > best[k]["pane_index"]:
+            best[k] = r
+    return sorted(tuple(r[c] for c in key_columns) + tuple(r[m] for m in METRIC_NAMES) for r in best.values())
+
+
+def test_replay_in_time_order_matches_the_batch_metric_functions():
+    events = _random_events(60)
+    # Batch: the same lines through parse + the pure metric functions.
+    rows = [parse.parse_line(json.dumps(e).encode(), INGEST_US) for e in events]
+    table = tables.events_table(rows, "f.jsonl", list(range(1, len(rows) + 1)))
+    last_day = (date(2026, 11, 22) - date(1970, 1, 1)).days
+    daily, engagers = engagement.daily_engagement(table, last_day=last_day)
+    expected_daily = sorted(
+        (r["platform"], r["profile_id"], (date(1970, 1, 1) + timedelta(days=r["day"])).isoformat())
+        + tuple(r[m] for m in METRIC_NAMES) for r in daily.to_pylist())
+    trailing = engagement.trailing_engagement(daily, engagers, last_day + 6, lengths=(7,))
+    expected_trailing = sorted(
+        (r["platform"], r["profile_id"], r["window_days"], r["window_end"].isoformat())
+        + tuple(r[m] for m in METRIC_NAMES) for r in trailing.to_pylist())
+
+    stream = TestStream().advance_watermark_to(D0)
+    for number, e in enumerate(events, start=1):
+        moment = datetime.fromisoformat(e["event_time"].replace("Z", "+00:00")).timestamp()
+        stream = stream.advance_watermark_to(moment) if moment > D0 else stream
+        stream = stream.add_elements([("f.jsonl", number, json.dumps(e).encode())])
+    stream = stream.advance_watermark_to_infinity()
+
+    def check(out):
+        daily_matcher = lambda actual: equal_to(expected_daily)(  # noqa: E731
+            _final(actual, ["platform", "profile_id", "day"]))
+        trailing_matcher = lambda actual: equal_to(expected_trailing)(  # noqa: E731
+            _final(actual, ["platform", "profile_id", "window_days", "window_end"]))
+        assert_that(out["daily"], daily_matcher, label="daily equals batch")
+        assert_that(out["trailing_7"], trailing_matcher, label="trailing equals batch")
+        assert_that(out["too_late"], equal_to([]), label="nothing too late")
+
+    assert len(expected_daily) > 5 and len(expected_trailing) > len(expected_daily)
+    run(stream, check)
+
+
+def test_sink_replaces_a_profiles_row_with_each_pane_and_swaps_whole_partitions(tmp_path):
+    stream = (
+        TestStream()
+        .advance_watermark_to(D0)
+        .add_elements([ln(1, event_id="l1", event_time=at(0, 9)),
+                       ln(2, event_id="m1", profile_id="bob", event_time=at(0, 9))])
+        .advance_watermark_to(D0 + DAY + 60)
+        .add_elements([ln(3, event_id="l2", actor_id="carol", event_time=at(0, 20))])  # late pane for alice
+        .advance_watermark_to(D0 + 2 * DAY + 60)
+        .add_elements([("f.jsonl", 4, b"{bad"), ln(5, event_id="l3", event_time=at(0, 1))])  # reject, too late
+        .advance_watermark_to_infinity()
+    )
+    warehouse = tmp_path / "wh"
+    with pipeline() as p:
+        out = p | stream | streaming.StreamEngagement(LATENESS, INGEST_US, window_lengths=(7,))
+        _ = out | streaming.WriteStreamOutputs(str(warehouse), LATENESS, "run-1")
+
+    day_dir = warehouse / "engagement_daily" / "day=2026-11-20"
+    files = list(day_dir.glob("*.parquet"))
+    assert len(files) == 1  # each pane rewrote the partition as one new file
+    rows = sorted(pq.read_table(files[0]).select(["profile_id", "likes", "unique_engagers"]).to_pylist(),
+                  key=lambda r: r["profile_id"])
+    assert rows == [{"profile_id": "alice", "likes": 2, "unique_engagers": 2},
+                    {"profile_id": "bob", "likes": 1, "unique_engagers": 1}]
+    trailing = pq.read_table(warehouse / "engagement_trailing" / "window_end=2026-11-26")
+    assert trailing.num_rows == 2 and set(trailing["window_days"].to_pylist()) == {7}
+    assert not (warehouse / "engagement_trailing" / "window_end=2026-11-27").exists()
+    rejected = pq.read_table(warehouse / "rejected")
+    assert rejected["reason"].to_pylist() == ["invalid_json"]
+    too_late = pq.read_table(warehouse / "stream_too_late")
+    assert too_late["reason"].to_pylist() == ["too_late"] and too_late["source_line"].to_pylist() == [5]
+    assert not list((warehouse / "_staging").glob("*/*"))  # nothing left behind in staging
+    # Hive partitions read back by a generic reader, partition column from the path.
+    import pyarrow.dataset as ds
+    table = ds.dataset(warehouse / "engagement_daily", format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == 2 and "day" in table.column_names
+    assert isinstance(table, pa.Table)
+
+
+def test_parse_duration():
+    assert streaming.parse_duration_s("3d") == 3 * DAY
+    assert streaming.parse_duration_s("36h") == 36 * 3600
+    assert streaming.parse_duration_s("90") == 90
