@@ -52,6 +52,8 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     # Beam warns about missing GCP client libraries on import: harmless, and not ours to fix.
     logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
+    # Beam logs a failing DoFn with its traceback; the CLI reports the reason on one line instead.
+    logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
 
 
 def cmd_generate(args) -> int:
@@ -230,7 +232,24 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, (ChangedLandingFiles, WarehouseBusy, NothingToBackfill, OSError)):
             print(f"microradar: error: {exc}", file=sys.stderr)
             return 1
-        raise
+        if os.environ.get("MICRORADAR_DEBUG"):
+            raise
+        # Beam wraps worker errors in its own; the user needs the original reason on one line.
+        print(f"microradar: error: {_root_reason(exc)} (MICRORADAR_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def _root_reason(exc: BaseException) -> str:
+    """One line saying what went wrong: our own reason if one is in the chain, else the innermost cause's."""
+    chain = [exc]
+    while chain[-1].__cause__ is not None or chain[-1].__context__ is not None:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    for error in chain:
+        for line in str(error).splitlines():
+            if "unreadable landing file" in line:
+                return line[line.index("unreadable landing file"):].split(" [while running")[0].strip()
+    text = str(chain[-1]).strip().splitlines()
+    return f"{type(chain[-1]).__name__}: {text[0]}" if text else type(chain[-1]).__name__
 
 
 if __name__ == "__main__":

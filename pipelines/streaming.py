@@ -54,6 +54,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.coders import PickleCoder, StrUtf8Coder
 from apache_beam.metrics import Metrics
+from apache_beam.typehints import Any, Tuple
 from apache_beam.transforms.trigger import AccumulationMode, AfterCount, AfterWatermark
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import FixedWindows, GlobalWindows, SlidingWindows, TimestampedValue
@@ -187,6 +188,7 @@ class DedupStream(beam.PTransform):
         return (
             events
             | "KeyByEventId" >> beam.Map(lambda e: ((e[0][_I["platform"]], e[0][_I["event_id"]]), e))
+            .with_output_types(Tuple[Tuple[str, str], Any])
             | "FirstCopy" >> beam.ParDo(DedupFn(self.allowed_lateness_s)).with_outputs(DUPLICATES, main=EVENTS)
         )
 
@@ -399,7 +401,8 @@ class WriteStreamPartitions(beam.PTransform):
         return (
             rows
             | "Rewindow" >> beam.WindowInto(GlobalWindows())
-            | "KeyByPartition" >> beam.Map(lambda r: ((name, r[partition]), r))
+            | "KeyByPartition" >> beam.Map(lambda r: ((name, r[partition]), r)).with_output_types(
+                Tuple[Tuple[str, str], Any])
             | "Upsert" >> beam.ParDo(self.fn)
         )
 
@@ -470,67 +473,85 @@ class WriteStreamOutputs(beam.PTransform):
 
 # --- landing directory watcher -------------------------------------------------------------------
 
-class PollLandingFn(beam.DoFn):
-    """The landing-directory poller: one key, a self-renewing event-time timer per poll.
+class LandingPoller:
+    """Polls the landing directory and turns what landed into TestStream events: the lines of
+    each new file, stamped with the poll's wall-clock time (their arrival time), then a
+    watermark advance to that time. Files are immutable once landed (SPEC 2), so each is read
+    once; files still being uploaded must be hidden (dot-named): `landing.discover` skips them.
 
-    Beam's PeriodicImpulse is a splittable DoFn that BundleBasedDirectRunner cannot run, so the
-    poll loop is a stateful DoFn instead. Its input (one Impulse) is done at once, so each
-    event-time timer fires right away; the callback waits until the wall clock reaches the
-    timer's time, lists the landing directory, emits every line of each file not emitted before
-    stamped with that time (the lines' arrival time), and sets the next timer one interval later.
-    The pending timer holds the output watermark, so the watermark follows the wall clock, one
-    poll behind. Past `stop_at` no timer is set and the watermark goes to the end of time.
-    Emitted files are remembered in state (files are immutable once landed, SPEC 2)."""
+    `read_multiple` is the reader interface of Beam's TestStreamServiceController, whose gRPC
+    service feeds an endpoint-backed TestStream: on BundleBasedDirectRunner that is the one
+    unbounded source whose watermark a user can drive (PeriodicImpulse, a splittable DoFn, is
+    not supported there, and a stateful DoFn's timers do not hold its output watermark)."""
 
-    SEEN = ReadModifyWriteStateSpec("seen_relpaths", PickleCoder())
-    POLL = TimerSpec("poll", beam.TimeDomain.WATERMARK)
+    LINES_PER_EVENT = 5_000
 
-    def __init__(self, landing_dir: str, poll_interval_s: float, stop_at_s: float | None):
+    def __init__(self, landing_dir: str, poll_interval_s: float, stop_at_s: float | None = None):
         self.landing_dir = landing_dir
         self.poll_interval_s = poll_interval_s
         self.stop_at_s = stop_at_s
+        self.seen: set[str] = set()
 
-    def process(self, keyed, poll=beam.DoFn.TimerParam(POLL)):
-        poll.set(Timestamp.now())
-        return []
+    def poll(self):
+        """One poll -> list of (timestamp_micros, [lines]) batches and the new watermark (micros)."""
+        now_us = _now_us()
+        batches = []
+        for landed in landing.discover(Path(self.landing_dir)):
+            if landed.relpath in self.seen:
+                continue
+            self.seen.add(landed.relpath)
+            lines = [(landed.relpath, n, raw) for n, raw in landing.iter_lines(landed.path)]
+            for i in range(0, len(lines), self.LINES_PER_EVENT):
+                batches.append(lines[i:i + self.LINES_PER_EVENT])
+        return now_us, batches
 
-    @on_timer(POLL)
-    def on_poll(self, fired=beam.DoFn.TimestampParam, seen=beam.DoFn.StateParam(SEEN),
-                poll=beam.DoFn.TimerParam(POLL)):
-        wait = float(fired) - time.time()
-        if wait > 0:
-            time.sleep(wait)
-        known = seen.read() or set()
-        fresh = [f for f in landing.discover(Path(self.landing_dir)) if f.relpath not in known]
-        if fresh:
-            seen.write(known | {f.relpath for f in fresh})
-        following = fired + Duration(seconds=self.poll_interval_s)
-        if self.stop_at_s is None or float(following) < self.stop_at_s:
-            poll.set(following)
-        for landed in fresh:
-            for number, raw in landing.iter_lines(landed.path):
-                yield TimestampedValue((landed.relpath, number, raw), fired)
+    def read_multiple(self, keys, tail=True):
+        from apache_beam.coders import FastPrimitivesCoder
+        from apache_beam.portability.api import beam_runner_api_pb2
+        from apache_beam.utils.timestamp import MAX_TIMESTAMP
+
+        Event = beam_runner_api_pb2.TestStreamPayload.Event
+        TimestampedElement = beam_runner_api_pb2.TestStreamPayload.TimestampedElement
+        coder = FastPrimitivesCoder()
+        while True:
+            now_us, batches = self.poll()
+            for lines in batches:
+                yield Event(element_event=Event.AddElements(elements=[
+                    TimestampedElement(encoded_element=coder.encode(line), timestamp=now_us) for line in lines]))
+            yield Event(watermark_event=Event.AdvanceWatermark(new_watermark=now_us))
+            if self.stop_at_s is not None and time.time() >= self.stop_at_s:
+                yield Event(watermark_event=Event.AdvanceWatermark(new_watermark=MAX_TIMESTAMP.micros))
+                return
+            time.sleep(self.poll_interval_s)
 
 
 class WatchLanding(beam.PTransform):
-    """Polls the landing directory every `poll_interval_s` and emits each new file's lines
-    (relpath, line_no, raw), stamped with the poll time. Files still being uploaded must be
-    hidden (dot-named) until complete: `landing.discover` skips them."""
+    """The landing directory as an unbounded PCollection of lines (relpath, line_no, raw), stamped
+    with their arrival time; the watermark follows the wall clock, one poll behind. The gRPC
+    service is local (localhost) and lives as long as the transform object; call `stop()` after
+    the pipeline ends. `poll_interval_s` must stay well under 30 s (the TestStream's idle timeout)."""
 
     def __init__(self, landing_dir: str, poll_interval_s: float, stop_after_s: float | None = None):
         super().__init__()
+        if not 0 < poll_interval_s <= 20:
+            raise ValueError("poll_interval_s must be in (0, 20] seconds")
         self.landing_dir = str(Path(landing_dir).resolve())
         self.poll_interval_s = poll_interval_s
         self.stop_after_s = stop_after_s
+        self.service = None
 
     def expand(self, pbegin):
+        from apache_beam.testing.test_stream import TestStream
+        from apache_beam.testing.test_stream_service import TestStreamServiceController
+
         stop_at = time.time() + self.stop_after_s if self.stop_after_s is not None else None
-        return (
-            pbegin
-            | "Start" >> beam.Impulse()
-            | "OneKey" >> beam.Map(lambda _: ("landing", None))
-            | "Poll" >> beam.ParDo(PollLandingFn(self.landing_dir, self.poll_interval_s, stop_at))
-        )
+        self.service = TestStreamServiceController(LandingPoller(self.landing_dir, self.poll_interval_s, stop_at))
+        self.service.start()
+        return pbegin | "Poll" >> TestStream(endpoint=self.service.endpoint)
+
+    def stop(self):
+        if self.service is not None:
+            self.service.stop()
 
 
 def streaming_options(beam_args: list[str] | None):
@@ -562,9 +583,10 @@ def run_stream(landing_dir, warehouse_dir, allowed_lateness_s: int = DEFAULT_ALL
         for stale in (warehouse.root / "_staging").glob("stream-*"):
             shutil.rmtree(stale, ignore_errors=True)  # swaps a killed stream never finished
         pipeline = beam.Pipeline(options=streaming_options(beam_args))
+        watch = WatchLanding(str(landing_dir), poll_interval_s, stop_after_s)
         outputs = (
             pipeline
-            | "WatchLanding" >> WatchLanding(str(landing_dir), poll_interval_s, stop_after_s)
+            | "WatchLanding" >> watch
             | "Engagement" >> StreamEngagement(allowed_lateness_s)
         )
         _ = outputs | "Write" >> WriteStreamOutputs(str(warehouse.root), allowed_lateness_s, run_id)
@@ -577,6 +599,8 @@ def run_stream(landing_dir, warehouse_dir, allowed_lateness_s: int = DEFAULT_ALL
             except Exception:  # noqa: BLE001 - the local runner may not support cancel; we are leaving anyway
                 pass
             raise
+        finally:
+            watch.stop()
         return result
 
 

@@ -23,6 +23,10 @@ DAILY = "daily"
 TRAILING = "trailing"
 
 
+class UnreadableLandingFile(RuntimeError):
+    """A landed file that cannot be read to its end. The run fails before committing anything."""
+
+
 class ParseFileFn(beam.DoFn):
     """One landed file -> event tables (main), rejected tables and one line-count dict."""
 
@@ -33,6 +37,12 @@ class ParseFileFn(beam.DoFn):
         self.rejected_lines = Metrics.counter("microradar", "rejected_lines")
 
     def process(self, landed: landing.LandedFile):
+        try:
+            yield from self._parse(landed)
+        except (OSError, EOFError) as exc:  # a truncated or corrupt .gz, a vanished file: fail the run, name it
+            raise UnreadableLandingFile(f"unreadable landing file {landed.relpath}: {exc}") from exc
+
+    def _parse(self, landed: landing.LandedFile):
         rows, lines, rejects = [], [], []
         counts = {"lines_read": 0, "blank": 0, "valid": 0, "rejected": {}}
         for number, raw in landing.iter_lines(landed.path):

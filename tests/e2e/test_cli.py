@@ -139,3 +139,21 @@ def test_every_subcommand_has_help():
     for sub in ("demo", "generate", "nightly", "backfill", "query"):
         result = microradar(sub, "--help")
         assert "usage: microradar" in result.stdout
+
+
+def test_an_unreadable_landed_file_fails_the_run_with_its_name_and_publishes_nothing(tmp_path):
+    import gzip
+
+    landing = tmp_path / "landing" / "2026-11-20"
+    landing.mkdir(parents=True)
+    good = b'{"event_id":"e1","event_type":"post","event_time":"2026-11-20T10:00:00Z","platform":"x","profile_id":"p","post_id":"a"}\n'
+    (landing / "good.jsonl").write_bytes(good)
+    packed = gzip.compress(good * 200)
+    (landing / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    result = microradar("nightly", "--landing", tmp_path / "landing", "--warehouse", tmp_path / "wh",
+                        "--as-of", "2026-11-20", check=False)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "unreadable landing file 2026-11-20/cut.jsonl.gz" in result.stderr
+    assert not (tmp_path / "wh" / "events").exists()
+    assert not (tmp_path / "wh" / "_meta" / "manifest.parquet").exists()

@@ -211,7 +211,7 @@ def test_sink_replaces_a_profiles_row_with_each_pane_and_swaps_whole_partitions(
         TestStream()
         .advance_watermark_to(D0)
         .add_elements([ln(1, event_id="l1", event_time=at(0, 9)),
-                       ln(2, event_id="m1", profile_id="bob", event_time=at(0, 9))])
+                       ln(2, event_id="m1", profile_id="bob", actor_id="zoe", event_time=at(0, 9))])
         .advance_watermark_to(D0 + DAY + 60)
         .add_elements([ln(3, event_id="l2", actor_id="carol", event_time=at(0, 20))])  # late pane for alice
         .advance_watermark_to(D0 + 2 * DAY + 60)
@@ -249,3 +249,35 @@ def test_parse_duration():
     assert streaming.parse_duration_s("3d") == 3 * DAY
     assert streaming.parse_duration_s("36h") == 36 * 3600
     assert streaming.parse_duration_s("90") == 90
+
+
+def test_run_stream_watches_the_landing_directory_end_to_end(tmp_path):
+    """run_stream on the real clock: a file present at start and one landing mid-run are both
+    read; a line older than the lateness goes to stream_too_late; windows close when it stops."""
+    import threading
+    import time
+
+    landing_dir, warehouse = tmp_path / "landing", tmp_path / "wh"
+    landing_dir.mkdir()
+    now = datetime.now(timezone.utc) - timedelta(seconds=30)
+    stamp = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+    first = [event(event_id="a1", actor_id="u1", event_time=stamp(now)),
+             event(event_id="old", actor_id="u9", event_time=stamp(now - timedelta(days=5)))]
+    (landing_dir / "one.jsonl").write_text("\n".join(json.dumps(e) for e in first) + "\n")
+
+    def land_later():
+        time.sleep(1.5)
+        hidden = landing_dir / ".two.jsonl"  # uploads are hidden until complete
+        hidden.write_text(json.dumps(event(event_id="a2", actor_id="u2", event_time=stamp(now))) + "\n")
+        hidden.rename(landing_dir / "two.jsonl")
+
+    writer = threading.Thread(target=land_later)
+    writer.start()
+    streaming.run_stream(landing_dir, warehouse, allowed_lateness_s=DAY, beam_args=[], poll_interval_s=0.5,
+                         stop_after_s=4)
+    writer.join()
+    day = pq.read_table(warehouse / "engagement_daily" / f"day={now.date().isoformat()}")
+    assert day.select(["profile_id", "likes", "unique_engagers"]).to_pylist() == [
+        {"profile_id": "alice", "likes": 2, "unique_engagers": 2}]
+    too_late = pq.read_table(warehouse / "stream_too_late")
+    assert too_late["source_file"].to_pylist() == ["one.jsonl"] and too_late["source_line"].to_pylist() == [2]
