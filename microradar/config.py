@@ -37,8 +37,9 @@ class RisingThresholds:
     # keeps engaging (week-to-week noise allowed), bought followers dilute it.
     min_per_post_growth_pct_28d: float = -0.20
     # A platform's tier needs this many honest profiles on a day to be its own peer group;
-    # smaller groups are compared with the tier across platforms.
-    min_peers: int = 10
+    # smaller groups are compared with the tier across platforms. In a group of a dozen, a handful
+    # of risers move the median itself (seed 2 of bench/flags.py: 7 of 11 TikTok micros rising).
+    min_peers: int = 25
     # Active posting: two posts a week over 28 days.
     min_posts_28d: int = 8
     # Nano profiles qualify when a straight-line projection crosses the micro floor within 30 days,

@@ -41,6 +41,7 @@ processing time, so replaying history older than the lateness sends it all to `t
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -65,6 +66,7 @@ from pipelines import engagement, landing, parse, tables
 from pipelines.transforms import write_parquet
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED
 
+_LOG = logging.getLogger(__name__)
 DAY_S = 86_400
 US_PER_S = 1_000_000
 DEFAULT_ALLOWED_LATENESS_S = 3 * DAY_S
@@ -491,6 +493,7 @@ class LandingPoller:
         self.poll_interval_s = poll_interval_s
         self.stop_at_s = stop_at_s
         self.seen: set[str] = set()
+        self.unreadable: set[str] = set()
 
     def poll(self):
         """One poll -> list of (timestamp_micros, [lines]) batches and the new watermark (micros)."""
@@ -499,8 +502,15 @@ class LandingPoller:
         for landed in landing.discover(Path(self.landing_dir)):
             if landed.relpath in self.seen:
                 continue
+            try:
+                lines = [(landed.relpath, n, raw) for n, raw in landing.iter_lines(landed.path)]
+            except (OSError, EOFError) as exc:  # a truncated .gz or a vanished file: nothing of it is emitted
+                if landed.relpath not in self.unreadable:
+                    _LOG.warning("unreadable landing file %s (retried every poll): %s", landed.relpath, exc)
+                self.unreadable.add(landed.relpath)
+                continue
+            self.unreadable.discard(landed.relpath)
             self.seen.add(landed.relpath)
-            lines = [(landed.relpath, n, raw) for n, raw in landing.iter_lines(landed.path)]
             for i in range(0, len(lines), self.LINES_PER_EVENT):
                 batches.append(lines[i:i + self.LINES_PER_EVENT])
         return now_us, batches

@@ -30,18 +30,20 @@ checks as (
 screened as (
     select
         *,
-        has_jump and engagement_flat as is_suspicious,
-        case when has_jump and engagement_flat then list_filter([
+        -- A jump is suspicious with any one sign of purchase: engagement that did not follow it,
+        -- a drop soon after it, or a round number.
+        has_jump and (engagement_flat or dropped_after_jump or round_jump) as is_suspicious,
+        case when has_jump and (engagement_flat or dropped_after_jump or round_jump) then list_filter([
             format(
                 'gained {:,} followers on {} (+{:d}%), {:.0f}x its usual daily change',
                 max_daily_gain, strftime(max_gain_day, '%Y-%m-%d'),
                 cast(round(100 * max_jump_pct) as integer), max_daily_gain_vs_baseline
             ),
-            format(
+            case when engagement_flat then format(
                 'engagement did not follow: interactions per post {:+d}% while followers {:+d}% in 28 days',
                 cast(round(100 * coalesce(per_post_growth_pct_28d, 0)) as integer),
                 cast(round(100 * follower_growth_pct_28d) as integer)
-            ),
+            ) end,
             case
                 when dropped_after_jump then format('lost {:,} followers in one day after the jump', -min_daily_gain)
             end,

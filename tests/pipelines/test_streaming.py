@@ -281,3 +281,18 @@ def test_run_stream_watches_the_landing_directory_end_to_end(tmp_path):
         {"profile_id": "alice", "likes": 2, "unique_engagers": 2}]
     too_late = pq.read_table(warehouse / "stream_too_late")
     assert too_late["source_file"].to_pylist() == ["one.jsonl"] and too_late["source_line"].to_pylist() == [2]
+
+
+def test_poller_reads_each_file_once_and_retries_an_unreadable_one(tmp_path):
+    import gzip
+
+    (tmp_path / "a.jsonl").write_text('{"x": 1}\n\n{"x": 2}\n')
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(b'{"x": 3}\n')[:-6])  # truncated upload
+    (tmp_path / ".c.jsonl").write_text('{"x": 4}\n')  # hidden: still uploading
+    poller = streaming.LandingPoller(str(tmp_path), 1.0)
+    _, batches = poller.poll()
+    assert batches == [[("a.jsonl", 1, b'{"x": 1}'), ("a.jsonl", 2, b""), ("a.jsonl", 3, b'{"x": 2}')]]
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(b'{"x": 3}\n'))
+    _, batches = poller.poll()
+    assert batches == [[("b.jsonl.gz", 1, b'{"x": 3}')]]
+    assert poller.poll()[1] == []
