@@ -46,8 +46,8 @@ PROFILES = {
     "rising": series(15_000, 0.015),
     "spike": series(20_000, 0.0, jump_day=DAYS - 10, jump=10_000, flat_engagement=True),
     "crossing": series(6_800, 0.012),
-    "viral": series(20_000, 0.0, jump_day=DAYS - 10, jump=7_777),  # engagement follows the jump
-    "round_engaged": series(20_000, 0.0, jump_day=DAYS - 10, jump=10_000),
+    "viral": series(20_000, 0.0, jump_day=25, jump=7_777),  # engagement follows the jump
+    "round_engaged": series(20_000, 0.0, jump_day=25, jump=10_000),
     "tiny": series(300, 0.03),
     "declining": series(30_000, -0.005),
     "quiet_riser": series(15_000, 0.015, posts=0),
@@ -177,7 +177,9 @@ def test_sponsored_against_organic_engagement_joins_interactions_to_their_posts(
 
 
 def test_a_jump_engagement_followed_is_not_suspicious_unless_round_but_never_rising(profile_daily):
-    viral, bought = on(profile_daily, "viral"), on(profile_daily, "round_engaged")
+    # 27 days after the jump both 28-day windows compare post-jump engagement with pre-jump engagement.
+    day = START + timedelta(days=25 + 27)
+    viral, bought = on(profile_daily, "viral", day), on(profile_daily, "round_engaged", day)
     assert not viral["is_suspicious"] and not viral["is_rising"]
     assert bought["is_suspicious"] and not bought["is_rising"]
     assert any("round number (10,000)" in reason for reason in bought["suspicious_reasons"])
