@@ -23,7 +23,7 @@ class NothingToBackfill(ValueError):
 
 @flow(name="microradar-backfill", log_prints=True)
 def backfill(warehouse_dir: str, from_day: date, to_day: date, beam_args: list[str] | None = None,
-             num_buckets: int = 16, config: cfg.Config = cfg.DEFAULT) -> dict:
+             num_buckets: int = 8, config: cfg.Config = cfg.DEFAULT) -> dict:
     wh = Warehouse.at(warehouse_dir)
     run_id = new_run_id(datetime.now(timezone.utc)) + "-backfill"
     if from_day > to_day:

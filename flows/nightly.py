@@ -68,7 +68,7 @@ def nightly(
     full_refresh: bool = False,
     beam_args: list[str] | None = None,
     ingest_time: datetime | None = None,
-    num_buckets: int = 16,
+    num_buckets: int = 8,
     config: cfg.Config = cfg.DEFAULT,
 ) -> dict:
     """Ingest what landed, recompute the touched windows, refresh the SQL layer, leave a run report."""

@@ -52,7 +52,7 @@ class IngestJob:
     staging_dir: str
     run_id: str
     ingest_us: int
-    num_buckets: int = 16
+    num_buckets: int = 8
     beam_args: list[str] = field(default_factory=list)
 
 
@@ -65,7 +65,7 @@ class MergeJob:
     run_id: str
     as_of: date
     first_end_day: date  # windows ending in [first_end_day, as_of] are recomputed
-    num_buckets: int = 16
+    num_buckets: int = 8
     beam_args: list[str] = field(default_factory=list)
 
     @property

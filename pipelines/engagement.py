@@ -82,7 +82,7 @@ def daily_engagement(events: pa.Table, last_day: int, first_day: int | None = No
 
 def to_daily_dataset(daily: pa.Table) -> pa.Table:
     """Internal daily rows -> ENGAGEMENT_DAILY columns plus the `day` partition column (date32)."""
-    out = daily.select(ENGAGEMENT_DAILY.schema.names).cast(ENGAGEMENT_DAILY.schema)
+    out = daily.select(ENGAGEMENT_DAILY.columns).cast(ENGAGEMENT_DAILY.data_schema)
     return out.append_column("day", daily["day"].cast(pa.date32()))
 
 
@@ -120,7 +120,7 @@ def trailing_engagement(
     """Daily rows of some profiles (all their days) -> trailing windows ending on every day up to
     `last_day` (from `first_end_day` on, if given) while the window holds an accepted event."""
     if daily.num_rows == 0:
-        return ENGAGEMENT_TRAILING.schema.empty_table().append_column("window_end", pa.array([], pa.date32()))
+        return ENGAGEMENT_TRAILING.data_schema.empty_table().append_column("window_end", pa.array([], pa.date32()))
     profiles = pc.binary_join_element_wise(daily["platform"], daily["profile_id"], "\x1f")
     names = pc.unique(profiles).sort()
     p_of_row = pc.index_in(profiles, names).to_numpy()
@@ -175,7 +175,7 @@ def trailing_engagement(
     out = pa.concat_tables(pieces)
     keys = pc.split_pattern(pc.take(names, pa.array(out["_p"])), "\x1f")
     out = out.append_column("platform", pc.list_element(keys, 0)).append_column("profile_id", pc.list_element(keys, 1))
-    result = out.select(ENGAGEMENT_TRAILING.schema.names).cast(ENGAGEMENT_TRAILING.schema)
+    result = out.select(ENGAGEMENT_TRAILING.columns).cast(ENGAGEMENT_TRAILING.data_schema)
     return result.append_column("window_end", out["window_end"])
 
 

@@ -20,7 +20,7 @@ US_PER_DAY = 86_400_000_000
 # Internal columns that travel with events between transforms but are never written.
 IS_NEW = "_is_new"
 # Events as they move through the pipeline: the dataset schema plus the partition day.
-EVENT_ROW_SCHEMA = EVENTS.schema.append(pa.field("event_date", pa.date32(), nullable=False))
+EVENT_ROW_SCHEMA = EVENTS.data_schema.append(pa.field("event_date", pa.date32(), nullable=False))
 
 
 def events_table(rows: list[tuple], source_file: str, lines: list[int]) -> pa.Table:
@@ -30,13 +30,13 @@ def events_table(rows: list[tuple], source_file: str, lines: list[int]) -> pa.Ta
     data["source_file"] = [source_file] * len(rows)
     data["source_line"] = lines
     arrays = []
-    for field in EVENTS.schema:
+    for field in EVENTS.data_schema:
         values = data[field.name]
         if field.name == "event_time":
             arrays.append(pa.array(values, pa.int64()).cast(field.type))
         else:
             arrays.append(pa.array(values, field.type))
-    table = pa.Table.from_arrays(arrays, schema=EVENTS.schema)
+    table = pa.Table.from_arrays(arrays, schema=EVENTS.data_schema)
     return with_event_date(table)
 
 
@@ -54,9 +54,9 @@ def rejected_table(rows: list[tuple], run_id: str, ingested_us: int) -> pa.Table
     data["ingested_at"] = [ingested_us] * len(rows)
     arrays = [
         pa.array(data[f.name], pa.int64()).cast(f.type) if f.name == "ingested_at" else pa.array(data[f.name], f.type)
-        for f in REJECTED.schema
+        for f in REJECTED.data_schema
     ]
-    return pa.Table.from_arrays(arrays, schema=REJECTED.schema)
+    return pa.Table.from_arrays(arrays, schema=REJECTED.data_schema)
 
 
 def stable_buckets(table: pa.Table, key_columns: list[str], num_buckets: int) -> np.ndarray:

@@ -96,7 +96,7 @@ class ReadEventFileFn(beam.DoFn):
         self.columns = columns
 
     def process(self, path: str):
-        schema = tables.EVENTS.schema
+        schema = tables.EVENTS.data_schema
         if self.columns:
             schema = pa.schema([schema.field(c) for c in self.columns])
         table = pq.read_table(path, schema=schema, columns=self.columns)
@@ -194,8 +194,10 @@ class WindowEngagement(beam.PTransform):
 
 
 class WritePartitionFn(beam.DoFn):
-    def __init__(self, dataset: str, partition: str, staging_dir: str, run_id: str, sort_keys: list[str]):
+    def __init__(self, dataset: str, partition: str, staging_dir: str, run_id: str, sort_keys: list[str],
+                 schema: pa.Schema):
         self.dataset = dataset
+        self.schema = schema
         self.partition = partition
         self.staging_dir = staging_dir
         self.run_id = run_id
@@ -204,6 +206,8 @@ class WritePartitionFn(beam.DoFn):
     def process(self, keyed):
         value, parts = keyed
         table = tables.concat(list(parts)).sort_by([(k, "ascending") for k in self.sort_keys])
+        # The files carry the documented schema (each column's doc in its Parquet field metadata).
+        table = pa.Table.from_arrays(table.select(self.schema.names).columns, schema=self.schema)
         target = Path(self.staging_dir) / self.dataset / f"{self.partition}={value}"
         target.mkdir(parents=True, exist_ok=True)
         # Unique names per run: a reader listing files before a swap never opens a rewritten file.
@@ -241,7 +245,7 @@ class WritePartitionedParquet(beam.PTransform):
     def __init__(self, dataset, staging_dir: str, run_id: str, sort_keys: list[str]):
         super().__init__()
         self.dataset = dataset
-        self.fn = WritePartitionFn(dataset.name, dataset.partition, staging_dir, run_id, sort_keys)
+        self.fn = WritePartitionFn(dataset.name, dataset.partition, staging_dir, run_id, sort_keys, dataset.schema)
 
     def _by_partition(self, table: pa.Table):
         part = self.dataset.partition

@@ -18,6 +18,11 @@ def col(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Fi
     return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
 
 
+def bare(schema: pa.Schema) -> pa.Schema:
+    """The schema without per-column docs: tables in flight are pickled often, docs are written once."""
+    return pa.schema([f.remove_metadata() for f in schema])
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str
@@ -25,6 +30,10 @@ class Dataset:
     partition: str  # the Hive partition column, a date
     partition_doc: str
     schema: pa.Schema  # the columns stored in the files (without the partition column)
+
+    @property
+    def data_schema(self) -> pa.Schema:
+        return bare(self.schema)
 
     @property
     def columns(self) -> list[str]:
