@@ -1,4 +1,4 @@
-"""The `microradar` command: demo, generate, nightly, backfill, query.
+"""The `microradar` command: demo, generate, nightly, backfill, stream, query.
 
 Argument errors and run failures end with exit status 1 (2 for usage) and one line on stderr.
 Extra arguments of `nightly` are Beam pipeline options (--runner, --direct_num_workers, ...).
@@ -142,6 +142,29 @@ def cmd_demo(args, beam_args: list[str]) -> int:
     return 0
 
 
+def _duration(value: str) -> int:
+    from pipelines.streaming import parse_duration_s
+
+    try:
+        return parse_duration_s(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_stream(args, beam_args: list[str]) -> int:
+    _quiet_prefect()  # for its logging filters: the stream itself does not use Prefect
+    from pipelines.streaming import run_stream
+
+    print(f"streaming {args.landing} -> {args.warehouse}: allowed lateness {args.allowed_lateness} s, "
+          f"polling every {args.poll_interval:g} s; Ctrl-C stops", flush=True)
+    try:
+        run_stream(args.landing, args.warehouse, args.allowed_lateness, beam_args, args.poll_interval,
+                   stop_after_s=args.stop_after)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return 0
+
+
 def cmd_query(args) -> int:
     from microradar import sql_layer
 
@@ -198,6 +221,17 @@ def build_parser() -> Parser:
     p.add_argument("--from", dest="from_day", required=True, type=_date, help="first window end day")
     p.add_argument("--to", dest="to_day", required=True, type=_date, help="last window end day (capped at as-of)")
 
+    p = sub.add_parser("stream", help="the streaming pipeline: watch the landing directory and update windows "
+                                      "as events arrive; extra args go to Beam")
+    p.add_argument("--landing", required=True, type=_existing_dir, help="landing directory")
+    p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
+    p.add_argument("--allowed-lateness", type=_duration, default=3 * 86_400,
+                   help="how late an event may arrive after its UTC day ends: 3d, 36h, 90m or seconds (default 3d)")
+    p.add_argument("--poll-interval", type=float, default=10.0,
+                   help="seconds between landing scans (max 20; default 10)")
+    p.add_argument("--stop-after", type=_duration, default=None,
+                   help="stop after this long and close every window (default: run until Ctrl-C)")
+
     p = sub.add_parser("query", help="run SQL against the warehouse views and print the result")
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
     p.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
@@ -209,7 +243,7 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("nightly", "demo", "backfill"):
+    if extra and args.command not in ("nightly", "demo", "backfill", "stream"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "generate":
@@ -220,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(args, extra)
         if args.command == "backfill":
             return cmd_backfill(args, extra)
+        if args.command == "stream":
+            return cmd_stream(args, extra)
         return cmd_query(args)
     except CliError as exc:
         print(f"microradar: error: {exc}", file=sys.stderr)

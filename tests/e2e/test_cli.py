@@ -136,7 +136,7 @@ def test_bad_sql_is_a_one_line_error(night):
 
 
 def test_every_subcommand_has_help():
-    for sub in ("demo", "generate", "nightly", "backfill", "query"):
+    for sub in ("demo", "generate", "nightly", "backfill", "stream", "query"):
         result = microradar(sub, "--help")
         assert "usage: microradar" in result.stdout
 
