@@ -50,8 +50,6 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    # Beam warns about missing GCP client libraries on import: harmless, and not ours to fix.
-    logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
     # Beam logs a failing DoFn with its traceback; the CLI reports the reason on one line instead.
     logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
 
@@ -241,6 +239,8 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Beam warns about missing GCP client libraries on import: harmless, and not ours to fix.
+    logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command not in ("nightly", "demo", "backfill", "stream"):
