@@ -18,6 +18,7 @@ END = datetime.now(timezone.utc).date() - timedelta(days=1)  # the generator's d
 
 def microradar(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
     result = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env,
                             timeout=600)
     if check and result.returncode != 0:

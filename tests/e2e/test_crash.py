@@ -26,6 +26,7 @@ def nightly(landing: Path, wh: Path, as_of, kill_at: str | None = None) -> subpr
     """Runs the CLI in its own process group. A SIGKILLed run leaves its children (Prefect's
     temporary server) behind, as any killed job would: the group is cleaned up afterwards."""
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
     env.pop("MICRORADAR_KILL_AT", None)
     if kill_at:
         env["MICRORADAR_KILL_AT"] = kill_at
