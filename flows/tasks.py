@@ -83,7 +83,8 @@ def refresh_sql(wh: Warehouse, run_id: str, as_of: date, from_day: date | None, 
     progress("sql layer: profile_daily, rising and suspicious flags ...")
     sql_run = run_id + "-sql"
     rows = stage_sql_layer(wh, sql_run, as_of, from_day, config)
-    state = {**wh.read_state(), "sql_run": wh.read_state().get("data_run")}
+    state = wh.read_state()
+    state["sql_run"] = state.get("data_run")
     wh.mark_ready(sql_run, state, replace_datasets=replace)
     wh.commit(sql_run)
     stage_analyst_db(wh, sql_run + "-db", as_of, config)

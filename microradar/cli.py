@@ -11,7 +11,7 @@ import logging
 import os
 import shutil
 import sys
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 DEMO_MARKER = ".microradar-demo"

@@ -89,7 +89,7 @@ def _dedup_totals(stats: list[DedupStats]) -> dict:
             "conflicting_duplicates": total.conflicting_duplicates}
 
 
-def _write_json(_, path: str, **parts) -> None:
+def _write_json(path: str, **parts) -> None:
     Path(path).write_text(json.dumps(parts, sort_keys=True))
 
 
@@ -122,7 +122,7 @@ def build_ingest(p: beam.Pipeline, job: IngestJob) -> None:
         p
         | "StatsTrigger" >> beam.Create([None])
         | "WriteIngestStats" >> beam.Map(
-            lambda _, lines, dd: _write_json(_, str(Path(job.staging_dir, INGEST_STATS)),
+            lambda _, lines, dd: _write_json(str(Path(job.staging_dir, INGEST_STATS)),
                                              lines=merge_line_counts(lines), dedup=_dedup_totals(dd)),
             beam.pvalue.AsSingleton(line_counts),
             beam.pvalue.AsSingleton(dedup_stats),
@@ -164,7 +164,7 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
         p
         | "StatsTrigger" >> beam.Create([None])
         | "WriteMergeStats" >> beam.Map(
-            lambda _, dd: _write_json(_, str(Path(job.staging_dir, MERGE_STATS)), dedup=_dedup_totals(dd)),
+            lambda _, dd: _write_json(str(Path(job.staging_dir, MERGE_STATS)), dedup=_dedup_totals(dd)),
             beam.pvalue.AsSingleton(dedup_stats),
         )
     )

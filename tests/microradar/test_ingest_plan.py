@@ -1,4 +1,3 @@
-import pyarrow as pa
 
 from microradar.ingest_plan import plan_ingest, updated_manifest
 from microradar.report import accounting
