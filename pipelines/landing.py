@@ -45,6 +45,41 @@ def _open(path: str):
     return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
 
+def _strip_cr(lines: list[bytes]) -> list[bytes]:
+    return [raw[:-1] if raw.endswith(b"\r") else raw for raw in lines]
+
+
+def iter_blocks(path: str, block_bytes: int = 8 << 20) -> Iterator[tuple[int, list[bytes]]]:
+    """(number of the first line, lines) in blocks of about `block_bytes`: the same lines as
+    `iter_lines`, split by bytes.split instead of one Python step per line."""
+    number, tail, first = 1, b"", True
+    with _open(path) as f:
+        while True:
+            chunk = f.read(block_bytes)
+            data = tail + chunk
+            if first:  # a BOM is only known once 3 bytes are in
+                if len(data) < len(_BOM) and chunk:
+                    tail = data
+                    continue
+                data, first = data[len(_BOM):] if data.startswith(_BOM) else data, False
+            if not chunk:  # end of file: the last line needs no terminator
+                lines = data.split(b"\n")
+                if lines[-1] == b"":
+                    lines.pop()
+                if lines:
+                    yield number, _strip_cr(lines)
+                return
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                tail = data
+                continue
+            lines, tail = data[:cut].split(b"\n"), data[cut + 1:]
+            if b"\r" in data:
+                lines = _strip_cr(lines)
+            yield number, lines
+            number += len(lines)
+
+
 def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
     """(1-based line number, raw line without its terminator). A leading UTF-8 BOM is not data."""
     with _open(path) as f:

@@ -153,10 +153,14 @@ def _validate(obj: dict, ingest_us: int) -> tuple:
         post_id, actor_id, reply_to, media_type, hashtags, mentions, sponsored,
         followers, following, media_count,
     )
-    # The hash covers the typed payload only (not the raw text, offsets or unknown fields):
-    # the same instant written with another offset is the same event, not a conflict.
-    digest = hashlib.sha256(orjson.dumps(row)).hexdigest()
-    return row + (digest,)
+    return row + (payload_hash(row),)
+
+
+def payload_hash(row: tuple) -> str:
+    """SHA-256 of a typed row (EVENT_COLUMNS without payload_hash). It covers the typed payload
+    only (not the raw text, offsets or unknown fields): the same instant written with another
+    offset is the same event, not a conflict."""
+    return hashlib.sha256(orjson.dumps(row)).hexdigest()
 
 
 def parse_line(raw: bytes, ingest_us: int) -> tuple | Reject | None:

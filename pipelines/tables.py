@@ -26,18 +26,24 @@ EVENT_ROW_SCHEMA = EVENTS.data_schema.append(pa.field("event_date", pa.date32(),
 def events_table(rows: list[tuple], source_file: str, lines: list[int]) -> pa.Table:
     """Parsed rows (parse.EVENT_COLUMNS order) of one file -> an EVENT_ROW_SCHEMA table."""
     columns = list(zip(*rows)) if rows else [[] for _ in EVENT_COLUMNS]
-    data = dict(zip(EVENT_COLUMNS, columns))
-    data["source_file"] = [source_file] * len(rows)
-    data["source_line"] = lines
+    return events_from_columns(dict(zip(EVENT_COLUMNS, columns)), source_file, lines)
+
+
+def events_from_columns(data: dict, source_file: str, lines) -> pa.Table:
+    """Columns named as parse.EVENT_COLUMNS (Python sequences or Arrow arrays; event_time in µs)
+    -> an EVENT_ROW_SCHEMA table."""
+    data = dict(data, source_file=pa.nulls(len(lines), pa.string()).fill_null(source_file), source_line=lines)
     arrays = []
-    for field in EVENTS.data_schema:
-        values = data[field.name]
-        if field.name == "event_time":
-            arrays.append(pa.array(values, pa.int64()).cast(field.type))
+    for f in EVENTS.data_schema:
+        values = data[f.name]
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        if f.name == "event_time":  # µs since the epoch
+            values = values if isinstance(values, pa.Array) else pa.array(values, pa.int64())
+            arrays.append(values.cast(pa.int64()).cast(f.type))
         else:
-            arrays.append(pa.array(values, field.type))
-    table = pa.Table.from_arrays(arrays, schema=EVENTS.data_schema)
-    return with_event_date(table)
+            arrays.append(values.cast(f.type) if isinstance(values, pa.Array) else pa.array(values, f.type))
+    return with_event_date(pa.Table.from_arrays(arrays, schema=EVENTS.data_schema))
 
 
 def with_event_date(table: pa.Table) -> pa.Table:

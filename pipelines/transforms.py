@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
-from pipelines import dedup, engagement, landing, parse, tables
+from pipelines import dedup, engagement, landing, parse, parse_block, tables
 
 STATS = "stats"
 REJECTED = "rejected"
@@ -28,12 +28,12 @@ class UnreadableLandingFile(RuntimeError):
 
 
 class ParseFileFn(beam.DoFn):
-    """One landed file -> event tables (main), rejected tables and one line-count dict."""
+    """One landed file -> event tables (main, one per block of lines), rejected tables and one line-count dict."""
 
-    def __init__(self, ingest_us: int, run_id: str, batch_rows: int):
+    def __init__(self, ingest_us: int, run_id: str, block_bytes: int):
         self.ingest_us = ingest_us
         self.run_id = run_id
-        self.batch_rows = batch_rows
+        self.block_bytes = block_bytes
         self.rejected_lines = Metrics.counter("microradar", "rejected_lines")
 
     def process(self, landed: landing.LandedFile):
@@ -43,26 +43,18 @@ class ParseFileFn(beam.DoFn):
             raise UnreadableLandingFile(f"unreadable landing file {landed.relpath}: {exc}") from exc
 
     def _parse(self, landed: landing.LandedFile):
-        rows, lines, rejects = [], [], []
+        rejects = []
         counts = {"lines_read": 0, "blank": 0, "valid": 0, "rejected": {}}
-        for number, raw in landing.iter_lines(landed.path):
-            counts["lines_read"] += 1
-            result = parse.parse_line(raw, self.ingest_us)
-            if result is None:
-                counts["blank"] += 1
-            elif isinstance(result, parse.Reject):
-                rejects.append((landed.relpath, number, parse.raw_text(raw), result.reason, result.detail))
-                counts["rejected"][result.reason] = counts["rejected"].get(result.reason, 0) + 1
-            else:
-                rows.append(result)
-                lines.append(number)
-                if len(rows) >= self.batch_rows:
-                    counts["valid"] += len(rows)
-                    yield tables.events_table(rows, landed.relpath, lines)
-                    rows, lines = [], []
-        if rows:
-            counts["valid"] += len(rows)
-            yield tables.events_table(rows, landed.relpath, lines)
+        for first, lines in landing.iter_blocks(landed.path, self.block_bytes):
+            block = parse_block.parse_block(lines, first, self.ingest_us, landed.relpath)
+            counts["lines_read"] += len(lines)
+            counts["blank"] += block.blank
+            counts["valid"] += block.events.num_rows
+            for number, raw, reject in block.rejects:
+                rejects.append((landed.relpath, number, parse.raw_text(raw), reject.reason, reject.detail))
+                counts["rejected"][reject.reason] = counts["rejected"].get(reject.reason, 0) + 1
+            if block.events.num_rows:
+                yield block.events
         if rejects:
             self.rejected_lines.inc(len(rejects))
             yield beam.pvalue.TaggedOutput(REJECTED, tables.rejected_table(rejects, self.run_id, self.ingest_us))
@@ -72,9 +64,9 @@ class ParseFileFn(beam.DoFn):
 class ParseEvents(beam.PTransform):
     """Landed files -> valid events (tables), dead-lettered lines (tables), per-file line counts."""
 
-    def __init__(self, ingest_us: int, run_id: str, batch_rows: int = 50_000):
+    def __init__(self, ingest_us: int, run_id: str, block_bytes: int = 8 << 20):
         super().__init__()
-        self.fn = ParseFileFn(ingest_us, run_id, batch_rows)
+        self.fn = ParseFileFn(ingest_us, run_id, block_bytes)
 
     def expand(self, files):
         return (

@@ -1,6 +1,8 @@
 import gzip
 
-from pipelines.landing import discover, iter_lines
+import pytest
+
+from pipelines.landing import discover, iter_blocks, iter_lines
 
 
 def test_discover_finds_landing_suffixes_below_the_root_only(tmp_path):
@@ -26,3 +28,14 @@ def test_a_bom_later_in_the_file_is_left_alone(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_bytes(b'{"a": 1}\n\xef\xbb\xbf{"b": 2}\n')
     assert list(iter_lines(str(path)))[1] == (2, b'\xef\xbb\xbf{"b": 2}')
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"\n", b"a", b"a\n", b"a\r\nb", b"\xef\xbb\xbf\xef\xbb\xbfab\r\n\r\nc\n\n", b"one\ntwo\r\nthree\rfour\n" * 7,
+])
+@pytest.mark.parametrize("block_bytes", [1, 2, 5, 1 << 20])
+def test_blocks_hold_the_same_numbered_lines(tmp_path, body, block_bytes):
+    path = tmp_path / "a.jsonl.gz"
+    path.write_bytes(gzip.compress(body))
+    from_blocks = [(first + i, raw) for first, lines in iter_blocks(str(path), block_bytes) for i, raw in enumerate(lines)]
+    assert from_blocks == list(iter_lines(str(path)))

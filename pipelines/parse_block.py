@@ -1,0 +1,233 @@
+"""Parse a block of landed lines at columnar speed, with `parse.parse_line` as the referee.
+
+Per-line Python validation costs ~18 µs a line, most of a night's CPU (PLATFORM.md: per-element
+cost dominates). Here a block of lines is parsed by pyarrow's JSON reader in one call and
+checked with compute kernels. The fast path only ever *accepts*: a line it cannot vouch for (a
+JSON error in its piece, any value outside the vectorised checks, anything unusual) goes through
+`parse.parse_line`, which stays the single definition of the contract and of every reject
+reason. So a block's result is exactly what per-line parsing gives, line for line;
+tests/pipelines/test_parse_block.py checks that on a fuzzed corpus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from pipelines import parse, tables
+from schemas import events as contract
+
+# A piece that fails to parse as a whole is split in two until pieces this small go per line:
+# one bad line then costs a few re-parses of its neighbourhood, not the whole block.
+MIN_PIECE_LINES = 16
+
+_JSON_TYPES = {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_(),
+               "string_list": pa.list_(pa.string()), "timestamp": pa.string()}
+_FIELDS = {f.name: f for f in contract.COMMON_FIELDS}
+for _type_fields in contract.TYPE_FIELDS.values():
+    _FIELDS.update({f.name: f for f in _type_fields})
+# Every contract field with its JSON type: a value of another JSON type makes pyarrow fail the
+# piece, which then goes per line (where a wrong type in a field the event type ignores is fine).
+JSON_SCHEMA = pa.schema([(name, _JSON_TYPES[f.kind]) for name, f in _FIELDS.items()])
+_PARSE_OPTIONS = pj.ParseOptions(explicit_schema=JSON_SCHEMA, unexpected_field_behavior="ignore")
+# Beam runs one block per worker thread already; big blocks keep the reader's per-call cost low.
+_READ_OPTIONS = pj.ReadOptions(use_threads=False, block_size=16 << 20)
+
+# The layout nearly every producer writes (upper-case T and Z, at most 6 fraction digits, year
+# 1970 or later): Arrow's ISO-8601 cast reads it exactly as Python does, or fails the whole
+# array (2026-02-30), and then `_event_us_by_parts` decides value by value.
+_COMMON_TIMESTAMP = (r"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+                     r"(Z|[+-][0-9]{2}:[0-9]{2})$")
+# RFC 3339 with an offset, ASCII digits only (Python's \d in parse.py also takes other scripts'
+# digits: those lines go per line).
+_TIMESTAMP = (r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<h>[0-9]{2}):(?P<m>[0-9]{2}):(?P<s>[0-9]{2})"
+              r"(?P<frac>\.[0-9]+)?(?P<off>[Zz]|[+-][0-9]{2}:[0-9]{2})$")
+
+
+@dataclass
+class BlockResult:
+    events: pa.Table  # tables.EVENT_ROW_SCHEMA, ordered by source_line
+    rejects: list[tuple] = field(default_factory=list)  # (line number, raw line, parse.Reject)
+    blank: int = 0
+
+
+def parse_block(lines: list[bytes], first_number: int, ingest_us: int, source_file: str) -> BlockResult:
+    """Lines of `source_file` (terminators stripped) numbered from `first_number` -> events, rejects, blanks."""
+    # The JSON reader skips blank lines and would read `{..} {..}` as two rows: only lines that
+    # look like one object go to it, and a piece whose row count differs goes per line.
+    candidates = [i for i, raw in enumerate(lines) if raw[:1] == b"{" and raw[-1:] == b"}"]
+    fast: list[pa.Table] = []
+    slow = _accept_pieces(lines, candidates, ingest_us, fast)
+    others = np.setdiff1d(np.arange(len(lines)), np.asarray(candidates, dtype=np.int64), assume_unique=True)
+    rows, row_lines, rejects, blank = [], [], [], 0
+    for i in sorted(slow + others.tolist()):
+        parsed = parse.parse_line(lines[i], ingest_us)
+        if parsed is None:
+            blank += 1
+        elif isinstance(parsed, parse.Reject):
+            rejects.append((first_number + i, lines[i], parsed))
+        else:
+            rows.append(parsed)
+            row_lines.append(first_number + i)
+    parts = [tables.events_from_columns(columns, source_file, pc.add(index, first_number)) for columns, index in fast]
+    parts.append(tables.events_table(rows, source_file, row_lines))
+    events = pa.concat_tables(parts).combine_chunks()
+    if len(parts) > 1:
+        events = events.sort_by("source_line")
+    return BlockResult(events, rejects, blank)
+
+
+def _accept_pieces(lines, indexes: list[int], ingest_us: int, accepted: list) -> list[int]:
+    """Fast-accept what it can of lines[indexes] (appending (columns, line indexes) to `accepted`);
+    returns the indexes left for per-line parsing."""
+    if not indexes:
+        return []
+    table = _read(lines, indexes)
+    if table is None:
+        if len(indexes) <= MIN_PIECE_LINES:
+            return list(indexes)
+        half = len(indexes) // 2
+        return (_accept_pieces(lines, indexes[:half], ingest_us, accepted)
+                + _accept_pieces(lines, indexes[half:], ingest_us, accepted))
+    event_us, ok = _checked(table, ingest_us)
+    index = pa.array(indexes, pa.int64())
+    if pc.any(ok).as_py():
+        accepted.append((_typed_columns(table.filter(ok), event_us.filter(ok)), index.filter(ok)))
+    return index.filter(pc.invert(ok)).to_pylist()
+
+
+def _read(lines, indexes: list[int]) -> pa.RecordBatch | None:
+    data = b"\n".join(lines[i] for i in indexes)
+    try:
+        data.decode("utf-8")  # pyarrow does not reject every invalid byte sequence
+        table = pj.read_json(pa.BufferReader(data), read_options=_READ_OPTIONS, parse_options=_PARSE_OPTIONS)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    # one batch: plain arrays are what the compute kernels below index into
+    return table.combine_chunks().to_batches()[0] if table.num_rows == len(indexes) else None
+
+
+def _non_empty(column) -> pa.ChunkedArray:
+    return pc.fill_null(pc.greater(pc.utf8_length(column), 0), False)
+
+
+def _null_or(column, mask) -> pa.ChunkedArray:
+    return pc.or_(pc.is_null(column), pc.fill_null(mask, False))
+
+
+def _no_null_items(column) -> pa.Array:
+    """Per row: the list holds no null item (a null list is fine)."""
+    flat = pc.list_flatten(column)
+    parents = pc.list_parent_indices(column)
+    bad = np.zeros(len(column), dtype=bool)
+    bad[parents.filter(pc.is_null(flat)).to_numpy()] = True
+    return pa.array(~bad)
+
+
+def _event_us(times: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """event_time text -> (microseconds since the epoch, mask of values the fast path may accept)."""
+    common = pc.fill_null(pc.match_substring_regex(times, _COMMON_TIMESTAMP), False)
+    try:
+        parsed = pc.cast(pc.if_else(common, times, "1970-01-01T00:00:00Z"), pa.timestamp("us", "UTC"))
+    except pa.ArrowInvalid:
+        return _event_us_by_parts(times)
+    return pc.cast(parsed, pa.int64()), common
+
+
+def _event_us_by_parts(times: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Like _event_us for any RFC 3339 layout, value by value (slower: regex groups, strftime)."""
+    parts = pc.extract_regex(pc.fill_null(times, ""), _TIMESTAMP)
+    matched = pc.is_valid(parts)
+    parts = pc.fill_null(parts, pa.scalar({n: "" for n in ("date", "h", "m", "s", "frac", "off")}, parts.type))
+
+    def number(name, start=0, stop=None):
+        text = pc.utf8_slice_codeunits(parts.field(name), start, stop)  # '' for no match or a 'Z' offset
+        return pc.cast(pc.if_else(pc.greater(pc.utf8_length(text), 0), text, "0"), pa.int64())
+
+    date = parts.field("date")
+    midnight = pc.strptime(date, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls 2026-02-30 over to March; Python refuses it, so must we.
+    real_date = pc.fill_null(pc.equal(pc.strftime(midnight, format="%Y-%m-%d"), date), False)
+    h, m, s = number("h"), number("m"), number("s")
+    off = parts.field("off")
+    zulu = pc.is_in(off, pa.array(["Z", "z", ""]))
+    off_h, off_m = number("off", 1, 3), number("off", 4, 6)
+    sign = pc.if_else(pc.starts_with(off, "-"), -1, 1)
+    offset_s = pc.if_else(zulu, 0, pc.multiply(sign, pc.add(pc.multiply(off_h, 3600), pc.multiply(off_m, 60))))
+    # fraction: '.' + digits, truncated to microseconds like parse_timestamp_us
+    frac_digits = pc.utf8_slice_codeunits(parts.field("frac"), 1, 7)
+    frac_us = pc.cast(pc.utf8_rpad(frac_digits, 6, "0"), pa.int64())
+    seconds = pc.add(pc.cast(pc.fill_null(midnight, 0), pa.int64()),
+                     pc.subtract(pc.add(pc.add(pc.multiply(h, 3600), pc.multiply(m, 60)), s), offset_s))
+    event_us = pc.add(pc.multiply(seconds, 1_000_000), frac_us)
+    plain = pc.and_(pc.and_(pc.less(h, 24), pc.less(m, 60)), pc.and_(pc.less(s, 60), pc.less(off_h, 24)))
+    plain = pc.and_(plain, pc.less(off_m, 60))
+    # Years before 1970 go per line (and are as rare as they are suspicious).
+    plain = pc.and_(plain, pc.greater_equal(number("date", 0, 4), 1970))
+    return event_us, pc.and_(pc.and_(matched, real_date), plain)
+
+
+def _checked(t: pa.RecordBatch, ingest_us: int) -> tuple[pa.Array, pa.Array]:
+    """(event_time in µs, mask of rows that pass every check of parse._validate)."""
+    etype = t["event_type"]
+    ok = pc.and_(pc.is_in(etype, pa.array(contract.EVENT_TYPES)), _non_empty(t["event_id"]))
+    for name in ("event_time", "platform", "profile_id"):
+        ok = pc.and_(ok, _non_empty(t[name]))
+    ok = pc.and_(ok, pc.less_equal(pc.utf8_length(t["event_id"]), contract.EVENT_ID_MAX_LEN))
+    # Python's str.lower and Arrow's differ outside ASCII: non-ASCII platforms go per line.
+    platform = t["platform"]
+    ok = pc.and_(ok, pc.and_(pc.string_is_ascii(platform), pc.equal(pc.ascii_lower(platform), platform)))
+    ok = pc.and_(ok, _null_or(t["schema_version"], pc.equal(t["schema_version"], contract.SCHEMA_VERSION)))
+
+    snapshot = pc.equal(etype, "profile_snapshot")
+    post = pc.equal(etype, "post")
+    counts_ok = pc.fill_null(pc.greater_equal(t["followers"], 0), False)
+    for name in ("following", "media_count"):
+        counts_ok = pc.and_(counts_ok, _null_or(t[name], pc.greater_equal(t[name], 0)))
+    post_ok = pc.and_(_null_or(t["media_type"], pc.is_in(t["media_type"], pa.array(contract.MEDIA_TYPES))),
+                      pc.and_(_no_null_items(t["hashtags"]), _no_null_items(t["mentions"])))
+    interaction_ok = _non_empty(t["actor_id"])
+    by_type = pc.if_else(snapshot, counts_ok,
+                         pc.and_(_non_empty(t["post_id"]), pc.if_else(post, post_ok, interaction_ok)))
+    ok = pc.and_(ok, pc.fill_null(by_type, False))
+
+    event_us, time_ok = _event_us(t["event_time"])
+    ok = pc.and_(ok, time_ok)
+    ok = pc.and_(ok, pc.less_equal(event_us, ingest_us + contract.FUTURE_TOLERANCE_SECONDS * 1_000_000))
+    return event_us, pc.fill_null(ok, False)
+
+
+def _only(mask, column) -> pa.Array:
+    return pc.if_else(mask, column, pa.scalar(None, column.type))
+
+
+def _typed_columns(t: pa.RecordBatch, event_us: pa.Array) -> dict:
+    """Checked rows -> parse.EVENT_COLUMNS as parse_line would fill them: fields that another
+    event type carries are dropped, defaults applied, and the payload hashed the same way."""
+    etype = t["event_type"]
+    snapshot, post = pc.equal(etype, "profile_snapshot"), pc.equal(etype, "post")
+    interaction = pc.is_in(etype, pa.array(contract.INTERACTION_TYPES))
+    columns = {
+        "platform": t["platform"], "event_id": t["event_id"], "event_type": etype, "event_time": event_us,
+        "profile_id": t["profile_id"],
+        "schema_version": pc.fill_null(t["schema_version"], contract.SCHEMA_VERSION),
+        "post_id": _only(pc.invert(snapshot), t["post_id"]),
+        "actor_id": _only(interaction, t["actor_id"]),
+        "reply_to": _only(pc.equal(etype, "comment"), t["reply_to"]),
+        "media_type": _only(post, t["media_type"]),
+        "hashtags": _only(post, t["hashtags"]),
+        "mentions": _only(post, t["mentions"]),
+        "sponsored": _only(post, pc.fill_null(t["sponsored"], False)),
+        "followers": _only(snapshot, t["followers"]),
+        "following": _only(snapshot, t["following"]),
+        "media_count": _only(snapshot, t["media_count"]),
+    }
+    # One definition of the hash (parse.payload_hash, on Python values): building the same JSON
+    # text with compute kernels measured slower than this.
+    values = [columns[name].to_pylist() for name in parse.EVENT_COLUMNS[:-1]]
+    columns["payload_hash"] = [parse.payload_hash(row) for row in zip(*values)]
+    return columns
