@@ -24,7 +24,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines import landing
+from pipelines import landing, spill
 from pipelines.dedup import DedupStats
 from pipelines.engagement import WINDOW_LENGTHS
 from pipelines.transforms import (
@@ -37,6 +37,7 @@ DEFAULT_RUNNER = "FnApiRunner"  # the default DirectRunner tries to download Pri
 CANDIDATES = "candidates"
 INGEST_STATS = "ingest_stats.json"
 MERGE_STATS = "merge_stats.json"
+SPILL = "_spill"  # shuffle files of a running pipeline (pipelines.spill)
 EPOCH = date(1970, 1, 1)
 EVENT_KEYS = ["platform", "profile_id", "event_time", "event_id"]
 PROFILE_KEYS = ["platform", "profile_id"]
@@ -108,7 +109,8 @@ def _with_ingest_date(table: pa.Table, ingest_us: int) -> pa.Table:
 def build_ingest(p: beam.Pipeline, job: IngestJob) -> None:
     parsed = p | "LandedFiles" >> beam.Create(job.new_files) | "ParseEvents" >> ParseEvents(job.ingest_us, job.run_id)
     nothing_stored = p | "NothingStored" >> beam.Create([])
-    deduped = (parsed.events, nothing_stored) | "DeduplicateNewLines" >> DeduplicateEvents(job.num_buckets)
+    deduped = (parsed.events, nothing_stored) | "DeduplicateNewLines" >> DeduplicateEvents(
+        job.num_buckets, _spill_dir(job.staging_dir, "dedup"))
     deduped.events | "StageCandidates" >> beam.ParDo(WriteFilesFn(str(Path(job.staging_dir, CANDIDATES)), job.run_id))
     (
         parsed[REJECTED]
@@ -130,6 +132,10 @@ def build_ingest(p: beam.Pipeline, job: IngestJob) -> None:
     )
 
 
+def _spill_dir(staging_dir: str, step: str) -> str:
+    return str(Path(staging_dir, SPILL, step))
+
+
 def _read(p: beam.Pipeline, label: str, files: list[str], columns: list[str] | None = None):
     return (
         p
@@ -141,17 +147,24 @@ def _read(p: beam.Pipeline, label: str, files: list[str], columns: list[str] | N
 
 def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
     candidates = _read(p, "Candidates", job.candidate_files)
-    touched = _read(p, "TouchedStored", job.touched_event_files)
+    if job.touched_event_files:
+        touched = _read(p, "TouchedStored", job.touched_event_files)
+        merged = (candidates, touched) | "DeduplicateAgainstStored" >> DeduplicateEvents(
+            job.num_buckets, _spill_dir(job.staging_dir, "dedup"))
+        events, dedup_stats = merged.events, merged[STATS]
+    else:  # nothing stored on these dates (a first night, a full refresh): candidates are unique already
+        events = candidates
+        dedup_stats = candidates | "AllAccepted" >> beam.Map(lambda t: DedupStats(accepted=t.num_rows))
+    events | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id, EVENT_KEYS)
+
     # Context events only feed the windows: read just the columns the metrics use.
     context = _read(p, "ContextStored", job.context_event_files, WINDOW_COLUMNS)
-    merged = (candidates, touched) | "DeduplicateAgainstStored" >> DeduplicateEvents(job.num_buckets)
-    merged.events | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id, EVENT_KEYS)
-
     windows = (
-        (merged.events | "WindowColumns" >> beam.Map(lambda t: t.select(WINDOW_COLUMNS + ["event_date"])), context)
+        (events, context)
         | "EventsForWindows" >> beam.Flatten()
         | "WindowEngagement" >> WindowEngagement(
-            day_number(job.as_of), job.num_buckets, day_number(job.first_end_day), day_number(job.context_start)
+            day_number(job.as_of), job.num_buckets, _spill_dir(job.staging_dir, "windows"),
+            day_number(job.first_end_day), day_number(job.context_start)
         )
     )
     windows[DAILY] | "WriteDaily" >> WritePartitionedParquet(ENGAGEMENT_DAILY, job.staging_dir, job.run_id,
@@ -159,13 +172,13 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
     windows[TRAILING] | "WriteTrailing" >> WritePartitionedParquet(
         ENGAGEMENT_TRAILING, job.staging_dir, job.run_id, PROFILE_KEYS + ["window_days"]
     )
-    dedup_stats = merged[STATS] | "AllDedupStats" >> beam.combiners.ToList()
+    all_stats = dedup_stats | "AllDedupStats" >> beam.combiners.ToList()
     (
         p
         | "StatsTrigger" >> beam.Create([None])
         | "WriteMergeStats" >> beam.Map(
             lambda _, dd: _write_json(str(Path(job.staging_dir, MERGE_STATS)), dedup=_dedup_totals(dd)),
-            beam.pvalue.AsSingleton(dedup_stats),
+            beam.pvalue.AsSingleton(all_stats),
         )
     )
 
@@ -175,6 +188,7 @@ def run_ingest(job: IngestJob) -> dict:
     Path(job.staging_dir, CANDIDATES).mkdir(parents=True, exist_ok=True)
     with beam.Pipeline(options=_options(job.beam_args)) as p:
         build_ingest(p, job)
+    spill.remove(str(Path(job.staging_dir, SPILL)))
     return json.loads(Path(job.staging_dir, INGEST_STATS).read_text())
 
 
@@ -183,6 +197,7 @@ def run_merge(job: MergeJob) -> dict:
     Path(job.staging_dir).mkdir(parents=True, exist_ok=True)
     with beam.Pipeline(options=_options(job.beam_args)) as p:
         build_merge(p, job)
+    spill.remove(str(Path(job.staging_dir, SPILL)))
     return json.loads(Path(job.staging_dir, MERGE_STATS).read_text())
 
 

@@ -6,7 +6,6 @@ per-element cost of Beam dominates otherwise (see PLATFORM.md).
 
 from __future__ import annotations
 
-import zlib
 from typing import Iterator
 
 import numpy as np
@@ -69,14 +68,46 @@ def stable_buckets(table: pa.Table, key_columns: list[str], num_buckets: int) ->
     """A bucket per row from a process-independent hash of the key (Python's hash() is salted)."""
     if table.num_rows == 0:
         return np.zeros(0, dtype=np.int64)
-    joined = pc.binary_join_element_wise(*[table[c] for c in key_columns], "\x1f")
-    encoded = pc.dictionary_encode(joined).combine_chunks()
-    per_value = np.fromiter(
-        (zlib.crc32(v.encode()) % num_buckets for v in encoded.dictionary.to_pylist()),
-        dtype=np.int64,
-        count=len(encoded.dictionary),
-    )
-    return per_value[encoded.indices.to_numpy(zero_copy_only=False)]
+    combined = np.zeros(table.num_rows, dtype=np.uint64)
+    for name in key_columns:
+        combined = _mix(combined * _BASE + string_hashes(table[name].combine_chunks()))
+    return (combined % np.uint64(num_buckets)).astype(np.int64)
+
+
+_BASE = np.uint64(0x100000001B3)
+
+
+def string_hashes(strings: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each string's UTF-8 bytes, the same in every process and on every machine.
+
+    Polynomial over the bytes, then a splitmix64 finaliser so that keys differing only at the end
+    still spread over every bucket (a null hashes like the empty string). One numpy pass per byte position, over the rows still that
+    long: no Python step per row.
+    """
+    strings = strings.cast(pa.large_string())  # int64 offsets whatever came in
+    _, offsets_buf, data_buf = strings.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[strings.offset: strings.offset + len(strings) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    h = lengths.astype(np.uint64)
+    shortest = int(lengths.min(initial=0))
+    for position in range(shortest):  # every row is this long: no row selection needed
+        h = h * _BASE + data[starts + position]
+    rows = np.arange(len(strings))
+    for position in range(shortest, int(lengths.max(initial=0))):
+        rows = rows[lengths[rows] > position]
+        h[rows] = h[rows] * _BASE + data[starts[rows] + position]
+    return _mix(h)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit moves every output bit."""
+    h = h ^ (h >> np.uint64(30))
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
 
 
 def split_by(table: pa.Table, groups: np.ndarray) -> Iterator[tuple[int, pa.Table]]:

@@ -6,16 +6,17 @@ Beam still distributes, retries and scales the work, at columnar cost per event.
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from pathlib import Path
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipelines import dedup, engagement, landing, parse, parse_block, tables
+from pipelines import dedup, engagement, landing, parse, parse_block, spill, tables
 
 STATS = "stats"
 REJECTED = "rejected"
@@ -82,41 +83,68 @@ WINDOW_COLUMNS = ["platform", "profile_id", "event_id", "event_type", "event_tim
 
 
 class ReadEventFileFn(beam.DoFn):
-    """An `events` Parquet file of earlier runs -> its rows (or just `columns`), with the partition day restored."""
+    """An `events` Parquet file (stored, or candidates of this run) -> its rows (or just `columns`)
+    in tables of at most `batch_rows`, with the partition day restored."""
 
-    def __init__(self, columns: list[str] | None = None):
+    def __init__(self, columns: list[str] | None = None, batch_rows: int = 250_000):
         self.columns = columns
+        self.batch_rows = batch_rows
 
     def process(self, path: str):
         schema = tables.EVENTS.data_schema
         if self.columns:
             schema = pa.schema([schema.field(c) for c in self.columns])
-        table = pq.read_table(path, schema=schema, columns=self.columns)
-        yield tables.with_event_date(table)
+        with FileSystems.open(path) as source:
+            parquet = pq.ParquetFile(source)
+            for batch in parquet.iter_batches(self.batch_rows, columns=schema.names):
+                yield tables.with_event_date(pa.Table.from_batches([batch]).cast(schema))
 
 
 def _mark(table: pa.Table, is_new: bool) -> pa.Table:
     return table.append_column(tables.IS_NEW, pa.array([is_new] * table.num_rows, pa.bool_()))
 
 
+class SpillByBucketFn(beam.DoFn):
+    """A table -> (bucket, spill file of its rows in that bucket) for each bucket it has rows in."""
+
+    def __init__(self, key_columns: list[str], num_buckets: int, spill_dir: str):
+        self.key_columns = key_columns
+        self.num_buckets = num_buckets
+        self.spill_dir = spill_dir
+
+    def process(self, table: pa.Table):
+        buckets = tables.stable_buckets(table, self.key_columns, self.num_buckets)
+        for bucket, rows in tables.split_by(table, buckets):
+            yield bucket, spill.write(rows, self.spill_dir)
+
+
+class GroupByBucket(beam.PTransform):
+    """Tables -> (bucket, [spill paths]): rows with the same key meet in one bucket, and only
+    paths go through the shuffle (see pipelines.spill)."""
+
+    def __init__(self, key_columns: list[str], num_buckets: int, spill_dir: str):
+        super().__init__()
+        self.fn = SpillByBucketFn(key_columns, num_buckets, spill_dir)
+
+    def expand(self, tables_pcoll):
+        return tables_pcoll | "Spill" >> beam.ParDo(self.fn) | "GroupPaths" >> beam.GroupByKey()
+
+
 class DedupBucketFn(beam.DoFn):
-    def process(self, bucket_tables):
-        _, parts = bucket_tables
-        kept, stats = dedup.deduplicate(tables.concat(list(parts)))
+    def process(self, bucket_paths):
+        _, paths = bucket_paths
+        kept, stats = dedup.deduplicate(spill.read(sorted(paths)))
         yield kept
         yield beam.pvalue.TaggedOutput(STATS, stats)
 
 
 class DeduplicateEvents(beam.PTransform):
-    """New and already-stored events -> one row per (platform, event_id), plus DedupStats."""
+    """New and already-stored events -> one table of kept rows per bucket of (platform, event_id), plus DedupStats."""
 
-    def __init__(self, num_buckets: int):
+    def __init__(self, num_buckets: int, spill_dir: str):
         super().__init__()
         self.num_buckets = num_buckets
-
-    def _by_bucket(self, table: pa.Table):
-        buckets = tables.stable_buckets(table, ["platform", "event_id"], self.num_buckets)
-        yield from tables.split_by(table, buckets)
+        self.spill_dir = spill_dir
 
     def expand(self, pcolls):
         new_events, stored_events = pcolls
@@ -126,8 +154,7 @@ class DeduplicateEvents(beam.PTransform):
         ) | "AllCopies" >> beam.Flatten()
         return (
             marked
-            | "KeyByEventBucket" >> beam.FlatMap(self._by_bucket)
-            | "GroupCopies" >> beam.GroupByKey()
+            | "ByEventBucket" >> GroupByBucket(["platform", "event_id"], self.num_buckets, self.spill_dir)
             | "KeepOneCopy" >> beam.ParDo(DedupBucketFn()).with_outputs(STATS, main="events")
         )
 
@@ -140,9 +167,9 @@ class ProfileBucketFn(beam.DoFn):
         self.first_end_day = first_end_day
         self.first_event_day = first_event_day
 
-    def process(self, bucket_tables):
-        _, parts = bucket_tables
-        events = tables.concat(list(parts))
+    def process(self, bucket_paths):
+        _, paths = bucket_paths
+        events = spill.read(sorted(paths))
         daily, engagers = engagement.daily_engagement(events, self.last_day, self.first_event_day)
         if daily.num_rows == 0:
             return
@@ -162,50 +189,75 @@ class WindowEngagement(beam.PTransform):
     in exactly one day and Beam's per-element windowing would cost ~100x (PLATFORM.md).
     """
 
-    def __init__(self, last_day: int, num_buckets: int, first_end_day: int | None = None,
+    def __init__(self, last_day: int, num_buckets: int, spill_dir: str, first_end_day: int | None = None,
                  first_event_day: int | None = None):
         super().__init__()
         self.last_day = last_day
         self.num_buckets = num_buckets
+        self.spill_dir = spill_dir
         self.first_end_day = first_end_day
         self.first_event_day = first_event_day
-
-    def _by_profile(self, table: pa.Table):
-        buckets = tables.stable_buckets(table, ["platform", "profile_id"], self.num_buckets)
-        yield from tables.split_by(table.select(WINDOW_COLUMNS), buckets)
 
     def expand(self, events):
         return (
             events
-            | "KeyByProfileBucket" >> beam.FlatMap(self._by_profile)
-            | "GroupProfiles" >> beam.GroupByKey()
+            | "WindowColumns" >> beam.Map(lambda t: t.select(WINDOW_COLUMNS))
+            | "ByProfileBucket" >> GroupByBucket(["platform", "profile_id"], self.num_buckets, self.spill_dir)
             | "Aggregate" >> beam.ParDo(
                 ProfileBucketFn(self.last_day, self.first_end_day, self.first_event_day)
             ).with_outputs(DAILY, TRAILING)
         )
 
 
-class WritePartitionFn(beam.DoFn):
-    def __init__(self, dataset: str, partition: str, staging_dir: str, run_id: str, sort_keys: list[str],
-                 schema: pa.Schema):
+def write_parquet(table: pa.Table, path) -> None:
+    """Settings every reader handles: Parquet 2.6, microsecond UTC timestamps, zstd, statistics."""
+    pq.write_table(table, path, version="2.6", coerce_timestamps="us", compression="zstd", write_statistics=True)
+
+
+def _file_name(table: pa.Table, run_id: str) -> str:
+    """A name unique to this run and these rows (sorted): a retried bundle rewrites its own file
+    instead of adding a second copy of the rows."""
+    ends = [table.slice(0, 1).to_pylist(), table.slice(table.num_rows - 1, 1).to_pylist(), table.num_rows]
+    digest = hashlib.sha256(repr(ends).encode()).hexdigest()[:16]
+    return f"part-{run_id}-{digest}.parquet"
+
+
+class WritePartitionsFn(beam.DoFn):
+    """Each table -> one Parquet file per partition value it holds, in the staging dir; no shuffle:
+    a partition gets one file from each table (bucket) that has rows in it."""
+
+    def __init__(self, dataset, staging_dir: str, run_id: str, sort_keys: list[str]):
         self.dataset = dataset
-        self.schema = schema
-        self.partition = partition
         self.staging_dir = staging_dir
         self.run_id = run_id
         self.sort_keys = sort_keys
 
-    def process(self, keyed):
-        value, parts = keyed
-        table = tables.concat(list(parts)).sort_by([(k, "ascending") for k in self.sort_keys])
-        # The files carry the documented schema (each column's doc in its Parquet field metadata).
-        table = pa.Table.from_arrays(table.select(self.schema.names).columns, schema=self.schema)
-        target = Path(self.staging_dir) / self.dataset / f"{self.partition}={value}"
-        target.mkdir(parents=True, exist_ok=True)
-        # Unique names per run: a reader listing files before a swap never opens a rewritten file.
-        path = target / f"part-{self.run_id}-{uuid.uuid4().hex[:8]}.parquet"
-        write_parquet(table, path)
-        yield (self.dataset, value, table.num_rows)
+    def process(self, table: pa.Table):
+        part = self.dataset.partition
+        for day, rows in tables.split_by(table, table[part].cast(pa.int32()).to_numpy()):
+            value = pa.scalar(day, pa.int32()).cast(pa.date32()).as_py().isoformat()
+            rows = rows.sort_by([(k, "ascending") for k in self.sort_keys])
+            # The files carry the documented schema (each column's doc in its Parquet field metadata).
+            rows = pa.Table.from_arrays(rows.select(self.dataset.schema.names).columns, schema=self.dataset.schema)
+            target = Path(self.staging_dir) / self.dataset.name / f"{part}={value}"
+            target.mkdir(parents=True, exist_ok=True)
+            write_parquet(rows, target / _file_name(rows, self.run_id))
+            yield self.dataset.name, value, rows.num_rows
+
+
+class WritePartitionedParquet(beam.PTransform):
+    """Tables carrying a date partition column -> Parquet files per partition in the staging dir.
+
+    The files are staged, not published: the run commits them by swapping whole partition
+    directories once every write succeeded (see microradar.warehouse).
+    """
+
+    def __init__(self, dataset, staging_dir: str, run_id: str, sort_keys: list[str]):
+        super().__init__()
+        self.fn = WritePartitionsFn(dataset, staging_dir, run_id, sort_keys)
+
+    def expand(self, tables_pcoll):
+        return tables_pcoll | "WriteFiles" >> beam.ParDo(self.fn)
 
 
 class WriteFilesFn(beam.DoFn):
@@ -217,39 +269,6 @@ class WriteFilesFn(beam.DoFn):
 
     def process(self, table: pa.Table):
         if table.num_rows:
+            table = table.drop_columns(["event_date"])
             Path(self.directory).mkdir(parents=True, exist_ok=True)
-            write_parquet(table.drop_columns(["event_date"]),
-                          Path(self.directory) / f"part-{self.run_id}-{uuid.uuid4().hex[:8]}.parquet")
-
-
-def write_parquet(table: pa.Table, path: Path) -> None:
-    """Settings every reader handles: Parquet 2.6, microsecond UTC timestamps, zstd, statistics."""
-    pq.write_table(table, path, version="2.6", coerce_timestamps="us", compression="zstd", write_statistics=True)
-
-
-class WritePartitionedParquet(beam.PTransform):
-    """Tables carrying a date partition column -> one Parquet file per partition in the staging dir.
-
-    The files are staged, not published: the run commits them by swapping whole partition
-    directories once every write succeeded (see microradar.warehouse).
-    """
-
-    def __init__(self, dataset, staging_dir: str, run_id: str, sort_keys: list[str]):
-        super().__init__()
-        self.dataset = dataset
-        self.fn = WritePartitionFn(dataset.name, dataset.partition, staging_dir, run_id, sort_keys, dataset.schema)
-
-    def _by_partition(self, table: pa.Table):
-        part = self.dataset.partition
-        days = table[part].cast(pa.int32()).to_numpy()
-        body = table.drop_columns([part])
-        for day, rows in tables.split_by(body, days):
-            yield pa.scalar(day, pa.int32()).cast(pa.date32()).as_py().isoformat(), rows
-
-    def expand(self, tables_pcoll):
-        return (
-            tables_pcoll
-            | "KeyByPartition" >> beam.FlatMap(self._by_partition)
-            | "GroupPartition" >> beam.GroupByKey()
-            | "WriteFile" >> beam.ParDo(self.fn)
-        )
+            write_parquet(table, Path(self.directory) / _file_name(table, self.run_id))

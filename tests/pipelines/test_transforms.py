@@ -41,8 +41,8 @@ def test_parse_dedup_and_window_compose(tmp_path):
     with TestPipeline(options=RUNNER) as p:
         parsed = p | beam.Create(files) | ParseEvents(INGEST_US, "run-1")
         stored = p | "NoStored" >> beam.Create([], reshuffle=False)
-        deduped = (parsed.events, stored) | DeduplicateEvents(num_buckets=4)
-        windows = deduped.events | WindowEngagement(last_day, num_buckets=4)
+        deduped = (parsed.events, stored) | DeduplicateEvents(num_buckets=4, spill_dir=str(tmp_path / "spill-dedup"))
+        windows = deduped.events | WindowEngagement(last_day, num_buckets=4, spill_dir=str(tmp_path / "spill-windows"))
 
         assert_that(
             deduped.events | "EventRows" >> beam.FlatMap(rows_of(["platform", "event_id", "source_file"])),
