@@ -37,6 +37,42 @@ watermark runs ahead of the timestamps it puts on lines would let Beam drop data
 are still open (consistency over completeness); (3) with the file watcher the watermark is
 processing time, so replaying history older than the lateness sends it all to `too_late`
 (use the nightly flow for history).
+
+Restarts (Ctrl-C, then `microradar stream` again)
+-------------------------------------------------
+Beam's state (dedup, accumulated panes) lives in the process and dies with it. The sink
+*replaces* a profile's row with each pane, and an accumulating pane holds the whole window,
+so a restarted stream that started from empty windows would, on the next late event, replace a
+row with the post-restart events alone. And rereading every landed file would write every
+dead letter again. So the stream keeps a manifest of the files it consumed
+(`_meta/stream_manifest.parquet`, `pipelines/stream_manifest.py`; separate from the nightly
+manifest because the nightly flow must still ingest those files into `events`), and on start:
+
+1. files in the manifest are not read as new; one whose content changed (same path, other
+   SHA-256) is logged as an error and skipped, as the nightly flow refuses it;
+2. the files that arrived recently enough to hold events of a window still open (arrival
+   within lateness + 30 days) are *replayed* first, each line stamped with its first arrival
+   time (the manifest's `ingested_at`), before the watermark moves. Too-late, future-event
+   and dedup decisions come out as they did the first time, so every still-open window is
+   rebuilt with exactly the events the earlier runs accepted, and its next pane is complete;
+3. panes of windows already closed at the start (end + lateness before it) are not written:
+   the replay may hold only part of their events; their rows stay as written;
+4. dead letters are written insert-if-absent by (source_file, source_line): a replayed line
+   keeps its arrival stamp, hence its `ingest_date` partition, and is not recorded twice.
+
+Delivery: a poll records the files it consumed *before* handing their lines to the pipeline,
+and a restart replays recent files whether or not their lines got through, so lines reach the
+pipeline at least once; the replace-by-key and insert-if-absent sinks plus dedup make them
+count once. A run killed between reading a file and recording it reads it again as new (with
+a new arrival stamp): still counted once in the windows. Limits: windows that closed while the
+stream was down, with events the earlier run had not yet written (e.g. today's window at
+Ctrl-C, restart more than the lateness later), are not written by the stream (the nightly flow
+recomputes them); a changed or deleted file is left out of the rebuilt windows; the replay
+re-reads up to lateness + 30 days of consumed files at each start, and rewrites the rows of the
+windows it rebuilds (same values); keep `--allowed-lateness` the same across restarts (the
+replay judges lateness with the current value). The stream's rows replace rows for the same
+key whoever wrote them: a stream pane for a day the nightly flow already computed from more
+events replaces that row until the next nightly run recomputes it.
 """
 
 from __future__ import annotations
