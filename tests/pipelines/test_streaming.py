@@ -17,7 +17,10 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from pipelines import engagement, parse, streaming, tables
+from microradar.ingest_plan import updated_manifest
+from microradar.warehouse import MANIFEST_SCHEMA, Warehouse
+from pipelines import engagement, parse, stream_manifest, streaming, tables
+from pipelines.landing import LandedFile, file_sha256
 from schemas.datasets import METRIC_NAMES
 from tests.conftest import INGEST_US, event
 
@@ -301,9 +304,6 @@ def test_poller_reads_each_file_once_and_retries_an_unreadable_one(tmp_path):
 
 # --- restarts: the stream manifest and the replay ------------------------------------------------
 
-from pipelines import stream_manifest  # noqa: E402
-from microradar.warehouse import Warehouse  # noqa: E402
-
 US = 1_000_000
 
 
@@ -320,13 +320,11 @@ def test_replay_horizon_covers_every_window_still_open():
 
 
 def test_files_to_replay_are_the_recent_ones_in_arrival_order():
-    manifest = stream_manifest.updated_manifest(
-        stream_manifest.MANIFEST_SCHEMA.empty_table(),
-        [streaming.LandedFile("b.jsonl", "/x/b.jsonl", 1), streaming.LandedFile("a.jsonl", "/x/a.jsonl", 1)],
-        {"a.jsonl": "ha", "b.jsonl": "hb"}, "run-1", 200, stream_manifest.MANIFEST_SCHEMA)
-    manifest = stream_manifest.updated_manifest(
-        manifest, [streaming.LandedFile("old.jsonl", "/x/old.jsonl", 1)], {"old.jsonl": "ho"}, "run-0", 50,
-        stream_manifest.MANIFEST_SCHEMA)
+    manifest = updated_manifest(
+        MANIFEST_SCHEMA.empty_table(), [LandedFile("b.jsonl", "/x/b.jsonl", 1), LandedFile("a.jsonl", "/x/a.jsonl", 1)],
+        {"a.jsonl": "ha", "b.jsonl": "hb"}, "run-1", 200, MANIFEST_SCHEMA)
+    manifest = updated_manifest(
+        manifest, [LandedFile("old.jsonl", "/x/old.jsonl", 1)], {"old.jsonl": "ho"}, "run-0", 50, MANIFEST_SCHEMA)
     assert stream_manifest.files_to_replay(manifest, 100) == [("a.jsonl", "ha", 200), ("b.jsonl", "hb", 200)]
     assert [r[0] for r in stream_manifest.files_to_replay(manifest, 0)] == ["old.jsonl", "a.jsonl", "b.jsonl"]
 
@@ -348,7 +346,7 @@ def test_restarted_poller_skips_consumed_files_replays_recent_ones_and_refuses_c
     stored = warehouse.read_stream_manifest()  # persisted before the lines were handed on
     assert stored["relpath"].to_pylist() == ["a.jsonl", "b.jsonl"]
     assert set(stored["run_id"].to_pylist()) == {"run-1"}
-    assert stored["sha256"].to_pylist()[0] == streaming.landing.file_sha256(str(landing_dir / "a.jsonl"))
+    assert stored["sha256"].to_pylist()[0] == file_sha256(str(landing_dir / "a.jsonl"))
     assert stored["ingested_at"].cast(pa.int64()).to_pylist() == [arrival_us, arrival_us]  # the lines' arrival stamp
     assert not list(warehouse.meta.glob("*.tmp"))
 
