@@ -157,7 +157,7 @@ def cmd_stream(args, beam_args: list[str]) -> int:
           f"polling every {args.poll_interval:g} s; Ctrl-C stops", flush=True)
     try:
         run_stream(args.landing, args.warehouse, args.allowed_lateness, beam_args, args.poll_interval,
-                   stop_after_s=args.stop_after)
+                   stop_after_s=args.stop_after, progress=lambda message: print(message, flush=True))
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     return 0

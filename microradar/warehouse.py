@@ -54,6 +54,12 @@ def _exchange(a: Path, b: Path) -> None:
         raise OSError(err, os.strerror(err), str(a))
 
 
+def _read_manifest(path: Path) -> pa.Table:
+    if path.exists():
+        return pq.read_table(path, schema=MANIFEST_SCHEMA)
+    return MANIFEST_SCHEMA.empty_table()
+
+
 @dataclass(frozen=True)
 class Warehouse:
     root: Path
@@ -110,9 +116,27 @@ class Warehouse:
         return self.meta / "manifest.parquet"
 
     def read_manifest(self) -> pa.Table:
-        if self.manifest_path.exists():
-            return pq.read_table(self.manifest_path, schema=MANIFEST_SCHEMA)
-        return MANIFEST_SCHEMA.empty_table()
+        return _read_manifest(self.manifest_path)
+
+    # --- the stream's own manifest of consumed landing files ----------------------------------
+    # Separate from the nightly one: the stream does not write `events`, so a file it consumed
+    # must still be ingested by the next nightly run (pipelines/stream_manifest.py).
+    @property
+    def stream_manifest_path(self) -> Path:
+        return self.meta / "stream_manifest.parquet"
+
+    def read_stream_manifest(self) -> pa.Table:
+        return _read_manifest(self.stream_manifest_path)
+
+    def write_stream_manifest(self, manifest: pa.Table) -> None:
+        """Replace the stream manifest in one step (temp file, fsync, rename): a restart after a
+        kill reads the old manifest or the new one, never a torn file."""
+        self.meta.mkdir(parents=True, exist_ok=True)
+        tmp = self.meta / ".stream_manifest.parquet.tmp"
+        pq.write_table(manifest.cast(MANIFEST_SCHEMA), tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.stream_manifest_path)
 
     # --- run state and reports -------------------------------------------------------------
     def read_state(self) -> dict:

@@ -37,6 +37,42 @@ watermark runs ahead of the timestamps it puts on lines would let Beam drop data
 are still open (consistency over completeness); (3) with the file watcher the watermark is
 processing time, so replaying history older than the lateness sends it all to `too_late`
 (use the nightly flow for history).
+
+Restarts (Ctrl-C, then `microradar stream` again)
+-------------------------------------------------
+Beam's state (dedup, accumulated panes) lives in the process and dies with it. The sink
+*replaces* a profile's row with each pane, and an accumulating pane holds the whole window,
+so a restarted stream that started from empty windows would, on the next late event, replace a
+row with the post-restart events alone. And rereading every landed file would write every
+dead letter again. So the stream keeps a manifest of the files it consumed
+(`_meta/stream_manifest.parquet`, `pipelines/stream_manifest.py`; separate from the nightly
+manifest because the nightly flow must still ingest those files into `events`), and on start:
+
+1. files in the manifest are not read as new; one whose content changed (same path, other
+   SHA-256) is logged as an error and skipped, as the nightly flow refuses it;
+2. the files that arrived recently enough to hold events of a window still open (arrival
+   within lateness + 30 days) are *replayed* first, each line stamped with its first arrival
+   time (the manifest's `ingested_at`), before the watermark moves. Too-late, future-event
+   and dedup decisions come out as they did the first time, so every still-open window is
+   rebuilt with exactly the events the earlier runs accepted, and its next pane is complete;
+3. panes of windows already closed at the start (end + lateness before it) are not written:
+   the replay may hold only part of their events; their rows stay as written;
+4. dead letters are written insert-if-absent by (source_file, source_line): a replayed line
+   keeps its arrival stamp, hence its `ingest_date` partition, and is not recorded twice.
+
+Delivery: a poll records the files it consumed *before* handing their lines to the pipeline,
+and a restart replays recent files whether or not their lines got through, so lines reach the
+pipeline at least once; the replace-by-key and insert-if-absent sinks plus dedup make them
+count once. A run killed between reading a file and recording it reads it again as new (with
+a new arrival stamp): still counted once in the windows. Limits: windows that closed while the
+stream was down, with events the earlier run had not yet written (e.g. today's window at
+Ctrl-C, restart more than the lateness later), are not written by the stream (the nightly flow
+recomputes them); a changed or deleted file is left out of the rebuilt windows; the replay
+re-reads up to lateness + 30 days of consumed files at each start, and rewrites the rows of the
+windows it rebuilds (same values); keep `--allowed-lateness` the same across restarts (the
+replay judges lateness with the current value). The stream's rows replace rows for the same
+key whoever wrote them: a stream pane for a day the nightly flow already computed from more
+events replaces that row until the next nightly run recomputes it.
 """
 
 from __future__ import annotations
@@ -59,10 +95,11 @@ from apache_beam.typehints import Any, Tuple
 from apache_beam.transforms.trigger import AccumulationMode, AfterCount, AfterWatermark
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import FixedWindows, GlobalWindows, SlidingWindows, TimestampedValue
-from apache_beam.utils.timestamp import Duration, Timestamp
+from apache_beam.utils.timestamp import MIN_TIMESTAMP, Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
-from pipelines import engagement, landing, parse, tables
+from pipelines import engagement, landing, parse, stream_manifest, tables
+from pipelines.landing import LandedFile
 from pipelines.transforms import write_parquet
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED
 
@@ -106,13 +143,18 @@ class ParseLineFn(beam.DoFn):
 
     def __init__(self, allowed_lateness_s: int, ingest_us: int | None = None):
         self.allowed_lateness_s = allowed_lateness_s
-        self.ingest_us = ingest_us  # fixed ingest moment (tests); None: the wall clock per line
+        # A fixed ingest moment (tests); None: the line's arrival stamp, so that a line replayed
+        # after a restart (it keeps its first arrival stamp) gets the same `future_event`
+        # verdict and `ingest_date` as the first time.
+        self.ingest_us = ingest_us
         self.too_late = Metrics.counter("microradar", "stream_too_late")
         self.rejected = Metrics.counter("microradar", "stream_rejected")
 
     def process(self, line, arrival=beam.DoFn.TimestampParam):
         source_file, number, raw = line
-        ingest_us = self.ingest_us if self.ingest_us is not None else _now_us()
+        ingest_us = self.ingest_us
+        if ingest_us is None:  # a line stamped before any watermark (a bare TestStream) has no arrival
+            ingest_us = arrival.micros if arrival > MIN_TIMESTAMP else _now_us()
         result = parse.parse_line(raw, ingest_us)
         if result is None:
             return
@@ -325,9 +367,20 @@ def swap_partition(table: pa.Table, target: Path, staging_root: Path) -> Path:
     return target / path.name
 
 
+def _key_mask(table: pa.Table, schema: pa.Schema, columns: tuple[str, ...], values: tuple):
+    """Boolean mask of the rows of `table` whose `columns` equal `values` (nulls never match)."""
+    same = None
+    for c, v in zip(columns, values):
+        eq = pc.equal(table[c], pa.scalar(v, schema.field(c).type))
+        same = eq if same is None else pc.and_(same, eq)
+    return pc.fill_null(same, False)
+
+
 class UpsertPartitionFn(beam.DoFn):
     """((dataset, partition value), row dict) -> the partition rewritten with the row in place of the
-    row with the same key (or appended, when there are no key columns), swapped in atomically.
+    row with the same key, swapped in atomically. With `insert_only` (dead letters) a row whose key
+    is already in the partition is left alone instead: a line replayed after a restart keeps its
+    first arrival stamp, hence its partition, and is not recorded twice.
 
     Stateful so that Beam runs one element of a partition at a time (no lost update between two
     panes of one partition). A pane older than the one already written for its row is ignored
@@ -338,8 +391,9 @@ class UpsertPartitionFn(beam.DoFn):
     EXPIRE = TimerSpec("expire", beam.TimeDomain.WATERMARK)
 
     def __init__(self, warehouse_dir: str, dataset_name: str, partition: str, schema: pa.Schema,
-                 key_columns: tuple[str, ...], allowed_lateness_s: int | None):
+                 key_columns: tuple[str, ...], allowed_lateness_s: int | None, insert_only: bool = False):
         self.warehouse_dir = warehouse_dir
+        self.insert_only = insert_only
         self.dataset_name = dataset_name
         self.partition = partition
         self.schema = schema
@@ -353,7 +407,11 @@ class UpsertPartitionFn(beam.DoFn):
         target = root / self.dataset_name / f"{self.partition}={value}"
         current = _read_partition(target, self.schema)
         new = pa.Table.from_pylist([{c: row[c] for c in self.schema.names}], schema=self.schema)
-        if self.key_columns:
+        if self.insert_only:
+            row_key = tuple(row[c] for c in self.key_columns)
+            if current.num_rows and pc.any(_key_mask(current, self.schema, self.key_columns, row_key)).as_py():
+                return
+        elif self.key_columns:
             row_key = tuple(row[c] for c in self.key_columns)
             written = panes.read() or {}
             if written.get(row_key, -1) > row["pane_index"]:
@@ -363,12 +421,8 @@ class UpsertPartitionFn(beam.DoFn):
             if self.allowed_lateness_s is not None:
                 end_s = (date.fromisoformat(value) - date(1970, 1, 1)).days * DAY_S + DAY_S
                 expire.set(Timestamp(end_s + self.allowed_lateness_s + DAY_S))
-            same = None
-            for c, v in zip(self.key_columns, row_key):
-                eq = pc.equal(current[c], pa.scalar(v, self.schema.field(c).type))
-                same = eq if same is None else pc.and_(same, eq)
-            if same is not None and current.num_rows:
-                current = current.filter(pc.invert(pc.fill_null(same, False)))
+            if current.num_rows:
+                current = current.filter(pc.invert(_key_mask(current, self.schema, self.key_columns, row_key)))
         table = pa.concat_tables([current, new])
         if self.key_columns:
             table = table.sort_by([(c, "ascending") for c in self.key_columns])
@@ -391,10 +445,11 @@ class WriteStreamPartitions(beam.PTransform):
 
     def __init__(self, warehouse_dir: str, dataset, key_columns: tuple[str, ...],
                  allowed_lateness_s: int | None = None, schema: pa.Schema | None = None,
-                 dataset_name: str | None = None):
+                 dataset_name: str | None = None, insert_only: bool = False):
         super().__init__()
         self.fn = UpsertPartitionFn(str(Path(warehouse_dir).resolve()), dataset_name or dataset.name,
-                                    dataset.partition, schema or dataset.schema, key_columns, allowed_lateness_s)
+                                    dataset.partition, schema or dataset.schema, key_columns, allowed_lateness_s,
+                                    insert_only)
         self.partition = dataset.partition
         self.dataset_name = dataset_name or dataset.name
 
@@ -443,32 +498,50 @@ class StreamEngagement(beam.PTransform):
         return out
 
 
+def _window_open_at(row: dict, last_day_column: str, at_us: int, allowed_lateness_s: int) -> bool:
+    last_day = (date.fromisoformat(row[last_day_column]) - date(1970, 1, 1)).days
+    return stream_manifest.window_open_at(last_day, at_us, allowed_lateness_s)
+
+
 class WriteStreamOutputs(beam.PTransform):
     """StreamEngagement's outputs -> engagement_daily, engagement_trailing, rejected and
-    stream_too_late partitions under the warehouse root."""
+    stream_too_late partitions under the warehouse root.
 
-    def __init__(self, warehouse_dir: str, allowed_lateness_s: int, run_id: str):
+    `started_us` (the run's start, for a run that replays what earlier runs consumed): rows of
+    windows already closed then (end + lateness before it) are not written. Only replayed
+    events can reach such a window, and the replay holds all of a window's events only for the
+    windows still open at the start (module docstring, "Restarts"); the others keep their rows."""
+
+    def __init__(self, warehouse_dir: str, allowed_lateness_s: int, run_id: str, started_us: int | None = None):
         super().__init__()
         self.warehouse_dir = warehouse_dir
         self.allowed_lateness_s = allowed_lateness_s
         self.run_id = run_id
+        self.started_us = started_us
+
+    def _open_only(self, rows, label: str, last_day_column: str):
+        if self.started_us is None:
+            return rows
+        return rows | label >> beam.Filter(_window_open_at, last_day_column, self.started_us, self.allowed_lateness_s)
 
     def expand(self, outputs):
         wh, lateness, run_id = self.warehouse_dir, self.allowed_lateness_s, self.run_id
         written = [
-            outputs["daily"] | "WriteDaily" >> WriteStreamPartitions(
+            self._open_only(outputs["daily"], "OpenDaily", "day") | "WriteDaily" >> WriteStreamPartitions(
                 wh, ENGAGEMENT_DAILY, ("platform", "profile_id"), lateness)
         ]
         trailing = [v for k, v in sorted(outputs.items()) if k.startswith("trailing_")]
         if trailing:
             written.append(
-                trailing | "AllTrailing" >> beam.Flatten() | "WriteTrailing" >> WriteStreamPartitions(
+                self._open_only(trailing | "AllTrailing" >> beam.Flatten(), "OpenTrailing", "window_end")
+                | "WriteTrailing" >> WriteStreamPartitions(
                     wh, ENGAGEMENT_TRAILING, ("platform", "profile_id", "window_days"), lateness))
         for tag, name in (("rejected", REJECTED.name), ("too_late", TOO_LATE_DATASET)):
             written.append(
                 outputs[tag]
                 | f"{tag}Rows" >> beam.Map(dead_letter_row, run_id)
-                | f"Write{tag}" >> WriteStreamPartitions(wh, REJECTED, (), None, dataset_name=name)
+                | f"Write{tag}" >> WriteStreamPartitions(wh, REJECTED, ("source_file", "source_line"), None,
+                                                         dataset_name=name, insert_only=True)
             )
         return written | "Written" >> beam.Flatten()
 
@@ -481,6 +554,13 @@ class LandingPoller:
     watermark advance to that time. Files are immutable once landed (SPEC 2), so each is read
     once; files still being uploaded must be hidden (dot-named): `landing.discover` skips them.
 
+    With a `manifest` (a `stream_manifest.StreamManifest`), "read once" holds across restarts:
+    files earlier runs consumed are not read as new; those that arrived since `replay_from_us`
+    are replayed first, with their first arrival stamps, to rebuild the state of the windows
+    that are still open (module docstring, "Restarts"); a file whose content changed since a
+    run consumed it is logged as an error and skipped, as the nightly flow refuses it. A poll
+    records the files it consumed in the manifest before it hands their lines on.
+
     `read_multiple` is the reader interface of Beam's TestStreamServiceController, whose gRPC
     service feeds an endpoint-backed TestStream: on BundleBasedDirectRunner that is the one
     unbounded source whose watermark a user can drive (PeriodicImpulse, a splittable DoFn, is
@@ -488,31 +568,88 @@ class LandingPoller:
 
     LINES_PER_EVENT = 5_000
 
-    def __init__(self, landing_dir: str, poll_interval_s: float, stop_at_s: float | None = None):
+    def __init__(self, landing_dir: str, poll_interval_s: float, stop_at_s: float | None = None,
+                 manifest: stream_manifest.StreamManifest | None = None, replay_from_us: int | None = None):
         self.landing_dir = landing_dir
         self.poll_interval_s = poll_interval_s
         self.stop_at_s = stop_at_s
-        self.seen: set[str] = set()
+        self.manifest = manifest
+        self.seen: set[str] = set()  # relpaths decided in this process: consumed, known or refused
         self.unreadable: set[str] = set()
+        self.replay: list[tuple[LandedFile, int]] = []  # (file, first arrival micros), arrival order
+        if manifest is not None:
+            self._resume(replay_from_us)
+
+    def _resume(self, replay_from_us: int | None) -> None:
+        """Sort the files earlier runs consumed into known (skipped), changed (refused) and to
+        replay. Runs before the pipeline starts: hashing a large landing directory here cannot
+        trip the TestStream's 30 s wait for its first event."""
+        landed = {f.relpath: f for f in landing.discover(Path(self.landing_dir))}
+        consumed = set(self.manifest.table["relpath"].to_pylist())
+        plan = self.manifest.classify([f for rel, f in landed.items() if rel in consumed])
+        changed = {f.relpath for f in plan.changed}
+        self._refuse(plan.changed)
+        self.seen |= consumed & set(landed)
+        since = replay_from_us if replay_from_us is not None else _now_us()
+        for relpath, _, arrival_us in stream_manifest.files_to_replay(self.manifest.table, since):
+            if relpath in landed and relpath not in changed:
+                self.replay.append((landed[relpath], arrival_us))
+            elif relpath not in landed:
+                _LOG.warning("landing file %s, consumed by an earlier stream run, is gone: the windows still "
+                             "open that hold its events are rebuilt without them", relpath)
+
+    def _refuse(self, changed: list[LandedFile]) -> None:
+        for f in changed:
+            _LOG.error("landing file %s changed after the stream consumed it (landed files are immutable): "
+                       "skipped; its new content is not counted", f.relpath)
+            self.seen.add(f.relpath)
+
+    def _read(self, landed: LandedFile) -> list | None:
+        """The file's (relpath, line_no, raw) lines, or None when it cannot be read (yet)."""
+        try:
+            lines = [(landed.relpath, n, raw) for n, raw in landing.iter_lines(landed.path)]
+        except (OSError, EOFError) as exc:  # a truncated .gz or a vanished file: nothing of it is emitted
+            if landed.relpath not in self.unreadable:
+                _LOG.warning("unreadable landing file %s (retried every poll): %s", landed.relpath, exc)
+            self.unreadable.add(landed.relpath)
+            return None
+        self.unreadable.discard(landed.relpath)
+        return lines
+
+    def _batches(self, lines: list) -> list[list]:
+        return [lines[i:i + self.LINES_PER_EVENT] for i in range(0, len(lines), self.LINES_PER_EVENT)]
+
+    def replay_batches(self):
+        """(arrival micros, [lines]) of the files to replay, one file at a time."""
+        for landed, arrival_us in self.replay:
+            lines = self._read(landed)
+            if lines is None:
+                continue  # a replayed file that became unreadable: as if it were gone
+            for batch in self._batches(lines):
+                yield arrival_us, batch
+        self.replay = []
 
     def poll(self):
         """One poll -> list of (timestamp_micros, [lines]) batches and the new watermark (micros)."""
         now_us = _now_us()
-        batches = []
-        for landed in landing.discover(Path(self.landing_dir)):
-            if landed.relpath in self.seen:
+        unseen = [f for f in landing.discover(Path(self.landing_dir)) if f.relpath not in self.seen]
+        if self.manifest is not None:
+            plan = self.manifest.classify(unseen)
+            self._refuse(plan.changed)
+            self.seen |= {f.relpath for f in unseen} - {f.relpath for f in plan.new}  # known: consumed before
+            unseen = plan.new
+        batches, consumed = [], []
+        for landed in unseen:
+            lines = self._read(landed)
+            if lines is None:
                 continue
-            try:
-                lines = [(landed.relpath, n, raw) for n, raw in landing.iter_lines(landed.path)]
-            except (OSError, EOFError) as exc:  # a truncated .gz or a vanished file: nothing of it is emitted
-                if landed.relpath not in self.unreadable:
-                    _LOG.warning("unreadable landing file %s (retried every poll): %s", landed.relpath, exc)
-                self.unreadable.add(landed.relpath)
-                continue
-            self.unreadable.discard(landed.relpath)
             self.seen.add(landed.relpath)
-            for i in range(0, len(lines), self.LINES_PER_EVENT):
-                batches.append(lines[i:i + self.LINES_PER_EVENT])
+            consumed.append(landed)
+            batches.extend(self._batches(lines))
+        if self.manifest is not None:
+            # Recorded before the lines are handed on: a run killed in between replays the file
+            # at its restart (at-least-once into the pipeline; the sinks make it count once).
+            self.manifest.record(consumed, plan.hashes, now_us)
         return now_us, batches
 
     def read_multiple(self, keys, tail=True):
@@ -523,11 +660,19 @@ class LandingPoller:
         Event = beam_runner_api_pb2.TestStreamPayload.Event
         TimestampedElement = beam_runner_api_pb2.TestStreamPayload.TimestampedElement
         coder = FastPrimitivesCoder()
+
+        def add(lines, stamp_us):
+            return Event(element_event=Event.AddElements(elements=[
+                TimestampedElement(encoded_element=coder.encode(line), timestamp=stamp_us) for line in lines]))
+
+        # Replayed lines go first, while the watermark is still at its minimum: nothing of them
+        # can be dropped as late before the windows have taken them in.
+        for arrival_us, lines in self.replay_batches():
+            yield add(lines, arrival_us)
         while True:
             now_us, batches = self.poll()
             for lines in batches:
-                yield Event(element_event=Event.AddElements(elements=[
-                    TimestampedElement(encoded_element=coder.encode(line), timestamp=now_us) for line in lines]))
+                yield add(lines, now_us)
             yield Event(watermark_event=Event.AdvanceWatermark(new_watermark=now_us))
             if self.stop_at_s is not None and time.time() >= self.stop_at_s:
                 yield Event(watermark_event=Event.AdvanceWatermark(new_watermark=MAX_TIMESTAMP.micros))
@@ -539,23 +684,30 @@ class WatchLanding(beam.PTransform):
     """The landing directory as an unbounded PCollection of lines (relpath, line_no, raw), stamped
     with their arrival time; the watermark follows the wall clock, one poll behind. The gRPC
     service is local (localhost) and lives as long as the transform object; call `stop()` after
-    the pipeline ends. `poll_interval_s` must stay well under 30 s (the TestStream's idle timeout)."""
+    the pipeline ends. `poll_interval_s` must stay well under 30 s (the TestStream's idle timeout).
+    `manifest` and `replay_from_us`: see LandingPoller."""
 
-    def __init__(self, landing_dir: str, poll_interval_s: float, stop_after_s: float | None = None):
+    def __init__(self, landing_dir: str, poll_interval_s: float, stop_after_s: float | None = None,
+                 manifest: stream_manifest.StreamManifest | None = None, replay_from_us: int | None = None):
         super().__init__()
         if not 0 < poll_interval_s <= 20:
             raise ValueError("poll_interval_s must be in (0, 20] seconds")
         self.landing_dir = str(Path(landing_dir).resolve())
         self.poll_interval_s = poll_interval_s
         self.stop_after_s = stop_after_s
+        self.manifest = manifest
+        self.replay_from_us = replay_from_us
+        self.poller: LandingPoller | None = None
         self.service = None
 
     def expand(self, pbegin):
         from apache_beam.testing.test_stream import TestStream
         from apache_beam.testing.test_stream_service import TestStreamServiceController
 
-        stop_at = time.time() + self.stop_after_s if self.stop_after_s is not None else None
-        self.service = TestStreamServiceController(LandingPoller(self.landing_dir, self.poll_interval_s, stop_at))
+        self.poller = LandingPoller(self.landing_dir, self.poll_interval_s, None, self.manifest, self.replay_from_us)
+        if self.stop_after_s is not None:  # counted from here: the resume above may take a while
+            self.poller.stop_at_s = time.time() + self.stop_after_s
+        self.service = TestStreamServiceController(self.poller)
         self.service.start()
         return pbegin | "Poll" >> TestStream(endpoint=self.service.endpoint)
 
@@ -579,27 +731,35 @@ def streaming_options(beam_args: list[str] | None):
 
 def run_stream(landing_dir, warehouse_dir, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S,
                beam_args: list[str] | None = None, poll_interval_s: float = 10.0,
-               stop_after_s: float | None = None):
+               stop_after_s: float | None = None, progress=None):
     """Watch `landing_dir` and keep the warehouse's engagement partitions current until interrupted
     (Ctrl-C) or, if given, until `stop_after_s` seconds of polling have passed (then the watermark
     goes to the end of time and every open window emits its final pane). Holds the warehouse's
-    writer lock the whole time: the nightly flow and the stream must not write at once."""
+    writer lock the whole time: the nightly flow and the stream must not write at once.
+    Resumes from the stream manifest (module docstring, "Restarts"); `progress(message)`, if
+    given, is told what the resume found."""
     from microradar.warehouse import Warehouse
 
     warehouse = Warehouse.at(warehouse_dir)
     warehouse.root.mkdir(parents=True, exist_ok=True)
+    started_us = _now_us()
     run_id = "stream-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     with warehouse.lock():
         for stale in (warehouse.root / "_staging").glob("stream-*"):
             shutil.rmtree(stale, ignore_errors=True)  # swaps a killed stream never finished
+        manifest = stream_manifest.StreamManifest(warehouse, run_id)
         pipeline = beam.Pipeline(options=streaming_options(beam_args))
-        watch = WatchLanding(str(landing_dir), poll_interval_s, stop_after_s)
+        watch = WatchLanding(str(landing_dir), poll_interval_s, stop_after_s, manifest,
+                             stream_manifest.replay_from_us(started_us, allowed_lateness_s))
         outputs = (
             pipeline
             | "WatchLanding" >> watch
             | "Engagement" >> StreamEngagement(allowed_lateness_s)
         )
-        _ = outputs | "Write" >> WriteStreamOutputs(str(warehouse.root), allowed_lateness_s, run_id)
+        _ = outputs | "Write" >> WriteStreamOutputs(str(warehouse.root), allowed_lateness_s, run_id, started_us)
+        if progress is not None and manifest.table.num_rows:
+            progress(f"resuming: {manifest.table.num_rows} landing file(s) consumed by earlier stream runs are "
+                     f"skipped; {len(watch.poller.replay)} of them replayed to rebuild the windows still open")
         result = pipeline.run()
         try:
             result.wait_until_finish()

@@ -15,8 +15,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import TimestampedValue
 
-from pipelines import engagement, parse, streaming, tables
+from microradar.ingest_plan import updated_manifest
+from microradar.warehouse import MANIFEST_SCHEMA, Warehouse
+from pipelines import engagement, parse, stream_manifest, streaming, tables
+from pipelines.landing import LandedFile, file_sha256
 from schemas.datasets import METRIC_NAMES
 from tests.conftest import INGEST_US, event
 
@@ -296,3 +300,123 @@ def test_poller_reads_each_file_once_and_retries_an_unreadable_one(tmp_path):
     _, batches = poller.poll()
     assert batches == [[("b.jsonl.gz", 1, b'{"x": 3}')]]
     assert poller.poll()[1] == []
+
+
+# --- restarts: the stream manifest and the replay ------------------------------------------------
+
+US = 1_000_000
+
+
+def test_replay_horizon_covers_every_window_still_open():
+    start_us = (D0 + 40 * DAY) * US
+    since = stream_manifest.replay_from_us(start_us, LATENESS)
+    assert since == start_us - (LATENESS + 30 * DAY) * US
+    # The oldest window still open at the start: a 28-day window ending the day whose end + lateness
+    # is just after the start. Its first event may arrive a day before the window starts.
+    last_day = next(d for d in range(40_000) if stream_manifest.window_open_at(d, start_us, LATENESS))
+    assert not stream_manifest.window_open_at(last_day - 1, start_us, LATENESS)
+    first_day_us = (last_day - 27) * DAY * US
+    assert first_day_us - DAY * US >= since
+
+
+def test_files_to_replay_are_the_recent_ones_in_arrival_order():
+    manifest = updated_manifest(
+        MANIFEST_SCHEMA.empty_table(), [LandedFile("b.jsonl", "/x/b.jsonl", 1), LandedFile("a.jsonl", "/x/a.jsonl", 1)],
+        {"a.jsonl": "ha", "b.jsonl": "hb"}, "run-1", 200, MANIFEST_SCHEMA)
+    manifest = updated_manifest(
+        manifest, [LandedFile("old.jsonl", "/x/old.jsonl", 1)], {"old.jsonl": "ho"}, "run-0", 50, MANIFEST_SCHEMA)
+    assert stream_manifest.files_to_replay(manifest, 100) == [("a.jsonl", "ha", 200), ("b.jsonl", "hb", 200)]
+    assert [r[0] for r in stream_manifest.files_to_replay(manifest, 0)] == ["old.jsonl", "a.jsonl", "b.jsonl"]
+
+
+def _land(directory, name: str, text: str):
+    hidden = directory / f".{name}"
+    hidden.write_text(text)
+    hidden.rename(directory / name)
+
+
+def test_restarted_poller_skips_consumed_files_replays_recent_ones_and_refuses_changed_ones(tmp_path, caplog):
+    landing_dir, warehouse = tmp_path / "landing", Warehouse.at(tmp_path / "wh")
+    landing_dir.mkdir()
+    _land(landing_dir, "a.jsonl", '{"x": 1}\n')
+    _land(landing_dir, "b.jsonl", '{"x": 2}\n')
+    first = streaming.LandingPoller(str(landing_dir), 1.0, manifest=stream_manifest.StreamManifest(warehouse, "run-1"))
+    arrival_us, batches = first.poll()
+    assert sorted(b[0][0] for b in batches) == ["a.jsonl", "b.jsonl"]
+    stored = warehouse.read_stream_manifest()  # persisted before the lines were handed on
+    assert stored["relpath"].to_pylist() == ["a.jsonl", "b.jsonl"]
+    assert set(stored["run_id"].to_pylist()) == {"run-1"}
+    assert stored["sha256"].to_pylist()[0] == file_sha256(str(landing_dir / "a.jsonl"))
+    assert stored["ingested_at"].cast(pa.int64()).to_pylist() == [arrival_us, arrival_us]  # the lines' arrival stamp
+    assert not list(warehouse.meta.glob("*.tmp"))
+
+    # Restart: b changed meanwhile, c is new.
+    (landing_dir / "b.jsonl").write_text('{"x": 2}\n{"x": 3}\n')
+    _land(landing_dir, "c.jsonl", '{"x": 4}\n')
+    with caplog.at_level("ERROR", logger="pipelines.streaming"):
+        second = streaming.LandingPoller(str(landing_dir), 1.0, manifest=stream_manifest.StreamManifest(
+            warehouse, "run-2"), replay_from_us=arrival_us)
+    assert "b.jsonl changed after the stream consumed it" in caplog.text
+    assert [(f.relpath, t) for f, t in second.replay] == [("a.jsonl", arrival_us)]  # b is not replayed
+    assert list(second.replay_batches()) == [(arrival_us, [("a.jsonl", 1, b'{"x": 1}')])]
+    _, batches = second.poll()
+    assert batches == [[("c.jsonl", 1, b'{"x": 4}')]]  # a and b are not read as new
+    assert second.poll()[1] == []
+    assert warehouse.read_stream_manifest()["relpath"].to_pylist() == ["a.jsonl", "b.jsonl", "c.jsonl"]
+    assert warehouse.read_stream_manifest()["sha256"].to_pylist()[1] == stored["sha256"].to_pylist()[1]
+
+    # Nothing recent enough: known files are skipped, none replayed.
+    third = streaming.LandingPoller(str(landing_dir), 1.0, manifest=stream_manifest.StreamManifest(
+        warehouse, "run-3"), replay_from_us=arrival_us + 10**12)
+    assert third.replay == [] and third.poll()[1] == []
+
+
+def test_restart_replay_rebuilds_open_windows_and_leaves_closed_ones_and_dead_letters_alone(tmp_path):
+    """A previous run consumed f1 (11-20 10:00) and f2 (11-24 11:00) and wrote some rows; the
+    restart at 11-25 12:00 replays both with their first arrival stamps, then f3 arrives live."""
+    restart = D0 + 5 * DAY + 12 * 3600
+    warehouse = tmp_path / "wh"
+    # What the previous run left: day 11-20 (closed at the restart) and f2's reject.
+    old_day = pa.table({"platform": ["instagram"], "profile_id": ["alice"], "likes": [1]})
+    day_20 = warehouse / "engagement_daily" / "day=2026-11-20"
+    day_20.mkdir(parents=True)
+    pq.write_table(old_day, day_20 / "part-previous.parquet")
+    old_reject = pa.Table.from_pylist([streaming.dead_letter_row(
+        ("f2.jsonl", 2, "{bad", "invalid_json", "x", (D0 + 4 * DAY + 11 * 3600) * US), "run-1")])
+    reject_dir = warehouse / "rejected" / "ingest_date=2026-11-24"
+    reject_dir.mkdir(parents=True)
+    pq.write_table(old_reject.drop_columns(["ingest_date"]), reject_dir / "part-previous.parquet")
+
+    def replayed(relpath, number, arrival_s, **fields):
+        return TimestampedValue((relpath, number, json.dumps(event(**fields)).encode()), arrival_s)
+
+    stream = (
+        TestStream()
+        .add_elements([  # the replay, before any watermark
+            replayed("f1.jsonl", 1, D0 + 10 * 3600, event_id="l1", actor_id="u1", event_time=at(0, 9)),
+            replayed("f2.jsonl", 1, D0 + 4 * DAY + 11 * 3600, event_id="l2", actor_id="u2", event_time=at(4, 10)),
+            TimestampedValue(("f2.jsonl", 2, b"{bad"), D0 + 4 * DAY + 11 * 3600),
+        ])
+        .advance_watermark_to(restart)  # the first poll
+        .add_elements([ln(1, event_id="l3", actor_id="u3", event_time=at(4, 23)),
+                       ln(2, event_id="l2", actor_id="u2", event_time=at(4, 10))])  # live: new + a copy of l2
+        .advance_watermark_to(restart + 3600)
+        .advance_watermark_to_infinity()
+    )
+    with pipeline() as p:
+        out = p | stream | streaming.StreamEngagement(LATENESS, None, window_lengths=(7,))
+        _ = out | streaming.WriteStreamOutputs(str(warehouse), LATENESS, "run-2", started_us=restart * US)
+
+    def rows(dataset, partition):
+        return pq.read_table(warehouse / dataset / partition).select(["profile_id", "likes"]).to_pylist()
+
+    assert [f.name for f in day_20.iterdir()] == ["part-previous.parquet"]  # closed at the restart: untouched
+    assert rows("engagement_daily", "day=2026-11-24") == [{"profile_id": "alice", "likes": 2}]
+    # The 7-day window ending 11-24 was open: it holds 11-20's like, which a fresh start would call too late.
+    assert rows("engagement_trailing", "window_end=2026-11-24") == [{"profile_id": "alice", "likes": 3}]
+    assert rows("engagement_trailing", "window_end=2026-11-26") == [{"profile_id": "alice", "likes": 3}]
+    assert not (warehouse / "engagement_trailing" / "window_end=2026-11-23").exists()  # closed: not written
+    rejected = pq.read_table(warehouse / "rejected")  # every partition: the replayed reject kept its ingest_date
+    assert rejected.select(["source_file", "source_line", "run_id"]).to_pylist() == [
+        {"source_file": "f2.jsonl", "source_line": 2, "run_id": "run-1"}]
+    assert not (warehouse / "stream_too_late").exists()
