@@ -66,13 +66,13 @@ def cmd_generate(args) -> int:
 
 
 def _run_nightly(landing_dir: Path, warehouse_dir: Path, as_of, allow_changed: bool, beam_args: list[str],
-                 full_refresh: bool = False) -> dict:
+                 full_refresh: bool = False, num_buckets: int = 8) -> dict:
     _quiet_prefect()
     from flows.nightly import nightly
 
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     return nightly(str(landing_dir), str(warehouse_dir), as_of=as_of, allow_changed=allow_changed,
-                   full_refresh=full_refresh, beam_args=beam_args)
+                   full_refresh=full_refresh, beam_args=beam_args, num_buckets=num_buckets)
 
 
 def _print_run(run: dict) -> None:
@@ -101,7 +101,7 @@ def _print_run(run: dict) -> None:
 
 def cmd_nightly(args, beam_args: list[str]) -> int:
     run = _run_nightly(args.landing, Path(args.warehouse), args.as_of, args.allow_changed, beam_args,
-                       args.full_refresh)
+                       args.full_refresh, args.num_buckets)
     _print_run(run)
     return 0
 
@@ -138,6 +138,16 @@ def cmd_demo(args, beam_args: list[str]) -> int:
     print(f"  {'ground truth':<20} {summary.ground_truth_path}")
     print(f"\nAsk more: microradar query --warehouse {root / 'warehouse'} \"select * from rising_on(date '{run['as_of']}')\"")
     return 0
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return number
 
 
 def _duration(value: str) -> int:
@@ -213,6 +223,9 @@ def build_parser() -> Parser:
     p.add_argument("--allow-changed", action="store_true", help="re-read landed files whose content changed")
     p.add_argument("--full-refresh", action="store_true",
                    help="rebuild every dataset from the whole landing directory, replacing the warehouse's")
+    p.add_argument("--num-buckets", type=_positive_int, default=8,
+                   help="hash buckets of the Beam shuffles (default 8): memory follows the largest bucket, "
+                        "so more buckets for bigger nights; each partition gets a file per bucket")
 
     p = sub.add_parser("backfill", help="recompute windows and the SQL layer for a date range from stored events")
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
