@@ -156,11 +156,34 @@ def _validate(obj: dict, ingest_us: int) -> tuple:
     return row + (payload_hash(row),)
 
 
+# Separators of the hashed payload text: control characters, which JSON text must escape, so
+# only a producer writing them escaped on purpose could make two payloads read alike.
+FIELD_SEP, NULL_MARK, ITEM_SEP = "\x1f", "\x1e", "\x1d"
+
+
+def payload_text(row: tuple) -> str:
+    """The typed row (EVENT_COLUMNS without payload_hash) as the text its hash covers: fields
+    joined by FIELD_SEP, a null as NULL_MARK, booleans as true/false, integers in decimal, a list
+    as its length, ITEM_SEP, and its items joined by ITEM_SEP. parse_block builds the same text
+    with Arrow kernels."""
+    parts = []
+    for value in row:
+        if value is None:
+            parts.append(NULL_MARK)
+        elif isinstance(value, bool):
+            parts.append("true" if value else "false")
+        elif isinstance(value, list):
+            parts.append(f"{len(value)}{ITEM_SEP}{ITEM_SEP.join(value)}")
+        else:
+            parts.append(str(value))
+    return FIELD_SEP.join(parts)
+
+
 def payload_hash(row: tuple) -> str:
-    """SHA-256 of a typed row (EVENT_COLUMNS without payload_hash). It covers the typed payload
-    only (not the raw text, offsets or unknown fields): the same instant written with another
-    offset is the same event, not a conflict."""
-    return hashlib.sha256(orjson.dumps(row)).hexdigest()
+    """SHA-256 of payload_text(row). It covers the typed payload only (not the raw text, offsets
+    or unknown fields): the same instant written with another offset is the same event, not a
+    conflict."""
+    return hashlib.sha256(payload_text(row).encode()).hexdigest()
 
 
 def parse_line(raw: bytes, ingest_us: int) -> tuple | Reject | None:

@@ -11,6 +11,7 @@ tests/pipelines/test_parse_block.py checks that on a fuzzed corpus.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,8 +22,10 @@ import pyarrow.json as pj
 from pipelines import parse, tables
 from schemas import events as contract
 
-# A piece that fails to parse as a whole is split in two until pieces this small go per line:
-# one bad line then costs a few re-parses of its neighbourhood, not the whole block.
+# The JSON reader gets pieces of this many lines (small pieces measured as fast as big ones). A
+# piece that fails to read is split in two until pieces of MIN_PIECE_LINES go per line: one bad
+# line costs a few re-reads of its neighbourhood, not of the block.
+PIECE_LINES = 2048
 MIN_PIECE_LINES = 16
 
 _JSON_TYPES = {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_(),
@@ -60,8 +63,19 @@ def parse_block(lines: list[bytes], first_number: int, ingest_us: int, source_fi
     # The JSON reader skips blank lines and would read `{..} {..}` as two rows: only lines that
     # look like one object go to it, and a piece whose row count differs goes per line.
     candidates = [i for i, raw in enumerate(lines) if raw[:1] == b"{" and raw[-1:] == b"}"]
-    fast: list[pa.Table] = []
-    slow = _accept_pieces(lines, candidates, ingest_us, fast)
+    read: list[tuple[pa.RecordBatch, list[int]]] = []
+    slow: list[int] = []
+    for start in range(0, len(candidates), PIECE_LINES):
+        _read_piece(lines, candidates[start:start + PIECE_LINES], read, slow)
+    parts = []
+    if read:
+        table = pa.Table.from_batches([batch for batch, _ in read]).combine_chunks().to_batches()[0]
+        index = pa.array([i for _, indexes in read for i in indexes], pa.int64())
+        event_us, ok = _checked(table, ingest_us)
+        if pc.any(ok).as_py():
+            columns = _typed_columns(table.filter(ok), event_us.filter(ok))
+            parts.append(tables.events_from_columns(columns, source_file, pc.add(index.filter(ok), first_number)))
+        slow += index.filter(pc.invert(ok)).to_pylist()
     others = np.setdiff1d(np.arange(len(lines)), np.asarray(candidates, dtype=np.int64), assume_unique=True)
     rows, row_lines, rejects, blank = [], [], [], 0
     for i in sorted(slow + others.tolist()):
@@ -73,35 +87,32 @@ def parse_block(lines: list[bytes], first_number: int, ingest_us: int, source_fi
         else:
             rows.append(parsed)
             row_lines.append(first_number + i)
-    parts = [tables.events_from_columns(columns, source_file, pc.add(index, first_number)) for columns, index in fast]
-    parts.append(tables.events_table(rows, source_file, row_lines))
+    if rows or not parts:
+        parts.append(tables.events_table(rows, source_file, row_lines))
     events = pa.concat_tables(parts).combine_chunks()
-    if len(parts) > 1:
+    if len(parts) > 1:  # fast rows come in line order, per-line rows after them
         events = events.sort_by("source_line")
     return BlockResult(events, rejects, blank)
 
 
-def _accept_pieces(lines, indexes: list[int], ingest_us: int, accepted: list) -> list[int]:
-    """Fast-accept what it can of lines[indexes] (appending (columns, line indexes) to `accepted`);
-    returns the indexes left for per-line parsing."""
+def _read_piece(lines, indexes: list[int], read: list, slow: list) -> None:
+    """Read lines[indexes] with the JSON reader into `read` as (batch, indexes); a piece that fails
+    is halved until pieces of MIN_PIECE_LINES go to `slow` (per-line parsing)."""
     if not indexes:
-        return []
-    table = _read(lines, indexes)
-    if table is None:
-        if len(indexes) <= MIN_PIECE_LINES:
-            return list(indexes)
+        return
+    batch = _read(lines, indexes)
+    if batch is not None:
+        read.append((batch, indexes))
+    elif len(indexes) <= MIN_PIECE_LINES:
+        slow.extend(indexes)
+    else:
         half = len(indexes) // 2
-        return (_accept_pieces(lines, indexes[:half], ingest_us, accepted)
-                + _accept_pieces(lines, indexes[half:], ingest_us, accepted))
-    event_us, ok = _checked(table, ingest_us)
-    index = pa.array(indexes, pa.int64())
-    if pc.any(ok).as_py():
-        accepted.append((_typed_columns(table.filter(ok), event_us.filter(ok)), index.filter(ok)))
-    return index.filter(pc.invert(ok)).to_pylist()
+        _read_piece(lines, indexes[:half], read, slow)
+        _read_piece(lines, indexes[half:], read, slow)
 
 
 def _read(lines, indexes: list[int]) -> pa.RecordBatch | None:
-    data = b"\n".join(lines[i] for i in indexes)
+    data = b"\n".join([lines[i] for i in indexes])
     try:
         data.decode("utf-8")  # pyarrow does not reject every invalid byte sequence
         table = pj.read_json(pa.BufferReader(data), read_options=_READ_OPTIONS, parse_options=_PARSE_OPTIONS)
@@ -226,8 +237,22 @@ def _typed_columns(t: pa.RecordBatch, event_us: pa.Array) -> dict:
         "following": _only(snapshot, t["following"]),
         "media_count": _only(snapshot, t["media_count"]),
     }
-    # One definition of the hash (parse.payload_hash, on Python values): building the same JSON
-    # text with compute kernels measured slower than this.
-    values = [columns[name].to_pylist() for name in parse.EVENT_COLUMNS[:-1]]
-    columns["payload_hash"] = [parse.payload_hash(row) for row in zip(*values)]
+    columns["payload_hash"] = _payload_hashes([columns[name] for name in parse.EVENT_COLUMNS[:-1]])
     return columns
+
+
+def _payload_text(column: pa.Array) -> pa.Array:
+    """One typed column as parse.payload_text writes its values (a null stays null here)."""
+    if pa.types.is_list(column.type):
+        length = pc.cast(pc.list_value_length(column), pa.string())
+        return pc.binary_join_element_wise(length, pc.binary_join(column, parse.ITEM_SEP), parse.ITEM_SEP)
+    if pa.types.is_boolean(column.type):
+        return pc.if_else(column, "true", "false")
+    return column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+
+
+def _payload_hashes(columns: list[pa.Array]) -> list[str]:
+    """parse.payload_hash of every row, its text joined by one kernel call."""
+    text = pc.binary_join_element_wise(*[_payload_text(c) for c in columns], parse.FIELD_SEP,
+                                       null_handling="replace", null_replacement=parse.NULL_MARK)
+    return [hashlib.sha256(row).hexdigest() for row in text.cast(pa.binary()).to_pylist()]
