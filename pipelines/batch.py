@@ -161,7 +161,6 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
     context = _read(p, "ContextStored", job.context_event_files, WINDOW_COLUMNS)
     windows = (
         (events, context)
-        | "EventsForWindows" >> beam.Flatten()
         | "WindowEngagement" >> WindowEngagement(
             day_number(job.as_of), job.num_buckets, _spill_dir(job.staging_dir, "windows"),
             day_number(job.first_end_day), day_number(job.context_start)

@@ -1,7 +1,9 @@
 """Composite Beam transforms of the batch pipeline, one per domain idea.
 
-Elements are Arrow tables (one per batch of events), keyed by hash buckets for the shuffles:
-Beam still distributes, retries and scales the work, at columnar cost per event.
+Elements are Arrow tables (one per block of lines, then one per hash bucket), never single
+events: Beam still distributes, retries and scales the work, at columnar cost per event. The
+shuffles group spill-file paths, not rows (pipelines.spill), and outputs are written from each
+bucket without a further shuffle.
 """
 
 from __future__ import annotations
@@ -119,15 +121,25 @@ class SpillByBucketFn(beam.DoFn):
 
 
 class GroupByBucket(beam.PTransform):
-    """Tables -> (bucket, [spill paths]): rows with the same key meet in one bucket, and only
-    paths go through the shuffle (see pipelines.spill)."""
+    """One or more PCollections of tables -> (bucket, [spill paths]): rows with the same key meet
+    in one bucket, and only paths go through the shuffle (see pipelines.spill).
 
-    def __init__(self, key_columns: list[str], num_buckets: int, spill_dir: str):
+    Each input spills on its own, before the Flatten: the local runner materialises a Flatten of
+    PCollections made in different stages, which would hold every table of the run in memory."""
+
+    def __init__(self, key_columns: list[str], num_buckets: int, spill_dir: str, select: list[str] | None = None):
         super().__init__()
         self.fn = SpillByBucketFn(key_columns, num_buckets, spill_dir)
+        self.select = select
 
-    def expand(self, tables_pcoll):
-        return tables_pcoll | "Spill" >> beam.ParDo(self.fn) | "GroupPaths" >> beam.GroupByKey()
+    def expand(self, pcolls):
+        pcolls = pcolls if isinstance(pcolls, (tuple, list)) else (pcolls,)
+        spilled = []
+        for i, tables_pcoll in enumerate(pcolls):
+            if self.select:
+                tables_pcoll = tables_pcoll | f"Select{i}" >> beam.Map(lambda t, names: t.select(names), self.select)
+            spilled.append(tables_pcoll | f"Spill{i}" >> beam.ParDo(self.fn))
+        return spilled | "AllPaths" >> beam.Flatten() | "GroupPaths" >> beam.GroupByKey()
 
 
 class DedupBucketFn(beam.DoFn):
@@ -151,7 +163,7 @@ class DeduplicateEvents(beam.PTransform):
         marked = (
             new_events | "MarkNew" >> beam.Map(_mark, True),
             stored_events | "MarkStored" >> beam.Map(_mark, False),
-        ) | "AllCopies" >> beam.Flatten()
+        )
         return (
             marked
             | "ByEventBucket" >> GroupByBucket(["platform", "event_id"], self.num_buckets, self.spill_dir)
@@ -199,10 +211,11 @@ class WindowEngagement(beam.PTransform):
         self.first_event_day = first_event_day
 
     def expand(self, events):
+        """events: a PCollection of event tables, or a tuple of them (e.g. new and context events)."""
         return (
             events
-            | "WindowColumns" >> beam.Map(lambda t: t.select(WINDOW_COLUMNS))
-            | "ByProfileBucket" >> GroupByBucket(["platform", "profile_id"], self.num_buckets, self.spill_dir)
+            | "ByProfileBucket" >> GroupByBucket(["platform", "profile_id"], self.num_buckets, self.spill_dir,
+                                                 select=WINDOW_COLUMNS)
             | "Aggregate" >> beam.ParDo(
                 ProfileBucketFn(self.last_day, self.first_end_day, self.first_event_day)
             ).with_outputs(DAILY, TRAILING)
@@ -271,4 +284,5 @@ class WriteFilesFn(beam.DoFn):
         if table.num_rows:
             table = table.drop_columns(["event_date"])
             Path(self.directory).mkdir(parents=True, exist_ok=True)
-            write_parquet(table, Path(self.directory) / _file_name(table, self.run_id))
+            # scratch read back within the run: lz4 writes several times faster than zstd
+            pq.write_table(table, Path(self.directory) / _file_name(table, self.run_id), compression="lz4")
