@@ -1,8 +1,8 @@
 """Parse a block of landed lines at columnar speed, with `parse.parse_line` as the referee.
 
 Per-line Python validation costs ~18 µs a line, most of a night's CPU (PLATFORM.md: per-element
-cost dominates). Here a block of lines is parsed by pyarrow's JSON reader in one call and
-checked with compute kernels. The fast path only ever *accepts*: a line it cannot vouch for (a
+cost dominates). Here a block of lines is parsed by pyarrow's JSON reader, a few thousand lines a
+call, and checked with compute kernels in one pass. The fast path only ever *accepts*: a line it cannot vouch for (a
 JSON error in its piece, any value outside the vectorised checks, anything unusual) goes through
 `parse.parse_line`, which stays the single definition of the contract and of every reject
 reason. So a block's result is exactly what per-line parsing gives, line for line;
@@ -37,7 +37,7 @@ for _type_fields in contract.TYPE_FIELDS.values():
 # piece, which then goes per line (where a wrong type in a field the event type ignores is fine).
 JSON_SCHEMA = pa.schema([(name, _JSON_TYPES[f.kind]) for name, f in _FIELDS.items()])
 _PARSE_OPTIONS = pj.ParseOptions(explicit_schema=JSON_SCHEMA, unexpected_field_behavior="ignore")
-# Beam runs one block per worker thread already; big blocks keep the reader's per-call cost low.
+# Beam parallelises across blocks already; a piece always fits one reader block.
 _READ_OPTIONS = pj.ReadOptions(use_threads=False, block_size=16 << 20)
 
 # The layout nearly every producer writes (upper-case T and Z, at most 6 fraction digits, year
