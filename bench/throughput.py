@@ -586,11 +586,14 @@ def bench_one(events: int, out: Path, workers_list: list[int], seed: int, duckdb
         rows.append({"engine": label, "events": events, **res})
         duck_results.append((target, res))
 
+    from pipelines.batch import buckets_for  # what the nightly flow picks for this much input
+
+    buckets = buckets_for(size)
     for workers in workers_list:
-        label = f"beam FnApiRunner workers={workers}"
+        label = f"beam FnApiRunner workers={workers}, {buckets} buckets"
         target = root / f"beam-w{workers}"
         spec = {**common, "engine": "beam", "landing": str(root / "landing"), "target": str(target),
-                "beam_args": _beam_args(workers), "num_buckets": 16,
+                "beam_args": _beam_args(workers), "num_buckets": buckets,
                 "cprofile": str(root / f"beam-w{workers}.prof") if cprofile and workers == 1 else None}
         res = run_child(spec, root, target.name)
         print(f"{label}: {res['wall']:.1f} s, phases {', '.join(f'{k} {v:.1f} s' for k, v in res['timings'].items())}, "

@@ -68,7 +68,7 @@ def nightly(
     full_refresh: bool = False,
     beam_args: list[str] | None = None,
     ingest_time: datetime | None = None,
-    num_buckets: int = 8,
+    num_buckets: int | None = None,
     config: cfg.Config = cfg.DEFAULT,
 ) -> dict:
     """Ingest what landed, recompute the touched windows, refresh the SQL layer, leave a run report."""
@@ -96,6 +96,8 @@ def nightly(
             names = ", ".join(f.relpath for f in plan.changed)
             raise ChangedLandingFiles(f"landed files changed after ingestion (use --allow-changed to re-read): {names}")
         to_read = plan.new + plan.changed
+        # Unless told, the bucket count follows the night's input, so a bucket's memory does not.
+        num_buckets = num_buckets or batch.buckets_for(sum(f.size for f in to_read))
         durations["plan"] = time.perf_counter() - clock
         staging = str(wh.staging_dir(run_id))
         ingest_us = int(started.timestamp() * 1_000_000)

@@ -66,7 +66,7 @@ def cmd_generate(args) -> int:
 
 
 def _run_nightly(landing_dir: Path, warehouse_dir: Path, as_of, allow_changed: bool, beam_args: list[str],
-                 full_refresh: bool = False, num_buckets: int = 8) -> dict:
+                 full_refresh: bool = False, num_buckets: int | None = None) -> dict:
     _quiet_prefect()
     from flows.nightly import nightly
 
@@ -223,9 +223,9 @@ def build_parser() -> Parser:
     p.add_argument("--allow-changed", action="store_true", help="re-read landed files whose content changed")
     p.add_argument("--full-refresh", action="store_true",
                    help="rebuild every dataset from the whole landing directory, replacing the warehouse's")
-    p.add_argument("--num-buckets", type=_positive_int, default=8,
-                   help="hash buckets of the Beam shuffles (default 8): memory follows the largest bucket, "
-                        "so more buckets for bigger nights; each partition gets a file per bucket")
+    p.add_argument("--num-buckets", type=_positive_int, default=None,
+                   help="hash buckets of the Beam shuffles (default: 8, or one per 48 MB of new input if more); "
+                        "memory follows the largest bucket; each partition gets a file per bucket")
 
     p = sub.add_parser("backfill", help="recompute windows and the SQL layer for a date range from stored events")
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")

@@ -43,6 +43,13 @@ EVENT_KEYS = ["platform", "profile_id", "event_time", "event_id"]
 PROFILE_KEYS = ["platform", "profile_id"]
 
 
+def buckets_for(input_bytes: int, bytes_per_bucket: int = 48 << 20, minimum: int = 8) -> int:
+    """How many hash buckets a run uses when not told: a bucket's events are held in memory at
+    once (dedup, windows), so the count grows with the input and memory stays flat. Each bucket
+    writes its own file into each partition, hence the floor rather than one bucket per core."""
+    return max(minimum, -(-input_bytes // bytes_per_bucket))
+
+
 def day_number(d: date) -> int:
     return (d - EPOCH).days
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.tables import IS_NEW
 
@@ -43,10 +44,12 @@ def _group_starts(table: pa.Table) -> np.ndarray:
     n = table.num_rows
     starts = np.ones(n, dtype=bool)
     if n > 1:
+        same = None
         for name in ("platform", "event_id"):
-            values = table[name].to_numpy(zero_copy_only=False)
-            starts[1:] &= values[1:] == values[:-1]
-        starts[1:] = ~starts[1:]
+            column = table[name]
+            equal = pc.equal(column.slice(1), column.slice(0, n - 1))  # Arrow compares, no Python strings
+            same = equal if same is None else pc.and_(same, equal)
+        starts[1:] = ~same.to_numpy()
     return starts
 
 
@@ -57,8 +60,7 @@ def deduplicate(table: pa.Table) -> tuple[pa.Table, DedupStats]:
     table = table.sort_by(SORT_KEYS)
     starts = _group_starts(table)
     group = np.cumsum(starts) - 1
-    is_new = table[IS_NEW].to_numpy(zero_copy_only=False)
-    hashes = table["payload_hash"].to_numpy(zero_copy_only=False)
+    is_new = table[IS_NEW].to_numpy()
 
     groups = int(group[-1]) + 1
     new_per_group = np.bincount(group, weights=is_new, minlength=groups)
@@ -66,8 +68,10 @@ def deduplicate(table: pa.Table) -> tuple[pa.Table, DedupStats]:
     touched = new_per_group > 0
     accepted = int(np.count_nonzero(touched & (old_per_group == 0)))
     duplicates = int(is_new.sum()) - accepted
-    winner_hash = hashes[np.flatnonzero(starts)][group]
-    conflicting = int(np.count_nonzero((hashes != winner_hash) & touched[group]))
+    hashes = table["payload_hash"]
+    winner_hash = hashes.take(pa.array(np.flatnonzero(starts)[group]))
+    differs = pc.not_equal(hashes, winner_hash).to_numpy()
+    conflicting = int(np.count_nonzero(differs & touched[group]))
 
     kept = table.filter(pa.array(starts)).drop_columns([IS_NEW])
     return kept, DedupStats(accepted, duplicates, conflicting)

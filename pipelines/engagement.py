@@ -80,6 +80,32 @@ def daily_engagement(events: pa.Table, last_day: int, first_day: int | None = No
     return daily, engagers
 
 
+def daily_engagement_by_day_ranges(events: pa.Table, last_day: int, first_day: int | None = None,
+                                   max_rows: int = 500_000) -> tuple[pa.Table, pa.Table]:
+    """daily_engagement over ranges of whole days of at most `max_rows` events each (a single
+    bigger day is a range of its own), concatenated. Daily rows and distinct engagers are per
+    day, so the result is exactly daily_engagement(events); the working memory follows
+    `max_rows` instead of a heavy profile's whole history."""
+    if events.num_rows <= max_rows:
+        return daily_engagement(events, last_day, first_day)
+    days = pc.divide(events["event_time"].cast(pa.int64()), US_PER_DAY).cast(pa.int32()).to_numpy()
+    order = np.argsort(days, kind="stable")
+    sorted_days = days[order]
+    per_day_end = np.flatnonzero(np.diff(sorted_days)) + 1  # row index where each new day starts
+    bounds = np.concatenate(([0], per_day_end, [len(order)]))
+    dailies, engagers = [], []
+    start = 0
+    while start < len(order):
+        # the furthest day boundary within max_rows of `start` (at least one whole day)
+        limit = bounds[(bounds > start) & (bounds <= start + max_rows)]
+        stop = int(limit[-1]) if len(limit) else int(bounds[bounds > start][0])
+        daily, engaged = daily_engagement(events.take(pa.array(order[start:stop])), last_day, first_day)
+        dailies.append(daily)
+        engagers.append(engaged)
+        start = stop
+    return pa.concat_tables(dailies).combine_chunks(), pa.concat_tables(engagers).combine_chunks()
+
+
 def to_daily_dataset(daily: pa.Table) -> pa.Table:
     """Internal daily rows -> ENGAGEMENT_DAILY columns plus the `day` partition column (date32)."""
     out = daily.select(ENGAGEMENT_DAILY.columns).cast(ENGAGEMENT_DAILY.data_schema)

@@ -182,7 +182,8 @@ class ProfileBucketFn(beam.DoFn):
     def process(self, bucket_paths):
         _, paths = bucket_paths
         events = spill.read(sorted(paths))
-        daily, engagers = engagement.daily_engagement(events, self.last_day, self.first_event_day)
+        # a heavy profile (15% of all events) makes one bucket big: aggregate it a few days at a time
+        daily, engagers = engagement.daily_engagement_by_day_ranges(events, self.last_day, self.first_event_day)
         if daily.num_rows == 0:
             return
         written = daily

@@ -126,3 +126,27 @@ def test_profiles_are_kept_apart_per_platform():
     assert sorted(zip(trailing["platform"].to_pylist(), trailing["window_days"].to_pylist())) == [
         ("instagram", 7), ("instagram", 28), ("tiktok", 7), ("tiktok", 28)
     ]
+
+
+def test_day_ranges_give_exactly_the_whole_aggregation():
+    import random
+
+    rng = random.Random(5)
+    objs = []
+    for i in range(400):
+        kind = rng.choice(["like", "comment", "share", "post", "profile_snapshot"])
+        fields = {"event_id": f"e{i}", "profile_id": rng.choice(["alice", "bob"]),
+                  "event_time": at(f"2026-11-{rng.randint(10, 20)}", f"{rng.randint(0, 23):02d}:00:00")}
+        if kind == "profile_snapshot":
+            fields["followers"] = rng.randint(100, 200)
+        elif kind != "post":
+            fields["actor_id"] = rng.choice(["u1", "u2", "u3", "alice"])
+        objs.append(event(kind, **fields))
+    table = events(*objs)
+    whole_daily, whole_engagers = daily_engagement(table, day("2026-11-30"))
+    from pipelines.engagement import daily_engagement_by_day_ranges
+
+    for max_rows in (1, 37, 100, 399):
+        daily, engagers = daily_engagement_by_day_ranges(table, day("2026-11-30"), max_rows=max_rows)
+        assert sorted(daily.to_pylist(), key=str) == sorted(whole_daily.to_pylist(), key=str), max_rows
+        assert sorted(engagers.to_pylist(), key=str) == sorted(whole_engagers.to_pylist(), key=str), max_rows
