@@ -224,7 +224,7 @@ def build_parser() -> Parser:
     p.add_argument("--full-refresh", action="store_true",
                    help="rebuild every dataset from the whole landing directory, replacing the warehouse's")
     p.add_argument("--num-buckets", type=_positive_int, default=None,
-                   help="hash buckets of the Beam shuffles (default: 8, or one per 48 MB of new input if more); "
+                   help="hash buckets of the Beam shuffles (default: one per 48 MB of new input, at least 2); "
                         "memory follows the largest bucket; each partition gets a file per bucket")
 
     p = sub.add_parser("backfill", help="recompute windows and the SQL layer for a date range from stored events")

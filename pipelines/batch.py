@@ -43,10 +43,11 @@ EVENT_KEYS = ["platform", "profile_id", "event_time", "event_id"]
 PROFILE_KEYS = ["platform", "profile_id"]
 
 
-def buckets_for(input_bytes: int, bytes_per_bucket: int = 48 << 20, minimum: int = 8) -> int:
+def buckets_for(input_bytes: int, bytes_per_bucket: int = 48 << 20, minimum: int = 2) -> int:
     """How many hash buckets a run uses when not told: a bucket's events are held in memory at
     once (dedup, windows), so the count grows with the input and memory stays flat. Each bucket
-    writes its own file into each partition, hence the floor rather than one bucket per core."""
+    writes its own file into each partition it has rows for, so a small night keeps few buckets:
+    many small files slow every reader (the SQL layer reads the whole history)."""
     return max(minimum, -(-input_bytes // bytes_per_bucket))
 
 
