@@ -187,7 +187,6 @@ def _format_lines(chunk, prof, etype, t_us, seq, off_i, frac, actor, self_eng, p
     valid = chunk[chunk >= 0]
     cols = [a[valid].tolist() for a in (prof, etype, t_us, seq, off_i, frac, actor, self_eng, post_no, extra)]
     by_source = {}
-    start_us = start_s * 1_000_000
     for i, p, t, tu, sq, oi, fr, ac, se, pn, ex in zip(valid.tolist(), *cols):
         platform, pid = keys[p]
         head = (f'{{"event_id":"e{sq:09d}","event_type":"{TYPE_NAMES[t]}",'

@@ -9,7 +9,6 @@ bucket without a further shuffle.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import apache_beam as beam
 import pyarrow as pa
@@ -223,9 +222,17 @@ class WindowEngagement(beam.PTransform):
         )
 
 
-def write_parquet(table: pa.Table, path) -> None:
+def write_parquet(table: pa.Table, path, compression: str = "zstd") -> None:
     """Settings every reader handles: Parquet 2.6, microsecond UTC timestamps, zstd, statistics."""
-    pq.write_table(table, path, version="2.6", coerce_timestamps="us", compression="zstd", write_statistics=True)
+    pq.write_table(table, path, version="2.6", coerce_timestamps="us", compression=compression,
+                   write_statistics=True)
+
+
+def _write_staged(table: pa.Table, path: str, compression: str = "zstd") -> None:
+    """A Parquet file written by a worker, through Beam's FileSystems (which creates the
+    directories): the staging dir may be any file system the runner's workers share."""
+    with FileSystems.create(path) as sink:
+        write_parquet(table, sink, compression)
 
 
 def _file_name(table: pa.Table, run_id: str) -> str:
@@ -253,9 +260,8 @@ class WritePartitionsFn(beam.DoFn):
             rows = rows.sort_by([(k, "ascending") for k in self.sort_keys])
             # The files carry the documented schema (each column's doc in its Parquet field metadata).
             rows = pa.Table.from_arrays(rows.select(self.dataset.schema.names).columns, schema=self.dataset.schema)
-            target = Path(self.staging_dir) / self.dataset.name / f"{part}={value}"
-            target.mkdir(parents=True, exist_ok=True)
-            write_parquet(rows, target / _file_name(rows, self.run_id))
+            target = FileSystems.join(self.staging_dir, self.dataset.name, f"{part}={value}")
+            _write_staged(rows, FileSystems.join(target, _file_name(rows, self.run_id)))
             yield self.dataset.name, value, rows.num_rows
 
 
@@ -284,6 +290,5 @@ class WriteFilesFn(beam.DoFn):
     def process(self, table: pa.Table):
         if table.num_rows:
             table = table.drop_columns(["event_date"])
-            Path(self.directory).mkdir(parents=True, exist_ok=True)
             # scratch read back within the run: lz4 writes several times faster than zstd
-            pq.write_table(table, Path(self.directory) / _file_name(table, self.run_id), compression="lz4")
+            _write_staged(table, FileSystems.join(self.directory, _file_name(table, self.run_id)), "lz4")
