@@ -148,7 +148,6 @@ def generate(landing: Path, events: int, seed: int = 7, profiles: int = 20_000, 
     base_followers = (rng.lognormal(9.5, 1.4, profiles)).astype(np.int64)
     growth = rng.normal(0.01, 0.01, profiles)
 
-    start_s = (FIRST_DAY - EPOCH).days * 86_400
     day_strs = [(FIRST_DAY + timedelta(days=d)).isoformat() for d in range(-1, days + 2)]
     keys = [profile_key(i) for i in range(profiles)]
 
@@ -162,7 +161,7 @@ def generate(landing: Path, events: int, seed: int = 7, profiles: int = 20_000, 
     for f in range(files):
         chunk = sources[bounds[f]:bounds[f + 1]]
         lines = _format_lines(chunk, prof, etype, t_us, seq, off_i, frac, actor, self_eng, post_no, extra,
-                              base_followers, growth, keys, day_strs, start_s)
+                              base_followers, growth, keys, day_strs)
         gz = f >= files - gz_files
         name = f"events-{f:02d}.jsonl" + (".gz" if gz else "")
         data = ("\n".join(lines) + "\n").encode()
@@ -183,7 +182,7 @@ def generate(landing: Path, events: int, seed: int = 7, profiles: int = 20_000, 
 
 
 def _format_lines(chunk, prof, etype, t_us, seq, off_i, frac, actor, self_eng, post_no, extra,
-                  base_followers, growth, keys, day_strs, start_s) -> list[str]:
+                  base_followers, growth, keys, day_strs) -> list[str]:
     valid = chunk[chunk >= 0]
     cols = [a[valid].tolist() for a in (prof, etype, t_us, seq, off_i, frac, actor, self_eng, post_no, extra)]
     by_source = {}

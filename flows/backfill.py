@@ -6,10 +6,8 @@ manifest and dedup state stay as they are.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 from prefect import flow
 
@@ -17,7 +15,6 @@ from flows.nightly import merge_job_for, new_run_id
 from flows.tasks import merge_pipeline, progress, refresh_sql
 from microradar import config as cfg
 from microradar.warehouse import Warehouse
-from pipelines import batch
 
 
 class NothingToBackfill(ValueError):
@@ -42,10 +39,7 @@ def backfill(warehouse_dir: str, from_day: date, to_day: date, beam_args: list[s
             raise NothingToBackfill(f"--from {from_day} is after the warehouse's as-of day {as_of}")
         clock = time.perf_counter()
         progress(f"beam windows: recomputing windows ending {from_day} .. {to_day} ...")
-        job = merge_job_for(wh, run_id, [], set(), from_day, to_day, num_buckets or 1, list(beam_args or []))
-        if num_buckets is None:  # as a night does, from what it reads: zstd Parquet is ~4x denser than JSON
-            read_bytes = sum(Path(f).stat().st_size for f in job.context_event_files)
-            job = dataclasses.replace(job, num_buckets=batch.buckets_for(4 * read_bytes))
+        job = merge_job_for(wh, run_id, [], set(), from_day, to_day, num_buckets, list(beam_args or []))
         merge_pipeline(job)
         seconds = time.perf_counter() - clock
         wh.mark_ready(run_id, {**state, "data_run": run_id})

@@ -40,16 +40,22 @@ def new_run_id(now: datetime) -> str:
 
 
 def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: set[date], first_end: date,
-                  windows_as_of: date, num_buckets: int, beam_args: list[str], stored=None) -> batch.MergeJob:
+                  windows_as_of: date, num_buckets: int | None, beam_args: list[str],
+                  stored=None) -> batch.MergeJob:
     """Which stored files pipeline 2 reads: the touched dates (deduplicated again) and the context
-    the windows need (read as they are)."""
+    the windows need (read as they are). Without `num_buckets`, the bucket count follows what it
+    reads (zstd Parquet holds ~4x the events of as many bytes of JSON)."""
     stored = wh.files_by_partition(EVENTS) if stored is None else stored
     context_start = first_end - timedelta(days=27)
+    touched_files = [f for d in sorted(touched) for f in stored.get(d, [])]
+    context_files = [f for d, fs in sorted(stored.items())
+                     if context_start <= d <= windows_as_of and d not in touched for f in fs]
+    if num_buckets is None:
+        num_buckets = batch.buckets_for(4 * sum(Path(f).stat().st_size for f in touched_files + context_files))
     return batch.MergeJob(
         candidate_files=candidates,
-        touched_event_files=[f for d in sorted(touched) for f in stored.get(d, [])],
-        context_event_files=[f for d, fs in sorted(stored.items())
-                             if context_start <= d <= windows_as_of and d not in touched for f in fs],
+        touched_event_files=touched_files,
+        context_event_files=context_files,
         staging_dir=str(wh.staging_dir(run_id)),
         run_id=run_id,
         as_of=windows_as_of,

@@ -50,8 +50,9 @@ def _strip_cr(lines: list[bytes]) -> list[bytes]:
 
 
 def iter_blocks(path: str, block_bytes: int = 8 << 20) -> Iterator[tuple[int, list[bytes]]]:
-    """(number of the first line, lines) in blocks of about `block_bytes`: the same lines as
-    `iter_lines`, split by bytes.split instead of one Python step per line."""
+    """(number of the first line, lines without terminators) in blocks of about `block_bytes`,
+    split by bytes.split instead of one Python step per line. A leading UTF-8 BOM is not data;
+    a line may end in CRLF; the last line needs no terminator."""
     number, tail, first = 1, b"", True
     with _open(path) as f:
         while True:
@@ -82,12 +83,6 @@ def iter_blocks(path: str, block_bytes: int = 8 << 20) -> Iterator[tuple[int, li
 
 def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
     """(1-based line number, raw line without its terminator). A leading UTF-8 BOM is not data."""
-    with _open(path) as f:
-        for number, raw in enumerate(f, start=1):
-            if number == 1 and raw.startswith(_BOM):
-                raw = raw[len(_BOM):]
-            if raw.endswith(b"\n"):
-                raw = raw[:-1]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            yield number, raw
+    for first, lines in iter_blocks(path):
+        for offset, raw in enumerate(lines):
+            yield first + offset, raw

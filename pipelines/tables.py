@@ -31,7 +31,7 @@ def events_table(rows: list[tuple], source_file: str, lines: list[int]) -> pa.Ta
 def events_from_columns(data: dict, source_file: str, lines) -> pa.Table:
     """Columns named as parse.EVENT_COLUMNS (Python sequences or Arrow arrays; event_time in µs)
     -> an EVENT_ROW_SCHEMA table."""
-    data = dict(data, source_file=pa.nulls(len(lines), pa.string()).fill_null(source_file), source_line=lines)
+    data = dict(data, source_file=pa.repeat(source_file, len(lines)), source_line=lines)
     arrays = []
     for f in EVENTS.data_schema:
         values = data[f.name]
@@ -81,8 +81,8 @@ def string_hashes(strings: pa.Array) -> np.ndarray:
     """A 64-bit hash of each string's UTF-8 bytes, the same in every process and on every machine.
 
     Polynomial over the bytes, then a splitmix64 finaliser so that keys differing only at the end
-    still spread over every bucket (a null hashes like the empty string). One numpy pass per byte position, over the rows still that
-    long: no Python step per row.
+    still spread over every bucket (a null hashes like the empty string). One numpy pass per byte
+    position, over the rows still that long: no Python step per row.
     """
     strings = strings.cast(pa.large_string())  # int64 offsets whatever came in
     _, offsets_buf, data_buf = strings.buffers()
