@@ -120,6 +120,8 @@ def test_a_changed_landed_file_is_refused_loudly(night, tmp_path):
         (["generate"], "--out"),
         (["backfill", "--warehouse", "/no/such/wh", "--from", "2026-11-01", "--to", "2026-11-02"], "no warehouse"),
         (["backfill", "--from", "2026-11-01", "--to", "yesterday"], "not a date"),
+        (["nightly", "--landing", ".", "--num-buckets", "0"], "must be at least 1"),
+        (["nightly", "--landing", ".", "--num-buckets", "many"], "not a whole number"),
     ],
 )
 def test_errors_are_one_line_with_a_non_zero_exit(args, message):
