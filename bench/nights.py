@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.nights [--profiles 200] [--history-days 60] [--out /tmp/microradar-nights]
 
 Generates `history-days + 1` days of events, then in one process:
-  1. first night: an empty warehouse ingests ONE landed day from the middle of the history, with its
-     late files (the baseline: about as many new lines as night N+1),
+  1. first night: an empty warehouse ingests the very files night N+1 will ingest (the baseline:
+     the same new events, no history),
   2. history: another warehouse ingests the first `history-days` landed days (one bulk night,
      equal to nightly runs by tests/e2e/test_incremental.py), then
   3. night N+1: that warehouse ingests the next landed day (about the same amount of new events).
@@ -61,12 +61,11 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             shutil.copytree(summary.landing_dir / name, target / name)
 
-    middle = history[len(history) // 2]
-    land(out / "first" / "landing", [middle])
+    land(out / "first" / "landing", new_night)
     land(out / "hist" / "landing", history)
     warm = _timed_night(nightly, out / "first" / "landing", out / "warmup" / "wh",
-                        date.fromisoformat(middle))  # starts Prefect's local server once
-    first = _timed_night(nightly, out / "first" / "landing", out / "first" / "wh", date.fromisoformat(middle))
+                        summary.end_date)  # starts Prefect's local server once
+    first = _timed_night(nightly, out / "first" / "landing", out / "first" / "wh", summary.end_date)
     rss_first = _peak_rss_mb()
     built = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", date.fromisoformat(history[-1]))
     land(out / "hist" / "landing", new_night)

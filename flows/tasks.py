@@ -49,18 +49,12 @@ def merge_pipeline(job: batch.MergeJob) -> dict:
 @task
 def stage_sql_layer(warehouse: Warehouse, run_id: str, as_of: date, from_day: date | None,
                     config: cfg.Config) -> int:
-    """Computes profile_daily over the published datasets and stages the partitions from `from_day` on.
-
-    The models need history (28-day lags, carried-forward followers), so they run over every day;
-    only the days a run can have changed are written.
-    """
-    table = sql_layer.compute_profile_daily(warehouse, as_of, config)
+    """Computes profile_daily over the published datasets and stages the partitions from `from_day`
+    on (every day if None): only the days a run can have changed are computed and written."""
+    table = sql_layer.compute_profile_daily(warehouse, as_of, config, compute_from=from_day)
     days = table["day"].cast(pa.int32()).to_numpy()
-    first = batch.day_number(from_day) if from_day else None
     written = 0
     for day, rows in split_by(table.drop_columns(["day"]), days):
-        if first is not None and day < first:
-            continue
         part = warehouse.staging_dir(run_id) / PROFILE_DAILY.name / f"day={batch.EPOCH + timedelta(days=day)}"
         part.mkdir(parents=True, exist_ok=True)
         write_parquet(rows, part / f"part-{run_id}.parquet")

@@ -78,12 +78,16 @@ def empty_view_sql(dataset: Dataset) -> str:
     return "select " + ", ".join(columns) + " where false"
 
 
-def load_config(con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date | None) -> None:
+def load_config(con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date | None,
+                compute_from: date | None = None) -> None:
+    """Configuration tables and run_params: the as-of day, and the first day the models must get
+    right (`compute_from`; null: every day). A night's late events change no earlier day."""
     for name, rows in cfg.sql_tables(config).items():
         con.register("cfg_rows", pa.Table.from_pylist(rows))
         con.execute(f"create or replace table {name} as select * from cfg_rows")
         con.unregister("cfg_rows")
-    con.execute("create or replace table run_params as select ?::DATE as as_of", [as_of])
+    con.execute("create or replace table run_params as select ?::DATE as as_of, ?::DATE as compute_from",
+                [as_of, compute_from])
 
 
 def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tuple[str, ...] = ()) -> None:
@@ -93,20 +97,23 @@ def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tu
 
 
 def run_models(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Intermediate models as views, then the profile_daily mart, over whatever `engagement_daily`
-    and `engagement_trailing` name on `con` (Parquet views in production, fixture tables in tests)."""
+    """Intermediate models, then the profile_daily mart, over whatever `engagement_daily`,
+    `engagement_trailing` and `events` name on `con` (Parquet views in production, fixture tables
+    in tests). Each intermediate is materialised once: as views, the later models would re-read
+    the Parquet (all of `events` for the sponsorship split) every time they refer to one."""
     for name in INTERMEDIATE:
-        con.execute(f"create or replace temp view {name} as {model_sql('intermediate', name)}")
+        con.execute(f"create or replace temp table {name} as {model_sql('intermediate', name)}")
     result = con.sql(model_sql("marts", "profile_daily")).to_arrow_table()
     body = result.select(PROFILE_DAILY.schema.names).cast(PROFILE_DAILY.schema)
     return body.append_column("day", result["day"].cast(pa.date32()))
 
 
-def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.DEFAULT) -> pa.Table:
-    """profile_daily over the published datasets."""
+def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.DEFAULT,
+                          compute_from: date | None = None) -> pa.Table:
+    """profile_daily over the published datasets: the rows of days from `compute_from` on (all days if None)."""
     con = connect()
     try:
-        load_config(con, config, as_of)
+        load_config(con, config, as_of, compute_from)
         create_dataset_views(con, wh, skip=(PROFILE_DAILY.name,))
         return run_models(con)
     finally:

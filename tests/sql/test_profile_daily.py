@@ -55,18 +55,16 @@ PROFILES = {
 }
 
 
-def run_on_fixture(con, daily_rows, events_sql=None):
+def run_on_fixture(con, daily_rows, events_sql=None, compute_from=None):
     con.register("daily_rows", pa.Table.from_pylist(daily_rows))
     con.execute("create table engagement_daily as select * from daily_rows")
     con.execute(TRAILING_FROM_DAILY)
     con.execute(f"create view events as {events_sql or sql_layer.empty_view_sql(EVENTS)}")
-    sql_layer.load_config(con, cfg.DEFAULT, AS_OF)
+    sql_layer.load_config(con, cfg.DEFAULT, AS_OF, compute_from)
     return sql_layer.run_models(con)
 
 
-@pytest.fixture(scope="module")
-def profile_daily():
-    con = sql_layer.connect()
+def fixture_daily_rows() -> list[dict]:
     rows = []
     for name, days in PROFILES.items():
         for i, (followers, interactions, posts) in enumerate(days):
@@ -74,8 +72,44 @@ def profile_daily():
                          "posts": posts, "sponsored_posts": 0, "interactions": interactions,
                          "likes": interactions * 8 // 10, "comments": interactions // 10, "creator_replies": 1,
                          "unique_engagers": interactions // 2, "followers_last": followers})
-    table = run_on_fixture(con, rows)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def profile_daily():
+    table = run_on_fixture(sql_layer.connect(), fixture_daily_rows())
     return {(r["profile_id"], r["day"]): r for r in table.to_pylist()}
+
+
+# Every profile posts a sponsored and an organic post on the first day and gets likes on both
+# every day after: the 28-day sponsorship sums reach back before any recent compute_from.
+SPREAD_EVENTS = f"""
+    select p.profile_id, 'instagram' as platform, t.event_type, t.post_id, t.actor_id, t.sponsored,
+           cast(date '{START}' + t.offset_days as date) as event_date
+    from (select distinct profile_id from engagement_daily) as p
+    cross join (
+        select 'post' as event_type, 'sp' as post_id, null as actor_id, true as sponsored, 0::INTEGER as offset_days
+        union all select 'post', 'org', null, false, 0
+        union all select 'like', post_id, 'fan' || (i % 5), null, i::INTEGER
+        from range({DAYS}) as r(i) cross join (values ('sp'), ('org')) as v(post_id)
+        where i % (case when post_id = 'sp' then 2 else 3 end) = 0
+    ) as t
+"""
+
+
+@pytest.mark.parametrize("days_back", [0, 5, 40])
+def test_computing_from_a_day_gives_exactly_those_days_of_the_full_computation(days_back):
+    """A night recomputes profile_daily from its earliest touched day on: the rows must equal those
+    of a computation over every day (lags, carried-forward followers, 28-day sponsorship sums)."""
+    compute_from = AS_OF - timedelta(days=days_back)
+    daily = [{**r, "sponsored_posts": r["posts"] * (r["day"].toordinal() % 2)} for r in fixture_daily_rows()]
+    full = run_on_fixture(sql_layer.connect(), daily, SPREAD_EVENTS)
+    part = run_on_fixture(sql_layer.connect(), daily, SPREAD_EVENTS, compute_from)
+    keys = [("profile_id", "ascending"), ("day", "ascending")]
+    expected = [r for r in full.sort_by(keys).to_pylist() if r["day"] >= compute_from]
+    assert part.sort_by(keys).to_pylist() == expected
+    assert len(expected) == len(PROFILES) * (days_back + 1)
+    assert any(r["sponsored_vs_organic_28d"] is not None for r in expected)
 
 
 def on(rows, name, day=AS_OF):
