@@ -23,7 +23,7 @@ from microradar.touched import first_window_end, touched_event_dates
 from microradar.warehouse import MANIFEST_SCHEMA, Warehouse
 from microradar import ingest_plan
 from pipelines import batch
-from schemas.datasets import EVENTS, REJECTED, BEAM_DATASETS
+from schemas.datasets import BEAM_DATASETS, ENGAGEMENT_DAILY, EVENTS, REJECTED
 
 
 class ChangedLandingFiles(RuntimeError):
@@ -41,15 +41,19 @@ def new_run_id(now: datetime) -> str:
 
 def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: set[date], first_end: date,
                   windows_as_of: date, num_buckets: int | None, beam_args: list[str],
-                  stored=None) -> batch.MergeJob:
+                  stored=None, daily_final_until: date | None = None) -> batch.MergeJob:
     """Which stored files pipeline 2 reads: the touched dates (deduplicated again) and the context
-    the windows need (read as they are). Without `num_buckets`, the bucket count follows what it
-    reads (zstd Parquet holds ~4x the events of as many bytes of JSON)."""
+    the windows need. Context days up to `daily_final_until` (the last run's as-of; None: no day)
+    keep their stored daily rows, so the windows read those and the days' distinct engagers; other
+    context days are read as events. Without `num_buckets`, the bucket count follows what it reads
+    (zstd Parquet holds ~4x the events of as many bytes of JSON)."""
     stored = wh.files_by_partition(EVENTS) if stored is None else stored
     context_start = first_end - timedelta(days=27)
     touched_files = [f for d in sorted(touched) for f in stored.get(d, [])]
-    context_files = [f for d, fs in sorted(stored.items())
-                     if context_start <= d <= windows_as_of and d not in touched for f in fs]
+    context_days = [d for d in sorted(stored) if context_start <= d <= windows_as_of and d not in touched]
+    final = [d for d in context_days if daily_final_until is not None and d <= daily_final_until]
+    stored_daily = wh.files_by_partition(ENGAGEMENT_DAILY) if final else {}
+    context_files = [f for d in context_days if d not in final for f in stored[d]]
     if num_buckets is None:
         num_buckets = batch.buckets_for(4 * sum(Path(f).stat().st_size for f in touched_files + context_files))
     return batch.MergeJob(
@@ -62,6 +66,8 @@ def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: se
         first_end_day=first_end,
         num_buckets=num_buckets,
         beam_args=beam_args,
+        context_daily_files=[f for d in final for f in stored_daily.get(d, [])],
+        context_engager_files=[f for d in final for f in stored[d]],
     )
 
 
@@ -128,7 +134,7 @@ def nightly(
             clock = time.perf_counter()
             first_end = first_end or windows_as_of + timedelta(days=1)
             job = merge_job_for(wh, run_id, candidates, touched, first_end, windows_as_of, num_buckets, beam_args,
-                                stored={} if full_refresh else None)
+                                stored={} if full_refresh else None, daily_final_until=previous_as_of)
             progress(f"beam windows: {len(touched)} event dates touched, windows from {first_end} to {windows_as_of} ...")
             merge_stats = merge_pipeline(job)
             durations["windows"] = time.perf_counter() - clock

@@ -6,7 +6,8 @@ Two Beam pipelines, so that a night reads only what it touches:
    lines among themselves, and stage the surviving events as *candidates*.
 2. `run_merge`: deduplicate the candidates against the stored events of the dates they touch,
    write those `events` partitions, and recompute the daily and trailing windows ending in
-   `[first_end_day, as_of]` from the events of `[first_end_day - 27, as_of]`.
+   `[first_end_day, as_of]` from the events of `[first_end_day - 27, as_of]`; for days whose
+   daily rows are final already, from those rows and the days' distinct engagers instead.
 
 Between the two, the caller finds which stored dates the candidates touch (a key lookup).
 Everything is written below `staging_dir`; publishing is the caller's commit step, so a failed
@@ -27,9 +28,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines import landing, spill
 from pipelines.dedup import DedupStats
 from pipelines.engagement import WINDOW_LENGTHS
+from pipelines.stored import DailyFiles, EngagerFiles, EventFiles, file_groups
 from pipelines.transforms import (
-    DAILY, REJECTED, STATS, TRAILING, DeduplicateEvents, ParseEvents, ReadEventFileFn,
-    WINDOW_COLUMNS, WindowEngagement, WriteFilesFn, WritePartitionedParquet,
+    DAILY, EVENTS_IN, REJECTED, STATS, STORED_DAILY_IN, STORED_ENGAGERS_IN, TRAILING, DeduplicateEvents,
+    ParseEvents, ReadFilesFn, WINDOW_COLUMNS, WindowEngagement, WriteFilesFn, WritePartitionedParquet,
 )
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, EVENTS, REJECTED as REJECTED_DS
 
@@ -76,6 +78,10 @@ class MergeJob:
     first_end_day: date  # windows ending in [first_end_day, as_of] are recomputed
     num_buckets: int = 8
     beam_args: list[str] = field(default_factory=list)
+    # Days whose stored daily rows are final (untouched, up to the last run's as-of): the windows
+    # read those rows and the days' distinct engagers, not their events.
+    context_daily_files: list[str] = field(default_factory=list)  # engagement_daily files of those days
+    context_engager_files: list[str] = field(default_factory=list)  # events files of those days
 
     @property
     def context_start(self) -> date:
@@ -144,20 +150,33 @@ def _spill_dir(staging_dir: str, step: str) -> str:
     return str(Path(staging_dir, SPILL, step))
 
 
-def _read(p: beam.Pipeline, label: str, files: list[str], columns: list[str] | None = None):
+def _read_stored(p: beam.Pipeline, job: MergeJob):
+    """Every stored file the merge reads, in one step: a PCollection of tables per kind."""
+    readers = {
+        "candidates": EventFiles(),
+        "touched": EventFiles(),
+        # Context events only feed the windows: read just the columns the metrics use.
+        "context": EventFiles(WINDOW_COLUMNS),
+        STORED_DAILY_IN: DailyFiles(),
+        STORED_ENGAGERS_IN: EngagerFiles(day_number(job.as_of), day_number(job.context_start)),
+    }
+    files = {"candidates": job.candidate_files, "touched": job.touched_event_files,
+             "context": job.context_event_files, STORED_DAILY_IN: job.context_daily_files,
+             STORED_ENGAGERS_IN: job.context_engager_files}
+    groups = [(kind, group) for kind, paths in files.items() for group in file_groups(paths)]
     return (
         p
-        | f"{label}Files" >> beam.Create(files)
-        | f"Spread{label}" >> beam.Reshuffle()
-        | f"Read{label}" >> beam.ParDo(ReadEventFileFn(columns))
+        | "StoredFiles" >> beam.Create(groups)
+        | "SpreadFiles" >> beam.Reshuffle()
+        | "ReadFiles" >> beam.ParDo(ReadFilesFn(readers)).with_outputs(*readers)
     )
 
 
 def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
-    candidates = _read(p, "Candidates", job.candidate_files)
+    read = _read_stored(p, job)
+    candidates = read.candidates
     if job.touched_event_files:
-        touched = _read(p, "TouchedStored", job.touched_event_files)
-        merged = (candidates, touched) | "DeduplicateAgainstStored" >> DeduplicateEvents(
+        merged = (candidates, read.touched) | "DeduplicateAgainstStored" >> DeduplicateEvents(
             job.num_buckets, _spill_dir(job.staging_dir, "dedup"))
         events, dedup_stats = merged.events, merged[STATS]
     else:  # nothing stored on these dates (a first night, a full refresh): candidates are unique already
@@ -165,10 +184,10 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
         dedup_stats = candidates | "AllAccepted" >> beam.Map(lambda t: DedupStats(accepted=t.num_rows))
     events | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id, EVENT_KEYS)
 
-    # Context events only feed the windows: read just the columns the metrics use.
-    context = _read(p, "ContextStored", job.context_event_files, WINDOW_COLUMNS)
+    inputs = {EVENTS_IN: (events, read.context), STORED_DAILY_IN: read[STORED_DAILY_IN],
+              STORED_ENGAGERS_IN: read[STORED_ENGAGERS_IN]}
     windows = (
-        (events, context)
+        inputs
         | "WindowEngagement" >> WindowEngagement(
             day_number(job.as_of), job.num_buckets, _spill_dir(job.staging_dir, "windows"),
             day_number(job.first_end_day), day_number(job.context_start)

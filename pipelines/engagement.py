@@ -17,12 +17,41 @@ WINDOW_LENGTHS = (7, 28)
 _COUNTS = [name for name, _ in COUNT_METRICS]
 _SUMMED = [c for c in _COUNTS if c not in ("interactions", "unique_engagers")]
 _KEY = ["platform", "profile_id", "day"]
+# Internal daily rows: days as int32 (days since 1970-01-01), before to_daily_dataset.
+DAILY_SCHEMA = pa.schema(
+    [("platform", pa.string()), ("profile_id", pa.string()), ("day", pa.int32())]
+    + [(c, pa.int64()) for c in _SUMMED + ["unique_engagers", "followers_first", "followers_last", "interactions"]]
+)
+
+
+ENGAGER_INPUT_COLUMNS = ["platform", "profile_id", "event_time", "actor_id"]
+ENGAGER_SCHEMA = pa.schema([("platform", pa.string()), ("profile_id", pa.string()), ("day", pa.int32()),
+                            ("engager", pa.string())])
+
+
+def _event_day(events: pa.Table) -> pa.Array:
+    return pc.divide(events["event_time"].cast(pa.int64()), US_PER_DAY).cast(pa.int32())
+
+
+def _audience(events: pa.Table) -> pa.Array:
+    """An audience interaction: someone other than the profile acted."""
+    return pc.fill_null(pc.not_equal(events["actor_id"], events["profile_id"]), False)
+
+
+def _engager(events: pa.Table) -> pa.Array:
+    return pc.if_else(_audience(events), events["actor_id"], pa.scalar(None, pa.string()))
+
+
+def _engager_indicators(events: pa.Table) -> pa.Table:
+    """Just the columns distinct engagers are counted from (reads only ENGAGER_INPUT_COLUMNS)."""
+    return pa.table({"platform": events["platform"], "profile_id": events["profile_id"],
+                     "day": _event_day(events), "engager": _engager(events)})
 
 
 def _indicators(events: pa.Table) -> pa.Table:
     """Per event: its day and 0/1 columns for each counted metric; actor only for audience interactions."""
     etype = events["event_type"]
-    audience = pc.fill_null(pc.not_equal(events["actor_id"], events["profile_id"]), False)
+    audience = _audience(events)
     own = pc.fill_null(pc.equal(events["actor_id"], events["profile_id"]), False)
     is_post = pc.equal(etype, "post")
 
@@ -32,7 +61,7 @@ def _indicators(events: pa.Table) -> pa.Table:
     columns = {
         "platform": events["platform"],
         "profile_id": events["profile_id"],
-        "day": pc.divide(events["event_time"].cast(pa.int64()), US_PER_DAY).cast(pa.int32()),
+        "day": _event_day(events),
         "event_time": events["event_time"],
         "event_id": events["event_id"],
         "posts": flag(is_post),
@@ -42,7 +71,7 @@ def _indicators(events: pa.Table) -> pa.Table:
         "saves": flag(pc.and_(pc.equal(etype, "save"), audience)),
         "creator_replies": flag(pc.and_(pc.equal(etype, "comment"), own)),
         "sponsored_posts": flag(pc.and_(is_post, pc.fill_null(events["sponsored"], False))),
-        "engager": pc.if_else(audience, events["actor_id"], pa.scalar(None, pa.string())),
+        "engager": _engager(events),
         "followers": events["followers"],
     }
     return pa.table(columns)
@@ -75,9 +104,22 @@ def daily_engagement(events: pa.Table, last_day: int, first_day: int | None = No
     daily = aggregated.rename_columns([renames.get(n, n) for n in aggregated.column_names])
     interactions = pc.add(pc.add(daily["likes"], daily["comments"]), pc.add(daily["shares"], daily["saves"]))
     daily = daily.append_column("interactions", interactions)
-    engagers = ind.filter(pc.is_valid(ind["engager"])).select(["platform", "profile_id", "day", "engager"])
-    engagers = pa.TableGroupBy(engagers, ["platform", "profile_id", "day", "engager"]).aggregate([])
-    return daily, engagers
+    return daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA), _distinct_engagers(ind)
+
+
+def _distinct_engagers(ind: pa.Table) -> pa.Table:
+    engagers = ind.filter(pc.is_valid(ind["engager"])).select(ENGAGER_SCHEMA.names)
+    return pa.TableGroupBy(engagers, ENGAGER_SCHEMA.names).aggregate([]).cast(ENGAGER_SCHEMA)
+
+
+def distinct_engagers(events: pa.Table, last_day: int, first_day: int | None = None) -> pa.Table:
+    """Events -> the distinct (platform, profile_id, day, engager) of daily_engagement, alone: what
+    the trailing windows need from days whose daily rows are already stored."""
+    ind = _engager_indicators(events)
+    keep = pc.less_equal(ind["day"], last_day)
+    if first_day is not None:
+        keep = pc.and_(keep, pc.greater_equal(ind["day"], first_day))
+    return _distinct_engagers(ind.filter(keep))
 
 
 def daily_engagement_by_day_ranges(events: pa.Table, last_day: int, first_day: int | None = None,
@@ -110,6 +152,12 @@ def to_daily_dataset(daily: pa.Table) -> pa.Table:
     """Internal daily rows -> ENGAGEMENT_DAILY columns plus the `day` partition column (date32)."""
     out = daily.select(ENGAGEMENT_DAILY.columns).cast(ENGAGEMENT_DAILY.data_schema)
     return out.append_column("day", daily["day"].cast(pa.date32()))
+
+
+def from_daily_dataset(rows: pa.Table) -> pa.Table:
+    """Stored ENGAGEMENT_DAILY rows (with the `day` partition as date32) -> internal daily rows."""
+    out = rows.select(ENGAGEMENT_DAILY.columns).append_column("day", rows["day"].cast(pa.int32()))
+    return out.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA)
 
 
 def _rolling_sum(matrix: np.ndarray, length: int) -> np.ndarray:

@@ -83,22 +83,17 @@ WINDOW_COLUMNS = ["platform", "profile_id", "event_id", "event_type", "event_tim
                   "followers"]
 
 
-class ReadEventFileFn(beam.DoFn):
-    """An `events` Parquet file (stored, or candidates of this run) -> its rows (or just `columns`)
-    in tables of at most `batch_rows`, with the partition day restored."""
+class ReadFilesFn(beam.DoFn):
+    """(kind, group of stored files) -> the tables `readers[kind]` reads from them, tagged `kind`:
+    one read step, one shuffle, for every kind of stored file a run reads (pipelines.stored)."""
 
-    def __init__(self, columns: list[str] | None = None, batch_rows: int = 250_000):
-        self.columns = columns
-        self.batch_rows = batch_rows
+    def __init__(self, readers: dict):
+        self.readers = readers
 
-    def process(self, path: str):
-        schema = tables.EVENTS.data_schema
-        if self.columns:
-            schema = pa.schema([schema.field(c) for c in self.columns])
-        with FileSystems.open(path) as source:
-            parquet = pq.ParquetFile(source)
-            for batch in parquet.iter_batches(self.batch_rows, columns=schema.names):
-                yield tables.with_event_date(pa.Table.from_batches([batch]).cast(schema))
+    def process(self, kind_paths):
+        kind, paths = kind_paths
+        for table in self.readers[kind].read(paths):
+            yield beam.pvalue.TaggedOutput(kind, table)
 
 
 def _mark(table: pa.Table, is_new: bool) -> pa.Table:
@@ -119,9 +114,8 @@ class SpillByBucketFn(beam.DoFn):
             yield bucket, spill.write(rows, self.spill_dir)
 
 
-class GroupByBucket(beam.PTransform):
-    """One or more PCollections of tables -> (bucket, [spill paths]): rows with the same key meet
-    in one bucket, and only paths go through the shuffle (see pipelines.spill).
+class SpillByBucket(beam.PTransform):
+    """One or more PCollections of tables -> (bucket, spill path) pairs (see pipelines.spill).
 
     Each input spills on its own, before the Flatten: the local runner materialises a Flatten of
     PCollections made in different stages, which would hold every table of the run in memory."""
@@ -138,7 +132,19 @@ class GroupByBucket(beam.PTransform):
             if self.select:
                 tables_pcoll = tables_pcoll | f"Select{i}" >> beam.Map(lambda t, names: t.select(names), self.select)
             spilled.append(tables_pcoll | f"Spill{i}" >> beam.ParDo(self.fn))
-        return spilled | "AllPaths" >> beam.Flatten() | "GroupPaths" >> beam.GroupByKey()
+        return spilled | "AllPaths" >> beam.Flatten()
+
+
+class GroupByBucket(beam.PTransform):
+    """One or more PCollections of tables -> (bucket, [spill paths]): rows with the same key meet
+    in one bucket, and only paths go through the shuffle."""
+
+    def __init__(self, key_columns: list[str], num_buckets: int, spill_dir: str, select: list[str] | None = None):
+        super().__init__()
+        self.spill = SpillByBucket(key_columns, num_buckets, spill_dir, select)
+
+    def expand(self, pcolls):
+        return pcolls | "Spill" >> self.spill | "GroupPaths" >> beam.GroupByKey()
 
 
 class DedupBucketFn(beam.DoFn):
@@ -170,32 +176,53 @@ class DeduplicateEvents(beam.PTransform):
         )
 
 
+EVENTS_IN, STORED_DAILY_IN, STORED_ENGAGERS_IN = "events", "stored_daily", "stored_engagers"
+
+
 class ProfileBucketFn(beam.DoFn):
-    """All events of a bucket of profiles -> daily rows and trailing windows ending in [first_end_day, last_day]."""
+    """All inputs of a bucket of profiles -> daily rows and trailing windows ending in [first_end_day, last_day].
+
+    Inputs by name: the events of the days being recomputed, and for days whose daily rows are
+    final already, those stored rows and the days' distinct engagers (cheaper than the events)."""
 
     def __init__(self, last_day: int, first_end_day: int | None, first_event_day: int | None):
         self.last_day = last_day
         self.first_end_day = first_end_day
         self.first_event_day = first_event_day
 
-    def process(self, bucket_paths):
-        _, paths = bucket_paths
-        events = spill.read(sorted(paths))
-        # a heavy profile (15% of all events) makes one bucket big: aggregate it a few days at a time
-        daily, engagers = engagement.daily_engagement_by_day_ranges(events, self.last_day, self.first_event_day)
-        if daily.num_rows == 0:
+    def process(self, bucket_inputs):
+        _, paths = bucket_inputs
+        dailies, engagers = [], []
+        if paths.get(EVENTS_IN):
+            # a heavy profile (15% of all events) makes one bucket big: aggregate it a few days at a time
+            daily, engaged = engagement.daily_engagement_by_day_ranges(
+                spill.read(sorted(paths[EVENTS_IN])), self.last_day, self.first_event_day)
+            if daily.num_rows:
+                written = daily
+                if self.first_end_day is not None:
+                    written = daily.filter(pc.greater_equal(daily["day"], self.first_end_day))
+                yield beam.pvalue.TaggedOutput(DAILY, engagement.to_daily_dataset(written))
+            dailies.append(daily)
+            engagers.append(engaged)
+        if paths.get(STORED_DAILY_IN):
+            dailies.append(spill.read(sorted(paths[STORED_DAILY_IN])))
+        if paths.get(STORED_ENGAGERS_IN):
+            engagers.append(spill.read(sorted(paths[STORED_ENGAGERS_IN])))
+        daily = tables.concat(dailies)
+        if daily is None or daily.num_rows == 0:
             return
-        written = daily
-        if self.first_end_day is not None:
-            written = daily.filter(pc.greater_equal(daily["day"], self.first_end_day))
-        yield beam.pvalue.TaggedOutput(DAILY, engagement.to_daily_dataset(written))
+        engaged = tables.concat(engagers) if engagers else engagement.ENGAGER_SCHEMA.empty_table()
         yield beam.pvalue.TaggedOutput(
-            TRAILING, engagement.trailing_engagement(daily, engagers, self.last_day, self.first_end_day)
+            TRAILING, engagement.trailing_engagement(daily, engaged, self.last_day, self.first_end_day)
         )
 
 
 class WindowEngagement(beam.PTransform):
     """Deduplicated events -> engagement_daily and engagement_trailing tables (7- and 28-day windows).
+
+    Applied to event tables (a PCollection or a tuple of them), or to a dict that adds, for days
+    whose daily rows are stored and final, those rows (STORED_DAILY_IN) and the days' distinct
+    engagers (STORED_ENGAGERS_IN): only the events' days get daily rows written.
 
     Windows are explicit day indexes rather than Beam's WindowInto: in batch every event is
     in exactly one day and Beam's per-element windowing would cost ~100x (PLATFORM.md).
@@ -210,12 +237,17 @@ class WindowEngagement(beam.PTransform):
         self.first_end_day = first_end_day
         self.first_event_day = first_event_day
 
-    def expand(self, events):
-        """events: a PCollection of event tables, or a tuple of them (e.g. new and context events)."""
+    def expand(self, inputs):
+        inputs = inputs if isinstance(inputs, dict) else {EVENTS_IN: inputs}
+        spilled = {
+            name: pcolls | f"Spill_{name}" >> SpillByBucket(
+                ["platform", "profile_id"], self.num_buckets, FileSystems.join(self.spill_dir, name),
+                select=WINDOW_COLUMNS if name == EVENTS_IN else None)
+            for name, pcolls in inputs.items()
+        }
         return (
-            events
-            | "ByProfileBucket" >> GroupByBucket(["platform", "profile_id"], self.num_buckets, self.spill_dir,
-                                                 select=WINDOW_COLUMNS)
+            spilled
+            | "ByProfileBucket" >> beam.CoGroupByKey()
             | "Aggregate" >> beam.ParDo(
                 ProfileBucketFn(self.last_day, self.first_end_day, self.first_event_day)
             ).with_outputs(DAILY, TRAILING)

@@ -1,0 +1,99 @@
+"""Reading stored Parquet back into a run: events, daily rows, engagers.
+
+A read element is a group of files (one partition's, or a few scratch files): per-element
+costs of the runner and of the shuffle spill dominate small files, and a partition holds one
+file per bucket of the run that wrote it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import groupby
+from pathlib import PurePosixPath
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines import engagement, tables
+
+
+def file_groups(paths: list[str], max_bytes: int = 32 << 20, max_files: int = 64) -> list[tuple[str, ...]]:
+    """Paths grouped by directory (a partition); a group closes at `max_bytes` or `max_files`, so
+    big files still spread over the workers one by one."""
+    groups = []
+    for _, same_dir in groupby(sorted(paths), key=lambda p: PurePosixPath(p).parent):
+        group, size = [], 0
+        for path in same_dir:
+            group.append(path)
+            size += FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+            if size >= max_bytes or len(group) >= max_files:
+                groups.append(tuple(group))
+                group, size = [], 0
+        if group:
+            groups.append(tuple(group))
+    return groups
+
+
+def _read_table(path: str, columns: list[str] | None = None) -> pa.Table:
+    with FileSystems.open(path) as source:
+        return pq.read_table(source, columns=columns)
+
+
+def partition_day(path: str) -> date:
+    """The date of a hive partition directory `name=YYYY-MM-DD` holding `path`."""
+    return date.fromisoformat(PurePosixPath(path).parent.name.split("=", 1)[1])
+
+
+class EventFiles:
+    """`events` files (or candidates) -> event tables of at most `batch_rows` (or just `columns`),
+    with the partition day restored from event_time."""
+
+    def __init__(self, columns: list[str] | None = None, batch_rows: int = 250_000):
+        self.columns = columns
+        self.batch_rows = batch_rows
+
+    def read(self, paths) -> Iterator[pa.Table]:
+        schema = tables.EVENTS.data_schema
+        if self.columns:
+            schema = pa.schema([schema.field(c) for c in self.columns])
+        pending, rows = [], 0
+        for path in paths:
+            table = _read_table(path, schema.names).cast(schema)
+            pending.append(table)
+            rows += table.num_rows
+            if rows >= self.batch_rows:
+                yield tables.with_event_date(tables.concat(pending))
+                pending, rows = [], 0
+        if rows:
+            yield tables.with_event_date(tables.concat(pending))
+
+
+class DailyFiles:
+    """`engagement_daily` files -> internal daily rows (the day comes from the partition path)."""
+
+    def read(self, paths) -> Iterator[pa.Table]:
+        pieces = []
+        for path in paths:
+            rows = _read_table(path)
+            pieces.append(rows.append_column("day", pa.array([partition_day(path)] * rows.num_rows, pa.date32())))
+        daily = tables.concat(pieces)
+        if daily is not None and daily.num_rows:
+            yield engagement.from_daily_dataset(daily)
+
+
+class EngagerFiles:
+    """`events` files -> their distinct (platform, profile_id, day, engager) in [first_day, last_day]:
+    all the trailing windows need from a day whose daily rows are stored already."""
+
+    def __init__(self, last_day: int, first_day: int | None):
+        self.last_day = last_day
+        self.first_day = first_day
+
+    def read(self, paths) -> Iterator[pa.Table]:
+        events = tables.concat([_read_table(p, engagement.ENGAGER_INPUT_COLUMNS) for p in paths])
+        if events is not None:
+            engagers = engagement.distinct_engagers(events, self.last_day, self.first_day)
+            if engagers.num_rows:
+                yield engagers
