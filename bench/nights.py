@@ -6,7 +6,7 @@ Generates `history-days + 1` days of events, then in one process:
   1. first night: an empty warehouse ingests the very files night N+1 will ingest (the baseline:
      the same new events, no history),
   2. history: another warehouse ingests the first `history-days` landed days (one bulk night,
-     equal to nightly runs by tests/e2e/test_incremental.py), then
+     equal to nightly runs by tests/e2e/test_incremental.py, with a night's bucket count), then
   3. night N+1: that warehouse ingests the next landed day (about the same amount of new events).
 Prints wall seconds, events, events/s and peak RSS of each, and the ratio night N+1 / first night.
 Timings are measured, never asserted.
@@ -32,9 +32,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _timed_night(nightly, landing: Path, wh: Path, as_of: date) -> dict:
+def _timed_night(nightly, landing: Path, wh: Path, as_of: date, num_buckets: int | None = None) -> dict:
     clock = time.perf_counter()
-    report = nightly(str(landing), str(wh), as_of=as_of, beam_args=["--runner=FnApiRunner"])
+    report = nightly(str(landing), str(wh), as_of=as_of, beam_args=["--runner=FnApiRunner"], num_buckets=num_buckets)
     seconds = time.perf_counter() - clock
     return {"seconds": seconds, "lines": report["counts"]["lines_read"], "report": report}
 
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from flows.nightly import nightly
     from microradar.generator import generate_landing
+    from pipelines.batch import buckets_for
 
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
@@ -67,7 +68,11 @@ def main(argv: list[str] | None = None) -> None:
                         summary.end_date)  # starts Prefect's local server once
     first = _timed_night(nightly, out / "first" / "landing", out / "first" / "wh", summary.end_date)
     rss_first = _peak_rss_mb()
-    built = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", date.fromisoformat(history[-1]))
+    # One bulk run, with the bucket count of a single night: its partitions then hold as many files
+    # as 60 nightly runs would leave (one per bucket), not one per bucket of a 60-day run.
+    night_buckets = buckets_for(sum(f.stat().st_size for f in (out / "first" / "landing").rglob("*") if f.is_file()))
+    built = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", date.fromisoformat(history[-1]),
+                         night_buckets)
     land(out / "hist" / "landing", new_night)
     last = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", summary.end_date)
 

@@ -109,7 +109,7 @@ def daily_engagement(events: pa.Table, last_day: int, first_day: int | None = No
 
 def _distinct_engagers(ind: pa.Table) -> pa.Table:
     engagers = ind.filter(pc.is_valid(ind["engager"])).select(ENGAGER_SCHEMA.names)
-    return pa.TableGroupBy(engagers, ENGAGER_SCHEMA.names).aggregate([]).cast(ENGAGER_SCHEMA)
+    return pa.TableGroupBy(engagers, ENGAGER_SCHEMA.names, use_threads=False).aggregate([]).cast(ENGAGER_SCHEMA)
 
 
 def distinct_engagers(events: pa.Table, last_day: int, first_day: int | None = None) -> pa.Table:

@@ -1,6 +1,8 @@
 -- One row per profile and day, from the profile's first active day to the as-of day.
 -- followers: the latest snapshot at the end of the day, carried forward (null before the first).
+-- last_post_day: the latest day with a post up to this day (null before any post).
 -- tier: from followers and cfg_tiers (never hard-coded here).
+-- Reads only engagement_daily, over the whole history: both carry forward without a bound.
 with
 
 params as (
@@ -31,9 +33,9 @@ snapshots as (
         platform,
         profile_id,
         day,
-        followers_last
+        followers_last,
+        case when posts > 0 then day end as post_day
     from engagement_daily
-    where followers_last is not null
 ),
 
 filled as (
@@ -45,7 +47,12 @@ filled as (
             partition by spine.platform, spine.profile_id
             order by spine.day
             rows between unbounded preceding and current row
-        ) as followers
+        ) as followers,
+        max(snapshots.post_day) over (
+            partition by spine.platform, spine.profile_id
+            order by spine.day
+            rows between unbounded preceding and current row
+        ) as last_post_day
     from spine
     left join snapshots
         on

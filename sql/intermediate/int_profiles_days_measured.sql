@@ -1,6 +1,19 @@
 -- Adds the growth, engagement and spike measures of each profile-day (docs/SCORES.md).
 -- Trailing windows come from engagement_trailing; a missing window row means zero activity.
+-- Rows start 28 days before run_params.compute_from (the longest lag and rolling window below),
+-- so the days from compute_from on are exact without reading the whole history.
 with
+
+params as (
+    select coalesce(compute_from - 28, date '0001-01-01') as first_day from run_params
+),
+
+days as (
+    select int_profiles_days_filled.*
+    from int_profiles_days_filled
+    cross join params
+    where int_profiles_days_filled.day >= params.first_day
+),
 
 windows as (
     select
@@ -16,6 +29,7 @@ windows as (
         creator_replies,
         unique_engagers
     from engagement_trailing
+    where window_end >= (select params.first_day - 28 from params)
 ),
 
 joined as (
@@ -33,10 +47,9 @@ joined as (
         coalesce(w28.creator_replies, 0) as creator_replies_28d,
         coalesce(w28.unique_engagers, 0) as unique_engagers_28d,
         coalesce(w28_prev.unique_engagers, 0) as unique_engagers_prev_28d,
-        coalesce(today.posts, 0) as posts_today,
         coalesce(split.sponsored_interactions, 0) as sponsored_interactions_today,
         coalesce(split.organic_interactions, 0) as organic_interactions_today
-    from int_profiles_days_filled as days
+    from days
     left join windows as w28
         on
             days.platform = w28.platform and days.profile_id = w28.profile_id
@@ -53,8 +66,6 @@ joined as (
         on
             days.platform = w7_prev.platform and days.profile_id = w7_prev.profile_id
             and w7_prev.window_days = 7 and w7_prev.window_end = days.day - 7
-    left join engagement_daily as today
-        on days.platform = today.platform and days.profile_id = today.profile_id and days.day = today.day
     left join int_profiles_days_sponsorship as split
         on days.platform = split.platform and days.profile_id = split.profile_id and days.day = split.day
 ),
@@ -65,9 +76,7 @@ daily_change as (
         lag(followers, 28) over profile_days as followers_28d_ago,
         lag(followers, 7) over profile_days as followers_7d_ago,
         lag(followers, 14) over profile_days as followers_14d_ago,
-        day - max(case when posts_today > 0 then day end) over (
-            partition by platform, profile_id order by day rows between unbounded preceding and current row
-        ) as days_since_last_post,
+        day - last_post_day as days_since_last_post,
         sum(sponsored_interactions_today) over (
             partition by platform, profile_id order by day rows between 27 preceding and current row
         ) as sponsored_interactions_28d,

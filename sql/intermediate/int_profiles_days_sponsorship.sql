@@ -25,7 +25,7 @@ audience_interactions as (
     from events
     where
         event_type in ('like', 'comment', 'share', 'save') and actor_id != profile_id
-        and event_date >= coalesce((select compute_from - 27 from run_params), date '0001-01-01')
+        and event_date >= coalesce((select run_params.compute_from - 27 from run_params), date '0001-01-01')
 ),
 
 split as (
