@@ -7,8 +7,10 @@ Generates `history-days + 1` days of events, then in one process:
      the same new events, no history),
   2. history: another warehouse ingests the first `history-days` landed days (one bulk night,
      equal to nightly runs by tests/e2e/test_incremental.py, with a night's bucket count), then
-  3. night N+1: that warehouse ingests the next landed day (about the same amount of new events).
-Prints wall seconds, events, events/s and peak RSS of each, and the ratio night N+1 / first night.
+  3. night N+1: that warehouse ingests the next landed day (the same new events as the first night).
+The first night and night N+1 run `--repeat` times (each on a fresh copy of its warehouse); the
+medians are compared. Prints wall seconds, events, events/s and peak RSS of each, and the ratio
+night N+1 / first night.
 Timings are measured, never asserted.
 """
 
@@ -44,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profiles", type=int, default=200)
     parser.add_argument("--history-days", type=int, default=60)
     parser.add_argument("--out", default="/tmp/microradar-nights")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of the first night and of night N+1, each on a fresh copy; the median is shown")
     args = parser.parse_args(argv)
 
     from flows.nightly import nightly
@@ -66,7 +70,18 @@ def main(argv: list[str] | None = None) -> None:
     land(out / "hist" / "landing", history)
     warm = _timed_night(nightly, out / "first" / "landing", out / "warmup" / "wh",
                         summary.end_date)  # starts Prefect's local server once
-    first = _timed_night(nightly, out / "first" / "landing", out / "first" / "wh", summary.end_date)
+    def median_of_runs(landing: Path, before: Path | None, as_of: date) -> dict:
+        """Runs the night `repeat` times, each on a fresh copy of `before` (None: an empty warehouse)."""
+        runs = []
+        for i in range(args.repeat):
+            wh = out / "runs" / f"{landing.parent.name}-{i}"
+            if before is not None:
+                shutil.copytree(before, wh)
+            runs.append(_timed_night(nightly, landing, wh, as_of))
+        runs.sort(key=lambda r: r["seconds"])
+        return {**runs[len(runs) // 2], "all": [r["seconds"] for r in runs]}
+
+    first = median_of_runs(out / "first" / "landing", None, summary.end_date)
     rss_first = _peak_rss_mb()
     # One bulk run, with the bucket count of a single night: its partitions then hold as many files
     # as 60 nightly runs would leave (one per bucket), not one per bucket of a 60-day run.
@@ -74,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     built = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", date.fromisoformat(history[-1]),
                          night_buckets)
     land(out / "hist" / "landing", new_night)
-    last = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", summary.end_date)
+    last = median_of_runs(out / "hist" / "landing", out / "hist" / "wh", summary.end_date)
 
     print(f"\n{'night':<34}{'lines':>10}{'seconds':>10}{'lines/s':>10}")
     for label, r in (("warm-up (Prefect server start)", warm), ("first night (empty warehouse)", first),
@@ -82,7 +97,9 @@ def main(argv: list[str] | None = None) -> None:
                      (f"night {len(history) + 1} (one new day)", last)):
         print(f"{label:<34}{r['lines']:>10,}{r['seconds']:>10.1f}{r['lines'] / r['seconds']:>10,.0f}")
     steps = lambda r: ", ".join(f"{k} {v:.1f}s" for k, v in r["report"]["durations_s"].items())  # noqa: E731
-    print(f"\nfirst night steps:  {steps(first)}")
+    print(f"\nfirst night runs: {', '.join(f'{x:.1f}' for x in first['all'])} s; "
+          f"night {len(history) + 1} runs: {', '.join(f'{x:.1f}' for x in last['all'])} s (medians above)")
+    print(f"first night steps:  {steps(first)}")
     print(f"night {len(history) + 1} steps:    {steps(last)}")
     print(f"night {len(history) + 1} touched {len(last['report']['touched_event_dates'])} event dates; "
           f"windows recomputed from {last['report']['windows_recomputed_from']}")
