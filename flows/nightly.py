@@ -20,7 +20,7 @@ from flows.tasks import ingest_pipeline, merge_pipeline, plan_ingest, progress, 
 from microradar import config as cfg
 from microradar import faults, report, sql_layer
 from microradar.touched import first_window_end, touched_event_dates
-from microradar.warehouse import MANIFEST_SCHEMA, Warehouse
+from microradar.warehouse import MANIFEST_SCHEMA, STREAM_FILE_PREFIX, Warehouse
 from microradar import ingest_plan
 from pipelines import batch
 from schemas.datasets import BEAM_DATASETS, ENGAGEMENT_DAILY, EVENTS, REJECTED
@@ -45,14 +45,16 @@ def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: se
     """Which stored files pipeline 2 reads: the touched dates (deduplicated again) and the context
     the windows need. Context days up to `daily_final_until` (the last run's as-of; None: no day)
     keep their stored daily rows, so the windows read those and the days' distinct engagers; other
-    context days are read as events. Without `num_buckets`, the bucket count follows what it reads
+    context days are read as events, and so are days whose daily rows the stream rewrote (it keeps
+    the first copy of an event, not the nightly's). Without `num_buckets`, the bucket count follows what it reads
     (zstd Parquet holds ~4x the events of as many bytes of JSON)."""
     stored = wh.files_by_partition(EVENTS) if stored is None else stored
     context_start = first_end - timedelta(days=27)
     touched_files = [f for d in sorted(touched) for f in stored.get(d, [])]
     context_days = [d for d in sorted(stored) if context_start <= d <= windows_as_of and d not in touched]
-    final = [d for d in context_days if daily_final_until is not None and d <= daily_final_until]
-    stored_daily = wh.files_by_partition(ENGAGEMENT_DAILY) if final else {}
+    stored_daily = wh.files_by_partition(ENGAGEMENT_DAILY) if daily_final_until is not None else {}
+    final = [d for d in context_days if daily_final_until is not None and d <= daily_final_until
+             and d in stored_daily and not any(Path(f).name.startswith(STREAM_FILE_PREFIX) for f in stored_daily[d])]
     context_files = [f for d in context_days if d not in final for f in stored[d]]
     if num_buckets is None:
         num_buckets = batch.buckets_for(4 * sum(Path(f).stat().st_size for f in touched_files + context_files))

@@ -60,17 +60,18 @@ def _duck_type(t: pa.DataType) -> str:
     raise TypeError(f"no DuckDB type for {t}")
 
 
-def dataset_view_sql(wh: Warehouse, dataset: Dataset) -> str:
+def dataset_view_sql(wh: Warehouse, dataset: Dataset, union_by_name: bool = True) -> str:
     """A view over a dataset's Parquet with an absolute glob; an empty typed view before any file exists.
 
-    The schema comes from the first file: every file of a dataset is written with the dataset's
-    schema (a schema change rebuilds with `--full-refresh`). `union_by_name` would read every
-    file's footer at each query, which costs more than a night's days on a long history."""
+    `union_by_name` unites the columns of every file, so that files written before a column was
+    added still read (the new column null there), at the price of every file's footer at every
+    query. The pipeline's own queries name the columns they read and skip it: a file missing one
+    fails the query loudly, and the footers of a long history cost more than a night's days."""
     if wh.partition_files(dataset):
         glob = (wh.dataset_dir(dataset) / "*=*" / "*.parquet").as_posix().replace("'", "''")
         return (
             f"select * from read_parquet('{glob}', hive_partitioning = true, "
-            f"hive_types = {{'{dataset.partition}': DATE}})"
+            f"union_by_name = {str(union_by_name).lower()}, hive_types = {{'{dataset.partition}': DATE}})"
         )
     return empty_view_sql(dataset)
 
@@ -94,10 +95,11 @@ def load_config(con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date 
                 [as_of, compute_from])
 
 
-def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tuple[str, ...] = ()) -> None:
+def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tuple[str, ...] = (),
+                         union_by_name: bool = True) -> None:
     for dataset in ALL_DATASETS:
         if dataset.name not in skip:
-            con.execute(f"create or replace view {dataset.name} as {dataset_view_sql(wh, dataset)}")
+            con.execute(f"create or replace view {dataset.name} as {dataset_view_sql(wh, dataset, union_by_name)}")
 
 
 def run_models(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -118,7 +120,7 @@ def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.D
     con = connect()
     try:
         load_config(con, config, as_of, compute_from)
-        create_dataset_views(con, wh, skip=(PROFILE_DAILY.name,))
+        create_dataset_views(con, wh, skip=(PROFILE_DAILY.name,), union_by_name=False)
         return run_models(con)
     finally:
         con.close()
@@ -143,7 +145,7 @@ def top_rising(wh: Warehouse, day: date, limit: int) -> list[dict]:
     """The best rising profiles of `day` across platforms, by score, from the published gold table."""
     con = connect()
     try:
-        create_dataset_views(con, wh)
+        create_dataset_views(con, wh, union_by_name=False)
         cursor = con.execute(
             """
             select platform, profile_id, followers, tier, rising_score, rising_rank, rising_reasons

@@ -38,6 +38,8 @@ MANIFEST_SCHEMA = pa.schema(
         ("ingested_at", pa.timestamp("us", tz="UTC")),
     ]
 )
+# The stream rewrites a partition into one file named so (pipelines.streaming.swap_partition).
+STREAM_FILE_PREFIX = "part-stream-"
 _RENAME_EXCHANGE = 2
 _libc = ctypes.CDLL(None, use_errno=True)
 

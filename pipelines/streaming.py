@@ -351,12 +351,12 @@ def swap_partition(table: pa.Table, target: Path, staging_root: Path) -> Path:
     """Write `table` as the partition directory `target` in one atomic step (readers see the old
     or the new partition, never a mix): a uniquely named file in a staging directory outside the
     dataset, then renameat2(RENAME_EXCHANGE) with the live directory (rename when it is new)."""
-    from microradar.warehouse import _exchange
+    from microradar.warehouse import STREAM_FILE_PREFIX, _exchange
 
     token = uuid.uuid4().hex
     staged = staging_root / f"stream-{token}" / target.name
     staged.mkdir(parents=True)
-    path = staged / f"part-stream-{token[:16]}.parquet"
+    path = staged / f"{STREAM_FILE_PREFIX}{token[:16]}.parquet"
     write_parquet(table, path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
