@@ -46,8 +46,8 @@ def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: se
     the windows need. Context days up to `daily_final_until` (the last run's as-of; None: no day)
     keep their stored daily rows, so the windows read those and the days' distinct engagers; other
     context days are read as events, and so are days whose daily rows the stream rewrote (it keeps
-    the first copy of an event, not the nightly's). Without `num_buckets`, the bucket count follows what it reads
-    (zstd Parquet holds ~4x the events of as many bytes of JSON)."""
+    the first copy of an event, not the nightly's). Without `num_buckets`, the bucket count follows
+    what it reads (zstd Parquet holds ~4x the events of as many bytes of JSON)."""
     stored = wh.files_by_partition(EVENTS) if stored is None else stored
     context_start = first_end - timedelta(days=27)
     touched_files = [f for d in sorted(touched) for f in stored.get(d, [])]
