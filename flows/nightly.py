@@ -68,7 +68,7 @@ def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: se
         first_end_day=first_end,
         num_buckets=num_buckets,
         beam_args=beam_args,
-        context_daily_files=[f for d in final for f in stored_daily.get(d, [])],
+        context_daily_files=[f for d in final for f in stored_daily[d]],
         context_engager_files=[f for d in final for f in stored[d]],
     )
 

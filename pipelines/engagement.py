@@ -38,14 +38,22 @@ def _audience(events: pa.Table) -> pa.Array:
     return pc.fill_null(pc.not_equal(events["actor_id"], events["profile_id"]), False)
 
 
-def _engager(events: pa.Table) -> pa.Array:
-    return pc.if_else(_audience(events), events["actor_id"], pa.scalar(None, pa.string()))
+def _engager(events: pa.Table, audience: pa.Array) -> pa.Array:
+    return pc.if_else(audience, events["actor_id"], pa.scalar(None, pa.string()))
 
 
 def _engager_indicators(events: pa.Table) -> pa.Table:
     """Just the columns distinct engagers are counted from (reads only ENGAGER_INPUT_COLUMNS)."""
     return pa.table({"platform": events["platform"], "profile_id": events["profile_id"],
-                     "day": _event_day(events), "engager": _engager(events)})
+                     "day": _event_day(events), "engager": _engager(events, _audience(events))})
+
+
+def _in_days(ind: pa.Table, last_day: int, first_day: int | None) -> pa.Table:
+    """Indicator rows of days in [first_day, last_day] (no lower bound when first_day is None)."""
+    keep = pc.less_equal(ind["day"], last_day)
+    if first_day is not None:
+        keep = pc.and_(keep, pc.greater_equal(ind["day"], first_day))
+    return ind.filter(keep)
 
 
 def _indicators(events: pa.Table) -> pa.Table:
@@ -71,7 +79,7 @@ def _indicators(events: pa.Table) -> pa.Table:
         "saves": flag(pc.and_(pc.equal(etype, "save"), audience)),
         "creator_replies": flag(pc.and_(pc.equal(etype, "comment"), own)),
         "sponsored_posts": flag(pc.and_(is_post, pc.fill_null(events["sponsored"], False))),
-        "engager": _engager(events),
+        "engager": _engager(events, audience),
         "followers": events["followers"],
     }
     return pa.table(columns)
@@ -83,11 +91,7 @@ def daily_engagement(events: pa.Table, last_day: int, first_day: int | None = No
     Only events up to `last_day` count: later days are not complete yet. Events before
     `first_day` (if given) are outside every window being recomputed.
     """
-    ind = _indicators(events)
-    keep = pc.less_equal(ind["day"], last_day)
-    if first_day is not None:
-        keep = pc.and_(keep, pc.greater_equal(ind["day"], first_day))
-    ind = ind.filter(keep)
+    ind = _in_days(_indicators(events), last_day, first_day)
     # first/last follow (event_time, event_id) order: sort, then aggregate without threads.
     ind = ind.sort_by([(c, "ascending") for c in _KEY + ["event_time", "event_id"]])
     aggregated = pa.TableGroupBy(ind, _KEY, use_threads=False).aggregate(
@@ -115,11 +119,7 @@ def _distinct_engagers(ind: pa.Table) -> pa.Table:
 def distinct_engagers(events: pa.Table, last_day: int, first_day: int | None = None) -> pa.Table:
     """Events -> the distinct (platform, profile_id, day, engager) of daily_engagement, alone: what
     the trailing windows need from days whose daily rows are already stored."""
-    ind = _engager_indicators(events)
-    keep = pc.less_equal(ind["day"], last_day)
-    if first_day is not None:
-        keep = pc.and_(keep, pc.greater_equal(ind["day"], first_day))
-    return _distinct_engagers(ind.filter(keep))
+    return _distinct_engagers(_in_days(_engager_indicators(events), last_day, first_day))
 
 
 def daily_engagement_by_day_ranges(events: pa.Table, last_day: int, first_day: int | None = None,

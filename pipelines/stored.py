@@ -14,7 +14,6 @@ from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import engagement, tables
@@ -23,12 +22,14 @@ from pipelines import engagement, tables
 def file_groups(paths: list[str], max_bytes: int = 32 << 20, max_files: int = 64) -> list[tuple[str, ...]]:
     """Paths grouped by directory (a partition); a group closes at `max_bytes` or `max_files`, so
     big files still spread over the workers one by one."""
+    paths = sorted(paths)
+    sizes = dict(zip(paths, (m.metadata_list[0].size_in_bytes for m in FileSystems.match(paths)))) if paths else {}
     groups = []
-    for _, same_dir in groupby(sorted(paths), key=lambda p: PurePosixPath(p).parent):
+    for _, same_dir in groupby(paths, key=lambda p: PurePosixPath(p).parent):
         group, size = [], 0
         for path in same_dir:
             group.append(path)
-            size += FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+            size += sizes[path]
             if size >= max_bytes or len(group) >= max_files:
                 groups.append(tuple(group))
                 group, size = [], 0
@@ -75,14 +76,10 @@ class DailyFiles:
     """`engagement_daily` files -> internal daily rows (the day comes from the partition path)."""
 
     def read(self, paths) -> Iterator[pa.Table]:
-        pieces = []
-        for path in paths:  # engagement_daily partitions hold a file or two: read one by one for the day
-            with FileSystems.open(path) as source:
-                rows = pq.read_table(source)
-            pieces.append(rows.append_column("day", pa.array([partition_day(path)] * rows.num_rows, pa.date32())))
-        daily = tables.concat(pieces)
-        if daily is not None and daily.num_rows:
-            yield engagement.from_daily_dataset(daily)
+        rows = _dataset(paths).to_table()  # a group is one partition (file_groups): one day
+        if rows.num_rows:
+            day = pa.repeat(pa.scalar(partition_day(paths[0]), pa.date32()), rows.num_rows)
+            yield engagement.from_daily_dataset(rows.append_column("day", day))
 
 
 class EngagerFiles:
