@@ -158,12 +158,15 @@ def _read_stored(p: beam.Pipeline, job: MergeJob):
         # Context events only feed the windows: read just the columns the metrics use.
         "context": EventFiles(WINDOW_COLUMNS),
         STORED_DAILY_IN: DailyFiles(),
-        STORED_ENGAGERS_IN: EngagerFiles(day_number(job.as_of), day_number(job.context_start)),
+        STORED_ENGAGERS_IN: EngagerFiles(day_number(job.as_of), day_number(job.context_start),
+                                         collapse_before=day_number(job.first_end_day)),
     }
     files = {"candidates": job.candidate_files, "touched": job.touched_event_files,
              "context": job.context_event_files, STORED_DAILY_IN: job.context_daily_files,
              STORED_ENGAGERS_IN: job.context_engager_files}
-    groups = [(kind, group) for kind, paths in files.items() for group in file_groups(paths)]
+    # Engagers collapse across days (EngagerFiles), so their groups span partitions.
+    groups = [(kind, group) for kind, paths in files.items()
+              for group in file_groups(paths, by_directory=kind != STORED_ENGAGERS_IN)]
     return (
         p
         | "StoredFiles" >> beam.Create(groups)

@@ -116,10 +116,23 @@ def _distinct_engagers(ind: pa.Table) -> pa.Table:
     return pa.TableGroupBy(engagers, ENGAGER_SCHEMA.names, use_threads=False).aggregate([]).cast(ENGAGER_SCHEMA)
 
 
-def distinct_engagers(events: pa.Table, last_day: int, first_day: int | None = None) -> pa.Table:
+def distinct_engagers(events: pa.Table, last_day: int, first_day: int | None = None,
+                      collapse_before: int | None = None) -> pa.Table:
     """Events -> the distinct (platform, profile_id, day, engager) of daily_engagement, alone: what
-    the trailing windows need from days whose daily rows are already stored."""
-    return _distinct_engagers(_in_days(_engager_indicators(events), last_day, first_day))
+    the trailing windows need from days whose daily rows are already stored.
+
+    With `collapse_before`, the days before it keep only each (profile, engager)'s latest such day:
+    a window ending on or after `collapse_before` holds an earlier day of that engager exactly when
+    it holds the latest one, so the windows from there on count the same, from fewer rows."""
+    ind = _in_days(_engager_indicators(events), last_day, first_day)
+    if collapse_before is None:
+        return _distinct_engagers(ind)
+    ind = ind.filter(pc.is_valid(ind["engager"]))
+    before = pc.less(ind["day"], collapse_before)
+    latest = pa.TableGroupBy(ind.filter(before), ["platform", "profile_id", "engager"], use_threads=False).aggregate(
+        [("day", "max")]).rename_columns({"day_max": "day"})
+    return pa.concat_tables([latest.select(ENGAGER_SCHEMA.names).cast(ENGAGER_SCHEMA),
+                             _distinct_engagers(ind.filter(pc.invert(before)))])
 
 
 def daily_engagement_by_day_ranges(events: pa.Table, last_day: int, first_day: int | None = None,

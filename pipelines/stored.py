@@ -19,13 +19,15 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines import engagement, tables
 
 
-def file_groups(paths: list[str], max_bytes: int = 32 << 20, max_files: int = 64) -> list[tuple[str, ...]]:
-    """Paths grouped by directory (a partition); a group closes at `max_bytes` or `max_files`, so
-    big files still spread over the workers one by one."""
+def file_groups(paths: list[str], max_bytes: int = 32 << 20, max_files: int = 64,
+                by_directory: bool = True) -> list[tuple[str, ...]]:
+    """Paths grouped by directory (a partition; or in path order across directories when not
+    `by_directory`); a group closes at `max_bytes` or `max_files`, so big files still spread over
+    the workers one by one."""
     paths = sorted(paths)
     sizes = dict(zip(paths, (m.metadata_list[0].size_in_bytes for m in FileSystems.match(paths)))) if paths else {}
     groups = []
-    for _, same_dir in groupby(paths, key=lambda p: PurePosixPath(p).parent):
+    for _, same_dir in groupby(paths, key=lambda p: PurePosixPath(p).parent if by_directory else None):
         group, size = [], 0
         for path in same_dir:
             group.append(path)
@@ -84,14 +86,17 @@ class DailyFiles:
 
 class EngagerFiles:
     """`events` files -> their distinct (platform, profile_id, day, engager) in [first_day, last_day]:
-    all the trailing windows need from a day whose daily rows are stored already."""
+    all the trailing windows need from a day whose daily rows are stored already. Days before
+    `collapse_before` keep each engager's latest one (engagement.distinct_engagers), so a group
+    spanning several days (file_groups(by_directory=False)) gives fewer rows."""
 
-    def __init__(self, last_day: int, first_day: int | None):
+    def __init__(self, last_day: int, first_day: int | None, collapse_before: int | None = None):
         self.last_day = last_day
         self.first_day = first_day
+        self.collapse_before = collapse_before
 
     def read(self, paths) -> Iterator[pa.Table]:
         events = _dataset(paths).to_table(columns=engagement.ENGAGER_INPUT_COLUMNS)
-        engagers = engagement.distinct_engagers(events, self.last_day, self.first_day)
+        engagers = engagement.distinct_engagers(events, self.last_day, self.first_day, self.collapse_before)
         if engagers.num_rows:
             yield engagers

@@ -70,8 +70,18 @@ def stable_buckets(table: pa.Table, key_columns: list[str], num_buckets: int) ->
         return np.zeros(0, dtype=np.int64)
     combined = np.zeros(table.num_rows, dtype=np.uint64)
     for name in key_columns:
-        combined = _mix(combined * _BASE + string_hashes(table[name].combine_chunks()))
+        combined = _mix(combined * _BASE + _column_hashes(table[name].combine_chunks()))
     return (combined % np.uint64(num_buckets)).astype(np.int64)
+
+
+def _column_hashes(strings: pa.Array, sample: int = 4096) -> np.ndarray:
+    """string_hashes of a column; a column of few distinct values (platforms, profiles) hashes each
+    value once and spreads the hashes by dictionary index, several times faster. Same hashes."""
+    head = strings.slice(0, sample)
+    if len(strings) > sample and len(pc.unique(head)) * 4 <= len(head):
+        encoded = pc.dictionary_encode(pc.fill_null(strings, ""))  # a null hashes like ""
+        return string_hashes(encoded.dictionary)[encoded.indices.to_numpy()]
+    return string_hashes(strings)
 
 
 _BASE = np.uint64(0x100000001B3)

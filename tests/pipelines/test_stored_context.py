@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import apache_beam as beam
 import pyarrow as pa
+import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -61,11 +62,18 @@ def write_partitions(table: pa.Table, column: str, root, prefix: str):
         pq.write_table(rows.slice(half).drop_columns([column]), part / "part-b.parquet")
 
 
-def test_stored_daily_rows_and_engagers_give_exactly_the_windows_of_the_events(tmp_path):
+# Final days after the first window end: days between touched ones keep their stored rows too.
+FINAL_AFTER = [FIRST_END + timedelta(days=2), FIRST_END + timedelta(days=5)]
+
+
+@pytest.mark.parametrize("collapse, final_after", [(False, []), (True, []), (True, FINAL_AFTER)],
+                         ids=["per-day-engagers", "collapsed-engagers", "collapsed-with-final-days-after"])
+def test_stored_daily_rows_and_engagers_give_exactly_the_windows_of_the_events(tmp_path, collapse, final_after):
     events = random_events()
     first_event_day = number(FIRST_END) - 27
-    final = events.filter(pa.compute.less(events["event_date"], pa.scalar(FIRST_END, pa.date32())))
-    recomputed = events.filter(pa.compute.greater_equal(events["event_date"], pa.scalar(FIRST_END, pa.date32())))
+    is_final = pa.compute.or_(pa.compute.less(events["event_date"], pa.scalar(FIRST_END, pa.date32())),
+                              pa.compute.is_in(events["event_date"], pa.array(final_after, pa.date32())))
+    final, recomputed = events.filter(is_final), events.filter(pa.compute.invert(is_final))
 
     # What the stored context holds: the events, and the daily rows computed from them earlier.
     daily, _ = engagement.daily_engagement(final, number(LAST_DAY))
@@ -73,9 +81,11 @@ def test_stored_daily_rows_and_engagers_give_exactly_the_windows_of_the_events(t
     write_partitions(engagement.to_daily_dataset(daily), "day", tmp_path / "engagement_daily", "day")
     event_files = sorted(str(p) for p in (tmp_path / "events").glob("*/*.parquet"))
     daily_files = sorted(str(p) for p in (tmp_path / "engagement_daily").glob("*/*.parquet"))
-    readers = {STORED_DAILY_IN: DailyFiles(), STORED_ENGAGERS_IN: EngagerFiles(number(LAST_DAY), first_event_day)}
+    readers = {STORED_DAILY_IN: DailyFiles(), STORED_ENGAGERS_IN: EngagerFiles(
+        number(LAST_DAY), first_event_day, collapse_before=number(FIRST_END) if collapse else None)}
     groups = [(STORED_DAILY_IN, g) for g in file_groups(daily_files)]
-    groups += [(STORED_ENGAGERS_IN, g) for g in file_groups(event_files)]
+    # As the merge reads them: collapsed engagers in groups across days (a few, to cross groups too).
+    groups += [(STORED_ENGAGERS_IN, g) for g in file_groups(event_files, max_files=25, by_directory=not collapse)]
 
     def windows(p, label, inputs):
         return inputs | label >> WindowEngagement(number(LAST_DAY), 3, str(tmp_path / f"spill-{label}"),
@@ -116,6 +126,7 @@ def test_file_groups_follow_partitions_and_close_at_a_size(tmp_path):
     assert [len(g) for g in file_groups(paths, max_files=2)] == [2, 1, 2, 1]
     assert [len(g) for g in file_groups(paths, max_bytes=150)] == [2, 1, 2, 1]
     assert all(len({p.rsplit("/", 2)[1] for p in g}) == 1 for g in file_groups(paths, max_bytes=10_000))
+    assert [len(g) for g in file_groups(paths, max_files=4, by_directory=False)] == [4, 2]
 
 
 def test_event_files_come_back_in_tables_of_bounded_rows(tmp_path):

@@ -1,0 +1,30 @@
+"""Bucket hashing: the same bucket for the same key in every process, whichever way it is computed."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.tables import _column_hashes, stable_buckets, string_hashes
+
+
+def test_columns_of_few_values_hash_through_their_dictionary_to_the_same_values():
+    few = pa.array(["instagram", "tiktok", None, "youtube"] * 3000)  # the dictionary path
+    many = pa.array([f"evt-{i}" for i in range(12_000)])  # hashed row by row
+    for column in (few, many, few.slice(5, 9000), pa.chunked_array([few, few]).combine_chunks()):
+        assert np.array_equal(_column_hashes(column), string_hashes(column))
+    assert string_hashes(pa.array([None]))[0] == string_hashes(pa.array([""]))[0]
+
+
+def test_buckets_do_not_depend_on_the_process():
+    code = ("import pyarrow as pa; from pipelines.tables import stable_buckets; "
+            "t = pa.table({'p': ['tiktok'] * 5000 + ['instagram'] * 5000, 'id': [f'u{i % 700}' for i in range(10000)]}); "
+            "print(stable_buckets(t, ['p', 'id'], 7).tolist())")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)}
+    assert len(runs) == 1
+    t = pa.table({"p": ["tiktok"] * 5000 + ["instagram"] * 5000, "id": [f"u{i % 700}" for i in range(10000)]})
+    buckets = stable_buckets(t, ["p", "id"], 7)
+    assert str(buckets.tolist()) == runs.pop().strip()
+    assert set(buckets.tolist()) == set(range(7))
