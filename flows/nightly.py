@@ -41,19 +41,25 @@ def new_run_id(now: datetime) -> str:
 
 def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: set[date], first_end: date,
                   windows_as_of: date, num_buckets: int | None, beam_args: list[str],
-                  stored=None, daily_final_until: date | None = None) -> batch.MergeJob:
-    """Which stored files pipeline 2 reads: the touched dates (deduplicated again) and the context
-    the windows need. Context days up to `daily_final_until` (the last run's as-of; None: no day)
-    keep their stored daily rows, so the windows read those and the days' distinct engagers; other
-    context days are read as events, and so are days whose daily rows the stream rewrote (it keeps
-    the first copy of an event, not the nightly's). Without `num_buckets`, the bucket count follows
-    what it reads (zstd Parquet holds ~4x the events of as many bytes of JSON)."""
+                  stored=None, daily_final_until: date | None = None,
+                  rewritten: set[date] | None = None) -> batch.MergeJob:
+    """Which stored files pipeline 2 reads: the touched dates in `rewritten` (None: every touched
+    date; deduplicated again and rewritten) and the context the windows need. On a touched date
+    not rewritten every candidate is a new event: its stored events are only window context, and
+    its partition keeps its files beside the run's (`appended_dates`). Context days up to
+    `daily_final_until` (the last run's as-of; None: no day) keep their stored daily rows, so the
+    windows read those and the days' distinct engagers; other context days are read as events,
+    and so are days whose daily rows the stream rewrote (it keeps the first copy of an event, not
+    the nightly's). Without `num_buckets`, the bucket count follows what it reads (zstd Parquet
+    holds ~4x the events of as many bytes of JSON)."""
     stored = wh.files_by_partition(EVENTS) if stored is None else stored
+    rewritten = touched if rewritten is None else touched & rewritten
     context_start = first_end - timedelta(days=27)
-    touched_files = [f for d in sorted(touched) for f in stored.get(d, [])]
-    context_days = [d for d in sorted(stored) if context_start <= d <= windows_as_of and d not in touched]
+    touched_files = [f for d in sorted(rewritten) for f in stored.get(d, [])]
+    appended = [d for d in sorted(touched - rewritten) if stored.get(d)]
+    context_days = [d for d in sorted(stored) if context_start <= d <= windows_as_of and d not in rewritten]
     stored_daily = wh.files_by_partition(ENGAGEMENT_DAILY) if daily_final_until is not None else {}
-    final = [d for d in context_days if daily_final_until is not None and d <= daily_final_until
+    final = [d for d in context_days if daily_final_until is not None and d <= daily_final_until and d not in touched
              and d in stored_daily and not any(Path(f).name.startswith(STREAM_FILE_PREFIX) for f in stored_daily[d])]
     context_files = [f for d in context_days if d not in final for f in stored[d]]
     if num_buckets is None:
@@ -70,6 +76,7 @@ def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: se
         beam_args=beam_args,
         context_daily_files=[f for d in final for f in stored_daily[d]],
         context_engager_files=[f for d in final for f in stored[d]],
+        appended_dates=appended,
     )
 
 
@@ -126,7 +133,8 @@ def nightly(
             faults.point("after_ingest")
 
         candidates = batch.candidate_files(staging)
-        touched = touched_event_dates(wh, candidates) if not full_refresh else touched_event_dates(None, candidates)
+        lookup = touched_event_dates(wh if not full_refresh else None, candidates)
+        touched = lookup.dates
         previous_as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else None
         first_end = first_window_end(touched, previous_as_of, as_of)
         windows_as_of = max(as_of, previous_as_of or as_of)
@@ -136,7 +144,8 @@ def nightly(
             clock = time.perf_counter()
             first_end = first_end or windows_as_of + timedelta(days=1)
             job = merge_job_for(wh, run_id, candidates, touched, first_end, windows_as_of, num_buckets, beam_args,
-                                stored={} if full_refresh else None, daily_final_until=previous_as_of)
+                                stored={} if full_refresh else None, daily_final_until=previous_as_of,
+                                rewritten=lookup.with_stored_copies)
             progress(f"beam windows: {len(touched)} event dates touched, windows from {first_end} to {windows_as_of} ...")
             merge_stats = merge_pipeline(job)
             durations["windows"] = time.perf_counter() - clock
@@ -150,6 +159,7 @@ def nightly(
                     Path(staging, dataset.name).mkdir(parents=True, exist_ok=True)
             else:
                 wh.keep_existing_files(run_id, REJECTED)
+                wh.keep_existing_files(run_id, EVENTS, job.appended_dates)  # the run's new events join them
             new_manifest = ingest_plan.updated_manifest(manifest, to_read, plan.hashes, run_id, ingest_us,
                                                         MANIFEST_SCHEMA)
             wh.stage_manifest(run_id, new_manifest)
@@ -180,6 +190,7 @@ def nightly(
         "files": {"new": len(plan.new), "changed": len(plan.changed), "already_ingested": plan.already_ingested},
         "recomputed": merge_stats is not None,
         "touched_event_dates": sorted(d.isoformat() for d in touched),
+        "event_dates_rewritten": sorted(d.isoformat() for d in lookup.with_stored_copies) if merge_stats else [],
         "windows_recomputed_from": first_end.isoformat() if merge_stats is not None else None,
         "counts": counts,
         "durations_s": {k: round(v, 3) for k, v in durations.items()},

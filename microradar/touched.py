@@ -7,20 +7,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from microradar.warehouse import Warehouse
 from schemas.datasets import EVENTS
 
 
+@dataclass(frozen=True)
+class TouchedDates:
+    dates: set[date]  # every event_date whose events the night changes: its windows are recomputed
+    # Dates holding a stored copy of a candidate's key, and those candidates' dates: deduplicated
+    # again and rewritten. On the other dates every candidate is a new event: the run adds a file.
+    with_stored_copies: set[date]
+
+
 def _glob_list(files: list[str]) -> str:
     return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
 
 
-def touched_event_dates(wh: Warehouse | None, candidate_files: list[str]) -> set[date]:
+def touched_event_dates(wh: Warehouse | None, candidate_files: list[str]) -> TouchedDates:
     """event_date of every candidate, and of every stored copy of a candidate's key (none when wh is None)."""
     if not candidate_files:
-        return set()
+        return TouchedDates(set(), set())
     import duckdb
 
     con = duckdb.connect()
@@ -32,14 +41,15 @@ def touched_event_dates(wh: Warehouse | None, candidate_files: list[str]) -> set
         )
         dates = {r[0] for r in con.execute("select distinct event_date from candidates").fetchall()}
         stored = wh.partition_files(EVENTS) if wh is not None else []
+        copies: set[date] = set()
         if stored:
             rows = con.execute(
-                f"select distinct s.event_date from read_parquet({_glob_list(stored)}, hive_partitioning = true, "
-                f"hive_types = {{'event_date': DATE}}) as s semi join candidates as c "
+                f"select distinct s.event_date, c.event_date from read_parquet({_glob_list(stored)}, "
+                f"hive_partitioning = true, hive_types = {{'event_date': DATE}}) as s inner join candidates as c "
                 f"on s.platform = c.platform and s.event_id = c.event_id"
             ).fetchall()
-            dates |= {r[0] for r in rows}
-        return dates
+            copies = {d for pair in rows for d in pair}
+        return TouchedDates(dates | copies, copies)
     finally:
         con.close()
 

@@ -158,11 +158,15 @@ class Warehouse:
         staged = self.staging_dir(run_id) / "manifest.parquet"
         pq.write_table(manifest.cast(MANIFEST_SCHEMA), staged)
 
-    def keep_existing_files(self, run_id: str, dataset: Dataset) -> None:
-        """Append-only datasets (rejected): hard-link the published files of every staged
-        partition into the staging copy, so the swap adds the run's file instead of replacing."""
+    def keep_existing_files(self, run_id: str, dataset: Dataset, partitions: list[date] | None = None) -> None:
+        """Append-only datasets (rejected), or the `partitions` a run only adds to: hard-link the
+        published files of those staged partitions (None: every staged one) into the staging
+        copy, so the swap adds the run's files instead of replacing."""
         staged_root = self.staging_dir(run_id) / dataset.name
+        names = None if partitions is None else {f"{dataset.partition}={d.isoformat()}" for d in partitions}
         for staged in staged_root.glob("*=*"):
+            if names is not None and staged.name not in names:
+                continue
             for old in (self.dataset_dir(dataset) / staged.name).glob("*.parquet"):
                 target = staged / old.name
                 if not target.exists():

@@ -82,6 +82,9 @@ class MergeJob:
     # read those rows and the days' distinct engagers, not their events.
     context_daily_files: list[str] = field(default_factory=list)  # engagement_daily files of those days
     context_engager_files: list[str] = field(default_factory=list)  # events files of those days
+    # Touched dates whose stored events stay as they are (no stored copy of a candidate): the
+    # commit keeps their files beside the run's new ones.
+    appended_dates: list[date] = field(default_factory=list)
 
     @property
     def context_start(self) -> date:

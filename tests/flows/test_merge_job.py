@@ -49,3 +49,19 @@ def test_without_a_final_day_every_context_day_is_read_as_events(tmp_path):
     job = merge_job_for(wh, "run2", [], set(), AS_OF - timedelta(days=3), AS_OF, 2, [], daily_final_until=None)
     assert len(job.context_event_files) == 10
     assert job.context_daily_files == [] and job.context_engager_files == []
+
+
+def test_touched_dates_without_stored_copies_are_context_and_keep_their_files(tmp_path):
+    wh = Warehouse.at(tmp_path)
+    for i in range(10):
+        d = AS_OF - timedelta(days=i)
+        touch(tmp_path / "events" / f"event_date={d}" / "part-run1-a.parquet")
+        touch(tmp_path / "engagement_daily" / f"day={d}" / "part-run1-b.parquet")
+    late, copied = AS_OF - timedelta(days=3), AS_OF - timedelta(days=2)
+    job = merge_job_for(wh, "run2", [], {late, copied}, late, AS_OF, 2, [], daily_final_until=AS_OF,
+                        rewritten={copied})
+    day_of = lambda path: date.fromisoformat(path.split("=")[-1].split("/")[0])  # noqa: E731
+    assert {day_of(f) for f in job.touched_event_files} == {copied}
+    assert {day_of(f) for f in job.context_event_files} == {late}  # its daily rows change: never final
+    assert late not in {day_of(f) for f in job.context_daily_files}
+    assert job.appended_dates == [late]

@@ -1,9 +1,12 @@
+from datetime import date
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from microradar.warehouse import Warehouse, WarehouseBusy
-from schemas.datasets import ENGAGEMENT_DAILY, REJECTED
+
+from schemas.datasets import ENGAGEMENT_DAILY, EVENTS, REJECTED
 
 
 def stage(wh, run_id, dataset, partition, value):
@@ -37,6 +40,21 @@ def test_append_only_datasets_keep_earlier_files(tmp_path):
         wh.mark_ready(run, {})
         wh.commit(run)
     assert read(wh, REJECTED, "ingest_date=2026-11-20") == [1, 2]
+
+
+def test_a_run_keeps_the_files_of_the_partitions_it_only_adds_to(tmp_path):
+    wh = Warehouse.at(tmp_path)
+    for part in ("event_date=2026-11-20", "event_date=2026-11-21"):
+        stage(wh, "r1", EVENTS, part, 1)
+    wh.mark_ready("r1", {})
+    wh.commit("r1")
+    for part in ("event_date=2026-11-20", "event_date=2026-11-21"):
+        stage(wh, "r2", EVENTS, part, 2)
+    wh.keep_existing_files("r2", EVENTS, [date(2026, 11, 21)])
+    wh.mark_ready("r2", {})
+    wh.commit("r2")
+    assert read(wh, EVENTS, "event_date=2026-11-20") == [2]  # rewritten
+    assert read(wh, EVENTS, "event_date=2026-11-21") == [1, 2]  # added to
 
 
 def test_a_run_killed_before_ready_is_discarded_and_one_killed_mid_commit_is_finished(tmp_path):
