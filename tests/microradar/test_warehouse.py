@@ -5,7 +5,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from microradar.warehouse import Warehouse, WarehouseBusy
-
 from schemas.datasets import ENGAGEMENT_DAILY, EVENTS, REJECTED
 
 
