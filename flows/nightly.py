@@ -14,6 +14,8 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from prefect import flow
 
 from flows.tasks import ingest_pipeline, merge_pipeline, plan_ingest, progress, refresh_sql
@@ -42,11 +44,12 @@ def new_run_id(now: datetime) -> str:
 def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: set[date], first_end: date,
                   windows_as_of: date, num_buckets: int | None, beam_args: list[str],
                   stored=None, daily_final_until: date | None = None,
-                  rewritten: set[date] | None = None) -> batch.MergeJob:
+                  rewritten: set[date] | None = None, stored_wins: pa.Table | None = None) -> batch.MergeJob:
     """Which stored files pipeline 2 reads: the touched dates in `rewritten` (None: every touched
     date; deduplicated again and rewritten) and the context the windows need. On a touched date
     not rewritten every candidate is a new event: its stored events are only window context, and
-    its partition keeps its files beside the run's (`appended_dates`). Context days up to
+    its partition keeps its files beside the run's (`appended_dates`). Candidates in `stored_wins`
+    (their stored copy stays kept) are left out. Context days up to
     `daily_final_until` (the last run's as-of; None: no day) keep their stored daily rows, so the
     windows read those and the days' distinct engagers; other context days are read as events,
     and so are days whose daily rows the stream rewrote (it keeps the first copy of an event, not
@@ -62,6 +65,11 @@ def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: se
     final = [d for d in context_days if daily_final_until is not None and d <= daily_final_until and d not in touched
              and d in stored_daily and not any(Path(f).name.startswith(STREAM_FILE_PREFIX) for f in stored_daily[d])]
     context_files = [f for d in context_days if d not in final for f in stored[d]]
+    stored_wins_file = None
+    if stored_wins is not None and stored_wins.num_rows:
+        stored_wins_file = str(wh.staging_dir(run_id) / batch.STORED_WINS)
+        wh.staging_dir(run_id).mkdir(parents=True, exist_ok=True)
+        pq.write_table(stored_wins, stored_wins_file)
     if num_buckets is None:
         num_buckets = batch.buckets_for(4 * sum(Path(f).stat().st_size for f in touched_files + context_files))
     return batch.MergeJob(
@@ -77,6 +85,7 @@ def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: se
         context_daily_files=[f for d in final for f in stored_daily[d]],
         context_engager_files=[f for d in final for f in stored[d]],
         appended_dates=appended,
+        stored_wins_file=stored_wins_file,
     )
 
 
@@ -145,7 +154,7 @@ def nightly(
             first_end = first_end or windows_as_of + timedelta(days=1)
             job = merge_job_for(wh, run_id, candidates, touched, first_end, windows_as_of, num_buckets, beam_args,
                                 stored={} if full_refresh else None, daily_final_until=previous_as_of,
-                                rewritten=lookup.with_stored_copies)
+                                rewritten=lookup.rewritten, stored_wins=lookup.stored_wins)
             progress(f"beam windows: {len(touched)} event dates touched, windows from {first_end} to {windows_as_of} ...")
             merge_stats = merge_pipeline(job)
             durations["windows"] = time.perf_counter() - clock
@@ -168,7 +177,7 @@ def nightly(
             faults.point("before_commit")
             wh.commit(run_id)
             durations["commit"] = time.perf_counter() - clock
-        counts = report.accounting(batch.run_report_counts(ingest_stats, merge_stats))
+        counts = report.accounting(batch.run_report_counts(ingest_stats, merge_stats, lookup.stored_wins))
 
         state = wh.read_state()
         if state.get("data_run") and state.get("sql_run") != state.get("data_run"):
@@ -190,7 +199,7 @@ def nightly(
         "files": {"new": len(plan.new), "changed": len(plan.changed), "already_ingested": plan.already_ingested},
         "recomputed": merge_stats is not None,
         "touched_event_dates": sorted(d.isoformat() for d in touched),
-        "event_dates_rewritten": sorted(d.isoformat() for d in lookup.with_stored_copies) if merge_stats else [],
+        "event_dates_rewritten": sorted(d.isoformat() for d in lookup.rewritten) if merge_stats else [],
         "windows_recomputed_from": first_end.isoformat() if merge_stats is not None else None,
         "counts": counts,
         "durations_s": {k: round(v, 3) for k, v in durations.items()},

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import landing, spill
@@ -31,7 +32,7 @@ from pipelines.engagement import WINDOW_LENGTHS
 from pipelines.stored import DailyFiles, EngagerFiles, EventFiles, file_groups
 from pipelines.transforms import (
     DAILY, EVENTS_IN, REJECTED, STATS, STORED_DAILY_IN, STORED_ENGAGERS_IN, TRAILING, DeduplicateEvents,
-    ParseEvents, ReadFilesFn, WINDOW_COLUMNS, WindowEngagement, WriteFilesFn, WritePartitionedParquet,
+    DropKeysFn, ParseEvents, ReadFilesFn, WINDOW_COLUMNS, WindowEngagement, WriteFilesFn, WritePartitionedParquet,
 )
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, EVENTS, REJECTED as REJECTED_DS
 
@@ -39,6 +40,7 @@ DEFAULT_RUNNER = "FnApiRunner"  # the default DirectRunner tries to download Pri
 CANDIDATES = "candidates"
 INGEST_STATS = "ingest_stats.json"
 MERGE_STATS = "merge_stats.json"
+STORED_WINS = "stored_wins.parquet"  # candidates whose stored copy stays (microradar.touched)
 SPILL = "_spill"  # shuffle files of a running pipeline (pipelines.spill)
 EPOCH = date(1970, 1, 1)
 EVENT_KEYS = ["platform", "profile_id", "event_time", "event_id"]
@@ -85,6 +87,8 @@ class MergeJob:
     # Touched dates whose stored events stay as they are (no stored copy of a candidate): the
     # commit keeps their files beside the run's new ones.
     appended_dates: list[date] = field(default_factory=list)
+    # Candidates whose stored copy is the one kept (platform, event_id): left out before anything.
+    stored_wins_file: str | None = None
 
     @property
     def context_start(self) -> date:
@@ -181,6 +185,8 @@ def _read_stored(p: beam.Pipeline, job: MergeJob):
 def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
     read = _read_stored(p, job)
     candidates = read.candidates
+    if job.stored_wins_file:
+        candidates = candidates | "LeaveOutStoredWins" >> beam.ParDo(DropKeysFn(job.stored_wins_file))
     if job.touched_event_files:
         merged = (candidates, read.touched) | "DeduplicateAgainstStored" >> DeduplicateEvents(
             job.num_buckets, _spill_dir(job.staging_dir, "dedup"))
@@ -237,14 +243,17 @@ def candidate_files(staging_dir: str) -> list[str]:
     return sorted(str(p) for p in Path(staging_dir, CANDIDATES).glob("*.parquet"))
 
 
-def run_report_counts(ingest: dict | None, merge: dict | None) -> dict:
-    """Line accounting for the run: duplicates among the new lines plus those already stored."""
+def run_report_counts(ingest: dict | None, merge: dict | None, stored_wins: pa.Table | None = None) -> dict:
+    """Line accounting for the run: duplicates among the new lines, those of stored events the
+    lookup settled (`stored_wins`, left out of the merge), and those the merge found."""
     if ingest is None:
         return {}
     lines = dict(ingest["lines"])
     a, b = ingest["dedup"], (merge or {}).get("dedup", {"accepted": ingest["dedup"]["accepted"], "duplicates": 0,
                                                           "conflicting_duplicates": 0})
+    settled = stored_wins.num_rows if stored_wins is not None else 0
+    conflicting = int(pc.sum(stored_wins["conflicting"]).as_py() or 0) if settled else 0
     lines["accepted"] = b["accepted"]
-    lines["duplicates"] = a["duplicates"] + b["duplicates"]
-    lines["conflicting_duplicates"] = a["conflicting_duplicates"] + b["conflicting_duplicates"]
+    lines["duplicates"] = a["duplicates"] + b["duplicates"] + settled
+    lines["conflicting_duplicates"] = a["conflicting_duplicates"] + b["conflicting_duplicates"] + conflicting
     return lines

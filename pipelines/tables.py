@@ -120,6 +120,11 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h
 
 
+def event_keys(table: pa.Table) -> pa.Array:
+    """One string per row for the dedup key (platform, event_id)."""
+    return pc.binary_join_element_wise(table["platform"], table["event_id"], "\x1f").combine_chunks()
+
+
 def split_by(table: pa.Table, groups: np.ndarray) -> Iterator[tuple[int, pa.Table]]:
     """Yield (group, rows of that group) for each group value present, rows in original order."""
     if table.num_rows == 0:

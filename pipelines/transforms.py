@@ -96,6 +96,22 @@ class ReadFilesFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(kind, table)
 
 
+class DropKeysFn(beam.DoFn):
+    """Event tables -> the same without the (platform, event_id) keys listed in a Parquet file."""
+
+    def __init__(self, keys_file: str):
+        self.keys_file = keys_file
+
+    def setup(self):
+        with FileSystems.open(self.keys_file) as source:
+            self.keys = tables.event_keys(pq.read_table(source, columns=["platform", "event_id"]))
+
+    def process(self, table: pa.Table):
+        kept = table.filter(pc.invert(pc.is_in(tables.event_keys(table), value_set=self.keys)))
+        if kept.num_rows:
+            yield kept
+
+
 def _mark(table: pa.Table, is_new: bool) -> pa.Table:
     return table.append_column(tables.IS_NEW, pa.array([is_new] * table.num_rows, pa.bool_()))
 
