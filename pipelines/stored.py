@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from apache_beam.io.filesystems import FileSystems
+import pyarrow.fs as pafs
 
 from pipelines import engagement, tables
 
@@ -25,7 +25,7 @@ def file_groups(paths: list[str], max_bytes: int = 32 << 20, max_files: int = 64
     `by_directory`); a group closes at `max_bytes` or `max_files`, so big files still spread over
     the workers one by one."""
     paths = sorted(paths)
-    sizes = dict(zip(paths, (m.metadata_list[0].size_in_bytes for m in FileSystems.match(paths)))) if paths else {}
+    sizes = dict(zip(paths, _file_sizes(paths))) if paths else {}
     groups = []
     for _, same_dir in groupby(paths, key=lambda p: PurePosixPath(p).parent if by_directory else None):
         group, size = [], 0
@@ -38,6 +38,17 @@ def file_groups(paths: list[str], max_bytes: int = 32 << 20, max_files: int = 64
         if group:
             groups.append(tuple(group))
     return groups
+
+
+def _file_sizes(paths: list[str]) -> list[int]:
+    """Sizes of files on one file system, in one call through Arrow (which reads them later):
+    local paths and URIs alike, without a glob per path."""
+    fs, _ = pafs.FileSystem.from_uri(paths[0])
+    infos = fs.get_file_info([p.split("://", 1)[1] if "://" in p else p for p in paths])
+    missing = [i.path for i in infos if i.type != pafs.FileType.File]
+    if missing:
+        raise FileNotFoundError(f"stored files vanished: {', '.join(missing[:5])}")
+    return [i.size for i in infos]
 
 
 def _dataset(paths) -> ds.Dataset:
