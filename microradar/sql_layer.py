@@ -7,6 +7,9 @@ in the staging directory, and the commit renames it into place.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -28,6 +31,7 @@ INTERMEDIATE = (
 )
 MARTS = ("profile_daily",)
 ANALYST_VIEWS = ("rising_micro_influencers", "tier_changes")
+BUILD_TABLE = "microradar_build"  # the analyst database's definition digest (_analyst_db_definition)
 
 
 def model_sql(layer: str, name: str) -> str:
@@ -91,6 +95,10 @@ def load_config(con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date 
         con.register("cfg_rows", pa.Table.from_pylist(rows))
         con.execute(f"create or replace table {name} as select * from cfg_rows")
         con.unregister("cfg_rows")
+    _set_run_params(con, as_of, compute_from)
+
+
+def _set_run_params(con: duckdb.DuckDBPyConnection, as_of: date | None, compute_from: date | None = None) -> None:
     con.execute("create or replace table run_params as select ?::DATE as as_of, ?::DATE as compute_from",
                 [as_of, compute_from])
 
@@ -126,10 +134,50 @@ def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.D
         con.close()
 
 
+def _analyst_db_definition(wh: Warehouse, config: cfg.Config) -> str:
+    """A digest of everything in the analyst database but the as-of day: the DuckDB version, the
+    dataset views and schemas, the analyst views, the macros and the configuration."""
+    parts = [duckdb.__version__, json.dumps(cfg.sql_tables(config), sort_keys=True, default=str),
+             resources.files("sql").joinpath("macros.sql").read_text()]
+    parts += [dataset_view_sql(wh, d) + str(d.schema) for d in ALL_DATASETS]
+    parts += [model_sql("marts", name) for name in ANALYST_VIEWS]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _reuse_published(wh: Warehouse, path: Path, definition: str, as_of: date | None) -> bool:
+    """Copies the published analyst database to `path` and sets its as-of day, if its definition
+    is `definition`. False (and nothing at `path`) otherwise."""
+    if not wh.duckdb_path.exists():
+        return False
+    shutil.copyfile(wh.duckdb_path, path)
+    try:
+        con = connect(path)
+    except duckdb.Error:  # not a database we can open: build afresh
+        path.unlink()
+        return False
+    try:
+        found = con.execute(f"select definition from {BUILD_TABLE}").fetchall()
+        same = found == [(definition,)]
+        if same:
+            _set_run_params(con, as_of)
+    except duckdb.CatalogException:  # built before the digest was kept
+        same = False
+    finally:
+        con.close()
+    if not same:
+        path.unlink()
+    return same
+
+
 def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT) -> None:
-    """A fresh DuckDB file with views over every dataset, the configuration, analyst views and macros."""
+    """The analyst database at `path`: views over every dataset, the configuration, analyst views and
+    macros. A copy of the published one when only the as-of day differs (its views read the files
+    found at query time); built afresh otherwise, since creating the views reads every file's footer."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
+    definition = _analyst_db_definition(wh, config)
+    if _reuse_published(wh, path, definition, as_of):
+        return
     con = connect(path)
     try:
         load_config(con, config, as_of)
@@ -137,6 +185,7 @@ def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.
         for name in ANALYST_VIEWS:
             con.execute(f"create or replace view {name} as {model_sql('marts', name)}")
         con.execute(resources.files("sql").joinpath("macros.sql").read_text())
+        con.execute(f"create table {BUILD_TABLE} as select ? as definition", [definition])
     finally:
         con.close()
 
