@@ -8,7 +8,7 @@ Generates `history-days + 1` days of events, then in one process:
   2. history: another warehouse ingests the first `history-days` landed days (one bulk night,
      equal to nightly runs by tests/e2e/test_incremental.py, with a night's bucket count), then
   3. night N+1: that warehouse ingests the next landed day (the same new events as the first night).
-The first night and night N+1 run `--repeat` times (each on a fresh copy of its warehouse); the
+The first night and night N+1 run `--repeat` times (each on an empty warehouse, or on the history restored in place); the
 medians are compared. Prints wall seconds, events, events/s and peak RSS of each, and the ratio
 night N+1 / first night.
 Timings are measured, never asserted.
@@ -71,12 +71,19 @@ def main(argv: list[str] | None = None) -> None:
     warm = _timed_night(nightly, out / "first" / "landing", out / "warmup" / "wh",
                         summary.end_date)  # starts Prefect's local server once
     def median_of_runs(landing: Path, before: Path | None, as_of: date) -> dict:
-        """Runs the night `repeat` times, each on a fresh copy of `before` (None: an empty warehouse)."""
+        """Runs the night `repeat` times: on an empty warehouse (`before` None), or each time on the
+        warehouse `before` as it was, restored in place (a warehouse keeps its path: the analyst
+        database's views name it)."""
         runs = []
+        pristine = before.with_name(before.name + "-before") if before is not None else None
+        if before is not None:
+            shutil.copytree(before, pristine)
         for i in range(args.repeat):
             wh = out / "runs" / f"{landing.parent.name}-{i}"
             if before is not None:
-                shutil.copytree(before, wh)
+                shutil.rmtree(before)
+                shutil.copytree(pristine, before)
+                wh = before
             runs.append(_timed_night(nightly, landing, wh, as_of))
         runs.sort(key=lambda r: r["seconds"])
         return {**runs[len(runs) // 2], "all": [r["seconds"] for r in runs]}

@@ -100,6 +100,7 @@ def nightly(
     ingest_time: datetime | None = None,
     num_buckets: int | None = None,
     config: cfg.Config = cfg.DEFAULT,
+    rehash: bool = False,
 ) -> dict:
     """Ingest what landed, recompute the touched windows, refresh the SQL layer, leave a run report."""
     started = ingest_time or datetime.now(timezone.utc)
@@ -120,7 +121,7 @@ def nightly(
         manifest = MANIFEST_SCHEMA.empty_table() if full_refresh else wh.read_manifest()
 
         clock = time.perf_counter()
-        plan = plan_ingest(landing_dir, manifest)
+        plan = plan_ingest(landing_dir, manifest, rehash)
         progress(f"landing: {len(plan.new)} new, {len(plan.changed)} changed, {plan.already_ingested} already ingested")
         if plan.changed and not allow_changed:
             names = ", ".join(f.relpath for f in plan.changed)

@@ -27,10 +27,13 @@ def progress(message: str) -> None:
 
 
 @task(retries=2, retry_delay_seconds=5)
-def plan_ingest(landing_dir: str, manifest: pa.Table) -> ingest_plan.IngestPlan:
-    """Lists the landing directory and compares it with the manifest (file system: retried)."""
+def plan_ingest(landing_dir: str, manifest: pa.Table, rehash: bool = False) -> ingest_plan.IngestPlan:
+    """Lists the landing directory and compares it with the manifest (file system: retried). Files
+    the manifest saw with the same size and modification time keep their recorded hash, unless
+    `rehash`: the others are read and hashed, so a night reads the new files, not the history."""
     landed = landing.discover(Path(landing_dir))
-    hashes = {f.relpath: landing.file_sha256(f.path) for f in landed}
+    hashes = {} if rehash else ingest_plan.recorded_hashes(landed, manifest)
+    hashes |= {f.relpath: landing.file_sha256(f.path) for f in landed if f.relpath not in hashes}
     return ingest_plan.plan_ingest(landed, hashes, manifest)
 
 

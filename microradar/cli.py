@@ -66,13 +66,13 @@ def cmd_generate(args) -> int:
 
 
 def _run_nightly(landing_dir: Path, warehouse_dir: Path, as_of, allow_changed: bool, beam_args: list[str],
-                 full_refresh: bool = False, num_buckets: int | None = None) -> dict:
+                 full_refresh: bool = False, num_buckets: int | None = None, rehash: bool = False) -> dict:
     _quiet_prefect()
     from flows.nightly import nightly
 
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     return nightly(str(landing_dir), str(warehouse_dir), as_of=as_of, allow_changed=allow_changed,
-                   full_refresh=full_refresh, beam_args=beam_args, num_buckets=num_buckets)
+                   full_refresh=full_refresh, beam_args=beam_args, num_buckets=num_buckets, rehash=rehash)
 
 
 def _print_run(run: dict) -> None:
@@ -101,7 +101,7 @@ def _print_run(run: dict) -> None:
 
 def cmd_nightly(args, beam_args: list[str]) -> int:
     run = _run_nightly(args.landing, Path(args.warehouse), args.as_of, args.allow_changed, beam_args,
-                       args.full_refresh, args.num_buckets)
+                       args.full_refresh, args.num_buckets, args.rehash)
     _print_run(run)
     return 0
 
@@ -221,6 +221,9 @@ def build_parser() -> Parser:
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
     p.add_argument("--as-of", type=_date, default=None, help="last complete day (default: yesterday, UTC)")
     p.add_argument("--allow-changed", action="store_true", help="re-read landed files whose content changed")
+    p.add_argument("--rehash", action="store_true",
+                   help="hash every landed file to find changed ones, also those whose size and modification "
+                        "time are as ingested (by default their recorded hash is trusted)")
     p.add_argument("--full-refresh", action="store_true",
                    help="rebuild every dataset from the whole landing directory, replacing the warehouse's")
     p.add_argument("--num-buckets", type=_positive_int, default=None,

@@ -18,6 +18,29 @@ class IngestPlan:
     hashes: dict[str, str] = field(default_factory=dict)  # relpath -> sha256 of new and changed files
 
 
+# A recorded hash is trusted only for a file last modified this long before the run that read it
+# started: a rewrite within the file system's timestamp resolution of that read could keep the
+# size and the modification time (git's "racily clean" entries).
+RACY_NS = 2_000_000_000
+
+
+def recorded_hashes(landed: list[LandedFile], manifest: pa.Table) -> dict[str, str]:
+    """relpath -> recorded sha256 of the landed files the manifest saw with the same size and
+    modification time, long enough before their run: the content is the one read then, without
+    reading the file again. The others must be hashed."""
+    rows = manifest.select(["relpath", "size", "mtime_ns", "ingested_at", "sha256"]).to_pylist()
+    seen = {r["relpath"]: r for r in rows if r["mtime_ns"] is not None}
+    trusted = {}
+    for f in landed:
+        r = seen.get(f.relpath)
+        if r is None or (r["size"], r["mtime_ns"]) != (f.size, f.mtime_ns):
+            continue
+        ingested_ns = int(r["ingested_at"].timestamp() * 1_000_000) * 1_000
+        if f.mtime_ns < ingested_ns - RACY_NS:
+            trusted[f.relpath] = r["sha256"]
+    return trusted
+
+
 def plan_ingest(landed: list[LandedFile], hashes: dict[str, str], manifest: pa.Table) -> IngestPlan:
     """landed: files now in the landing dir; hashes: their sha256; manifest: what earlier runs read."""
     known = {row["relpath"]: row["sha256"] for row in manifest.select(["relpath", "sha256"]).to_pylist()}
@@ -46,6 +69,7 @@ def updated_manifest(manifest: pa.Table, files: list[LandedFile], hashes: dict[s
             "sha256": pa.array([hashes[f.relpath] for f in files], pa.string()),
             "run_id": pa.array([run_id] * len(files), pa.string()),
             "ingested_at": pa.array([ingested_us] * len(files), pa.int64()).cast(schema.field("ingested_at").type),
+            "mtime_ns": pa.array([f.mtime_ns for f in files], pa.int64()),
         },
         schema=schema,
     )

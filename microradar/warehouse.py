@@ -36,6 +36,7 @@ MANIFEST_SCHEMA = pa.schema(
         ("sha256", pa.string()),
         ("run_id", pa.string()),
         ("ingested_at", pa.timestamp("us", tz="UTC")),
+        ("mtime_ns", pa.int64()),  # the file's modification time when read (null in older manifests)
     ]
 )
 # The stream rewrites a partition into one file named so (pipelines.streaming.swap_partition).

@@ -18,6 +18,7 @@ class LandedFile:
     relpath: str  # relative to the landing directory, '/'-separated: the file's stable identity
     path: str  # absolute path, what a worker opens
     size: int
+    mtime_ns: int = 0  # last modification, as the file system reports it
 
 
 def discover(landing_dir: Path) -> list[LandedFile]:
@@ -29,7 +30,8 @@ def discover(landing_dir: Path) -> list[LandedFile]:
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
         if path.name.endswith(LANDING_SUFFIXES):
-            found.append(LandedFile(rel.as_posix(), str(path), path.stat().st_size))
+            stat = path.stat()
+            found.append(LandedFile(rel.as_posix(), str(path), stat.st_size, stat.st_mtime_ns))
     return sorted(found)
 
 
