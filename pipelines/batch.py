@@ -171,9 +171,7 @@ def _read_stored(p: beam.Pipeline, job: MergeJob):
     files = {"candidates": job.candidate_files, "touched": job.touched_event_files,
              "context": job.context_event_files, STORED_DAILY_IN: job.context_daily_files,
              STORED_ENGAGERS_IN: job.context_engager_files}
-    # Engagers collapse across days (EngagerFiles), so their groups span partitions.
-    groups = [(kind, group) for kind, paths in files.items()
-              for group in file_groups(paths, by_directory=kind != STORED_ENGAGERS_IN)]
+    groups = [(kind, group) for kind, paths in files.items() for group in file_groups(paths)]
     return (
         p
         | "StoredFiles" >> beam.Create(groups)

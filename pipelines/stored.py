@@ -1,8 +1,8 @@
 """Reading stored Parquet back into a run: events, daily rows, engagers.
 
-A read element is a group of files (one partition's, or a few scratch files): per-element
-costs of the runner and of the shuffle spill dominate small files, and a partition holds one
-file per bucket of the run that wrote it.
+A read element is a group of files (several partitions' small files, or a few big ones):
+per-element costs of the runner and of the shuffle spill dominate small files, and a partition
+holds one file per bucket of each run that wrote it.
 """
 
 from __future__ import annotations
@@ -19,24 +19,19 @@ import pyarrow.fs as pafs
 from pipelines import engagement, tables
 
 
-def file_groups(paths: list[str], max_bytes: int = 32 << 20, max_files: int = 64,
-                by_directory: bool = True) -> list[tuple[str, ...]]:
-    """Paths grouped by directory (a partition; or in path order across directories when not
-    `by_directory`); a group closes at `max_bytes` or `max_files`, so big files still spread over
-    the workers one by one."""
+def file_groups(paths: list[str], max_bytes: int = 32 << 20, max_files: int = 64) -> list[tuple[str, ...]]:
+    """Paths in order (a partition's files together), grouped; a group closes at `max_bytes` or
+    `max_files`, so big files still spread over the workers one by one."""
     paths = sorted(paths)
-    sizes = dict(zip(paths, _file_sizes(paths))) if paths else {}
-    groups = []
-    for _, same_dir in groupby(paths, key=lambda p: PurePosixPath(p).parent if by_directory else None):
-        group, size = [], 0
-        for path in same_dir:
-            group.append(path)
-            size += sizes[path]
-            if size >= max_bytes or len(group) >= max_files:
-                groups.append(tuple(group))
-                group, size = [], 0
-        if group:
+    groups, group, size = [], [], 0
+    for path, file_size in zip(paths, _file_sizes(paths) if paths else []):
+        group.append(path)
+        size += file_size
+        if size >= max_bytes or len(group) >= max_files:
             groups.append(tuple(group))
+            group, size = [], 0
+    if group:
+        groups.append(tuple(group))
     return groups
 
 
@@ -86,20 +81,26 @@ class EventFiles:
 
 
 class DailyFiles:
-    """`engagement_daily` files -> internal daily rows (the day comes from the partition path)."""
+    """`engagement_daily` files -> internal daily rows, one table (the day comes from each
+    partition's path)."""
 
     def read(self, paths) -> Iterator[pa.Table]:
-        rows = _dataset(paths).to_table()  # a group is one partition (file_groups): one day
-        if rows.num_rows:
-            day = pa.repeat(pa.scalar(partition_day(paths[0]), pa.date32()), rows.num_rows)
-            yield engagement.from_daily_dataset(rows.append_column("day", day))
+        days = []
+        for _, same_dir in groupby(sorted(paths), key=lambda p: PurePosixPath(p).parent):
+            files = list(same_dir)
+            rows = _dataset(files).to_table()
+            day = pa.repeat(pa.scalar(partition_day(files[0]), pa.date32()), rows.num_rows)
+            days.append(rows.append_column("day", day))
+        rows = tables.concat(days)
+        if rows is not None and rows.num_rows:
+            yield engagement.from_daily_dataset(rows)
 
 
 class EngagerFiles:
     """`events` files -> their distinct (platform, profile_id, day, engager) in [first_day, last_day]:
     all the trailing windows need from a day whose daily rows are stored already. Days before
     `collapse_before` keep each engager's latest one (engagement.distinct_engagers), so a group
-    spanning several days (file_groups(by_directory=False)) gives fewer rows."""
+    spanning several days gives fewer rows."""
 
     def __init__(self, last_day: int, first_day: int | None, collapse_before: int | None = None):
         self.last_day = last_day

@@ -83,9 +83,9 @@ def test_stored_daily_rows_and_engagers_give_exactly_the_windows_of_the_events(t
     daily_files = sorted(str(p) for p in (tmp_path / "engagement_daily").glob("*/*.parquet"))
     readers = {STORED_DAILY_IN: DailyFiles(), STORED_ENGAGERS_IN: EngagerFiles(
         number(LAST_DAY), first_event_day, collapse_before=number(FIRST_END) if collapse else None)}
-    groups = [(STORED_DAILY_IN, g) for g in file_groups(daily_files)]
-    # As the merge reads them: collapsed engagers in groups across days (a few, to cross groups too).
-    groups += [(STORED_ENGAGERS_IN, g) for g in file_groups(event_files, max_files=25, by_directory=not collapse)]
+    groups = [(STORED_DAILY_IN, g) for g in file_groups(daily_files, max_files=15)]
+    # Groups of a few days each, so that engagers also meet across groups.
+    groups += [(STORED_ENGAGERS_IN, g) for g in file_groups(event_files, max_files=25)]
 
     def windows(p, label, inputs):
         return inputs | label >> WindowEngagement(number(LAST_DAY), 3, str(tmp_path / f"spill-{label}"),
@@ -114,7 +114,7 @@ def test_stored_daily_rows_and_engagers_give_exactly_the_windows_of_the_events(t
         )
 
 
-def test_file_groups_follow_partitions_and_close_at_a_size(tmp_path):
+def test_file_groups_keep_path_order_and_close_at_a_size(tmp_path):
     paths = []
     for part in ("day=2026-11-01", "day=2026-11-02"):
         (tmp_path / part).mkdir()
@@ -122,11 +122,10 @@ def test_file_groups_follow_partitions_and_close_at_a_size(tmp_path):
             path = tmp_path / part / f"{name}.parquet"
             path.write_bytes(b"x" * 100)
             paths.append(str(path))
-    assert [len(g) for g in file_groups(paths)] == [3, 3]
-    assert [len(g) for g in file_groups(paths, max_files=2)] == [2, 1, 2, 1]
-    assert [len(g) for g in file_groups(paths, max_bytes=150)] == [2, 1, 2, 1]
-    assert all(len({p.rsplit("/", 2)[1] for p in g}) == 1 for g in file_groups(paths, max_bytes=10_000))
-    assert [len(g) for g in file_groups(paths, max_files=4, by_directory=False)] == [4, 2]
+    assert file_groups(paths) == [tuple(sorted(paths))]
+    assert [len(g) for g in file_groups(paths, max_files=4)] == [4, 2]
+    assert [len(g) for g in file_groups(paths, max_bytes=150)] == [2, 2, 2]
+    assert [p for g in file_groups(list(reversed(paths)), max_files=4) for p in g] == sorted(paths)
 
 
 def test_event_files_come_back_in_tables_of_bounded_rows(tmp_path):
