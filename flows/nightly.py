@@ -103,6 +103,7 @@ def nightly(
     rehash: bool = False,
 ) -> dict:
     """Ingest what landed, recompute the touched windows, refresh the SQL layer, leave a run report."""
+    body_clock = time.perf_counter()
     started = ingest_time or datetime.now(timezone.utc)
     as_of = as_of or default_as_of(started)
     run_id = new_run_id(datetime.now(timezone.utc))
@@ -143,7 +144,9 @@ def nightly(
             faults.point("after_ingest")
 
         candidates = batch.candidate_files(staging)
+        clock = time.perf_counter()
         lookup = touched_event_dates(wh if not full_refresh else None, candidates)
+        durations["lookup"] = time.perf_counter() - clock
         touched = lookup.dates
         previous_as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else None
         first_end = first_window_end(touched, previous_as_of, as_of)
@@ -189,6 +192,7 @@ def nightly(
                                            replace=full_refresh)
 
     top = sql_layer.top_rising(wh, as_of, config.top_rising)
+    durations["total"] = time.perf_counter() - body_clock  # the flow's own work, without Prefect's
     run_report = {
         "run_id": run_id,
         "as_of": as_of.isoformat(),
