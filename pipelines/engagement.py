@@ -253,7 +253,10 @@ def trailing_engagement(
         columns = {"_p": p_out, "window_days": np.full(len(p_out), length, dtype=np.int32)}
         for c, m in sums.items():
             columns[c] = _rolling_sum(m, length)[p_out, e_out]
-        columns["unique_engagers"] = _unique_in_window(e_p, e_d, e_a, shape, length)[p_out, e_out]
+        # An engager's day reaches the window ends up to `length - 1` days later: earlier days reach
+        # none of the ends computed here (nor change what later days of that engager count).
+        near = e_d >= (first_end_day - day0 if first_end_day is not None else 0) - length + 1
+        columns["unique_engagers"] = _unique_in_window(e_p[near], e_d[near], e_a[near], shape, length)[p_out, e_out]
         columns["followers_first"] = pa.array(np.where(has_last, f_first[p_out, np.minimum(first_i, width - 1)], 0),
                                               mask=~has_last)
         columns["followers_last"] = pa.array(np.where(has_last, f_last[p_out, np.maximum(last_i, 0)], 0), mask=~has_last)

@@ -174,3 +174,19 @@ def test_collapsed_engagers_keep_each_engagers_latest_day_before_the_collapse_da
     assert sorted((r["engager"], r["day"] - day("2026-11-01")) for r in rows) == [
         ("bob", 2), ("bob", 4), ("bob", 5), ("carol", 1)]
     assert len(distinct_engagers(t, day("2026-11-30"))) == 5
+
+
+def test_windows_from_a_first_end_day_are_those_of_the_whole_computation():
+    import random
+
+    rng = random.Random(7)
+    objs = [event(rng.choice(["like", "comment", "share"]), event_id=f"r{i}", actor_id=f"u{rng.randint(0, 9)}",
+                  profile_id=rng.choice(["alice", "bob"]),
+                  event_time=at(f"2026-11-{rng.randint(1, 24):02d}", f"{rng.randint(0, 23):02d}:00:00"))
+            for i in range(400)]
+    daily, engaged = daily_engagement(events(*objs), day("2026-11-30"))
+    whole = trailing_engagement(daily, engaged, day("2026-11-30")).to_pylist()
+    for first_end in ("2026-11-03", "2026-11-15", "2026-11-27"):  # the last after every event
+        part = trailing_engagement(daily, engaged, day("2026-11-30"), day(first_end)).to_pylist()
+        expected = [r for r in whole if r["window_end"] >= date.fromisoformat(first_end)]
+        assert sorted(part, key=str) == sorted(expected, key=str) and expected
