@@ -17,15 +17,18 @@ posts as (
 ),
 
 audience_interactions as (
+    -- counted per post and day first: the join below then meets a row per post-day, not per event
     select
         platform,
         profile_id,
         post_id,
-        event_date as day
+        event_date as day,
+        count(*) as interactions
     from events
     where
         event_type in ('like', 'comment', 'share', 'save') and actor_id != profile_id
         and event_date >= coalesce((select run_params.compute_from - 27 from run_params), date '0001-01-01')
+    group by platform, profile_id, post_id, event_date
 ),
 
 split as (
@@ -33,8 +36,10 @@ split as (
         audience_interactions.platform,
         audience_interactions.profile_id,
         audience_interactions.day,
-        count(*) filter (where posts.sponsored) as sponsored_interactions,
-        count(*) filter (where not posts.sponsored) as organic_interactions
+        cast(coalesce(sum(audience_interactions.interactions) filter (where posts.sponsored), 0) as bigint)
+            as sponsored_interactions,
+        cast(coalesce(sum(audience_interactions.interactions) filter (where not posts.sponsored), 0) as bigint)
+            as organic_interactions
     from audience_interactions
     inner join posts
         on
