@@ -40,23 +40,24 @@ def test_final_days_give_daily_rows_unless_touched_recent_streamed_or_missing(tm
     assert all("/events/" in f for f in job.context_engager_files)
 
 
-def test_without_a_final_day_every_context_day_is_read_as_events(tmp_path):
-    wh = Warehouse.at(tmp_path)
+def ten_days(root) -> Warehouse:
+    """A warehouse with an events and an engagement_daily partition for each of the last ten days."""
     for i in range(10):
         d = AS_OF - timedelta(days=i)
-        touch(tmp_path / "events" / f"event_date={d}" / "part-run1-a.parquet")
-        touch(tmp_path / "engagement_daily" / f"day={d}" / "part-run1-b.parquet")
+        touch(root / "events" / f"event_date={d}" / "part-run1-a.parquet")
+        touch(root / "engagement_daily" / f"day={d}" / "part-run1-b.parquet")
+    return Warehouse.at(root)
+
+
+def test_without_a_final_day_every_context_day_is_read_as_events(tmp_path):
+    wh = ten_days(tmp_path)
     job = merge_job_for(wh, "run2", [], set(), AS_OF - timedelta(days=3), AS_OF, 2, [], daily_final_until=None)
     assert len(job.context_event_files) == 10
     assert job.context_daily_files == [] and job.context_engager_files == []
 
 
 def test_touched_dates_without_stored_copies_are_context_and_keep_their_files(tmp_path):
-    wh = Warehouse.at(tmp_path)
-    for i in range(10):
-        d = AS_OF - timedelta(days=i)
-        touch(tmp_path / "events" / f"event_date={d}" / "part-run1-a.parquet")
-        touch(tmp_path / "engagement_daily" / f"day={d}" / "part-run1-b.parquet")
+    wh = ten_days(tmp_path)
     late, copied = AS_OF - timedelta(days=3), AS_OF - timedelta(days=2)
     job = merge_job_for(wh, "run2", [], {late, copied}, late, AS_OF, 2, [], daily_final_until=AS_OF,
                         rewritten={copied})
