@@ -145,7 +145,8 @@ def nightly(
 
         candidates = batch.candidate_files(staging)
         clock = time.perf_counter()
-        lookup = touched_event_dates(wh if not full_refresh else None, candidates)
+        stored = {} if full_refresh else wh.files_by_partition(EVENTS)  # listed once: lookup and merge
+        lookup = touched_event_dates(stored, candidates)
         durations["lookup"] = time.perf_counter() - clock
         touched = lookup.dates
         previous_as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else None
@@ -157,7 +158,7 @@ def nightly(
             clock = time.perf_counter()
             first_end = first_end or windows_as_of + timedelta(days=1)
             job = merge_job_for(wh, run_id, candidates, touched, first_end, windows_as_of, num_buckets, beam_args,
-                                stored={} if full_refresh else None, daily_final_until=previous_as_of,
+                                stored=stored, daily_final_until=previous_as_of,
                                 rewritten=lookup.rewritten, stored_wins=lookup.stored_wins)
             progress(f"beam windows: {len(touched)} event dates touched, windows from {first_end} to {windows_as_of} ...")
             merge_stats = merge_pipeline(job)

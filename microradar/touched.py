@@ -13,9 +13,7 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 
-from microradar.warehouse import Warehouse
 from pipelines.dedup import SORT_KEYS
-from schemas.datasets import EVENTS
 
 # Candidates whose stored copy stays kept: (platform, event_id, conflicting: payloads differ).
 STORED_WINS_SCHEMA = pa.schema([("platform", pa.string()), ("event_id", pa.string()), ("conflicting", pa.bool_())])
@@ -44,8 +42,9 @@ def _sorts_before(a: str, b: str) -> str:
     return clause
 
 
-def touched_event_dates(wh: Warehouse | None, candidate_files: list[str]) -> TouchedDates:
-    """The dates this night's candidates change, given the stored events (none when wh is None)."""
+def touched_event_dates(stored: dict[date, list[str]], candidate_files: list[str]) -> TouchedDates:
+    """The dates this night's candidates change, given the stored `events` files by date
+    (Warehouse.files_by_partition; empty for a rebuild)."""
     if not candidate_files:
         return TouchedDates(set())
     import duckdb
@@ -58,7 +57,6 @@ def touched_event_dates(wh: Warehouse | None, candidate_files: list[str]) -> Tou
             f"create temp table candidates as select platform, event_id, {order}, "
             f"cast(event_time as date) as event_date from read_parquet({_glob_list(candidate_files)})"
         )
-        stored = wh.files_by_partition(EVENTS) if wh is not None else {}
         copy_dates = set()
         if stored:
             copy_dates = {r[0] for r in con.execute(
