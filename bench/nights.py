@@ -3,14 +3,14 @@
     .venv/bin/python -m bench.nights [--profiles 200] [--history-days 60] [--out /tmp/microradar-nights]
 
 Generates `history-days + 1` days of events, then in one process:
-  1. first night: an empty warehouse ingests the very files night N+1 will ingest (the baseline:
-     the same new events, no history),
-  2. history: another warehouse ingests the first `history-days` landed days (one bulk night,
-     equal to nightly runs by tests/e2e/test_incremental.py, with a night's bucket count), then
-  3. night N+1: that warehouse ingests the next landed day (the same new events as the first night).
-The first night and night N+1 run `--repeat` times (each on an empty warehouse, or on the history restored in place); the
-medians are compared. Prints wall seconds, events, events/s and peak RSS of each, and the ratio
-night N+1 / first night.
+  1. history: a warehouse ingests the first `history-days` landed days (one bulk night, equal to
+     nightly runs by tests/e2e/test_incremental.py, with a night's bucket count);
+  2. first night: an empty warehouse ingests the very files night N+1 will ingest (the baseline:
+     the same new events, no history);
+  3. night N+1: the history warehouse ingests the next landed day (the same new events).
+The first night and night N+1 alternate `--repeat` times (night N+1 on the history restored in
+place each time); the medians are compared. Prints wall seconds, events, events/s and peak RSS,
+the ratio night N+1 / first night, and the same ratio for the flow's own work.
 Timings are measured, never asserted.
 """
 
@@ -39,6 +39,13 @@ def _timed_night(nightly, landing: Path, wh: Path, as_of: date, num_buckets: int
     report = nightly(str(landing), str(wh), as_of=as_of, beam_args=["--runner=FnApiRunner"], num_buckets=num_buckets)
     seconds = time.perf_counter() - clock
     return {"seconds": seconds, "lines": report["counts"]["lines_read"], "report": report}
+
+
+def _median(runs: list[dict]) -> dict:
+    """The run of median wall time, with every wall time and the median of the flow's own work."""
+    work = sorted(r["report"]["durations_s"]["total"] for r in runs)
+    by_wall = sorted(runs, key=lambda r: r["seconds"])
+    return {**by_wall[len(runs) // 2], "all": [r["seconds"] for r in runs], "work": work[len(work) // 2]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,34 +77,28 @@ def main(argv: list[str] | None = None) -> None:
     land(out / "hist" / "landing", history)
     warm = _timed_night(nightly, out / "first" / "landing", out / "warmup" / "wh",
                         summary.end_date)  # starts Prefect's local server once
-    def median_of_runs(landing: Path, before: Path | None, as_of: date) -> dict:
-        """Runs the night `repeat` times: on an empty warehouse (`before` None), or each time on the
-        warehouse `before` as it was, restored in place (a warehouse keeps its path: the analyst
-        database's views name it)."""
-        runs = []
-        pristine = before.with_name(before.name + "-before") if before is not None else None
-        if before is not None:
-            shutil.copytree(before, pristine)
-        for i in range(args.repeat):
-            wh = out / "runs" / f"{landing.parent.name}-{i}"
-            if before is not None:
-                shutil.rmtree(before)
-                shutil.copytree(pristine, before)
-                wh = before
-            runs.append(_timed_night(nightly, landing, wh, as_of))
-        work = sorted(r["report"]["durations_s"]["total"] for r in runs)
-        runs.sort(key=lambda r: r["seconds"])
-        return {**runs[len(runs) // 2], "all": [r["seconds"] for r in runs], "work": work[len(work) // 2]}
-
-    first = median_of_runs(out / "first" / "landing", None, summary.end_date)
-    rss_first = _peak_rss_mb()
     # One bulk run, with the bucket count of a single night: its partitions then hold as many files
     # as 60 nightly runs would leave (one per bucket), not one per bucket of a 60-day run.
     night_buckets = buckets_for(sum(f.stat().st_size for f in (out / "first" / "landing").rglob("*") if f.is_file()))
     built = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", date.fromisoformat(history[-1]),
                          night_buckets)
     land(out / "hist" / "landing", new_night)
-    last = median_of_runs(out / "hist" / "landing", out / "hist" / "wh", summary.end_date)
+    wh, pristine = out / "hist" / "wh", out / "hist" / "wh-before"
+    shutil.copytree(wh, pristine)
+
+    # The two nights alternate, so whatever the process accumulates run after run (its heap, the
+    # page cache) weighs on both alike. Night N+1 runs on the history restored in place each time
+    # (a warehouse keeps its path: the analyst database's views name it); a first night on an
+    # empty warehouse of its own.
+    first_runs, last_runs = [], []
+    for i in range(args.repeat):
+        first_runs.append(_timed_night(nightly, out / "first" / "landing", out / "runs" / f"first-{i}",
+                                       summary.end_date))
+        shutil.rmtree(wh)
+        shutil.copytree(pristine, wh)
+        last_runs.append(_timed_night(nightly, out / "hist" / "landing", wh, summary.end_date))
+    rss = _peak_rss_mb()
+    first, last = _median(first_runs), _median(last_runs)
 
     print(f"\n{'night':<34}{'lines':>10}{'seconds':>10}{'lines/s':>10}")
     for label, r in (("warm-up (Prefect server start)", warm), ("first night (empty warehouse)", first),
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"night {len(history) + 1} steps:    {steps(last)}")
     print(f"night {len(history) + 1} touched {len(last['report']['touched_event_dates'])} event dates; "
           f"windows recomputed from {last['report']['windows_recomputed_from']}")
-    print(f"peak RSS of this process: {_peak_rss_mb():,.0f} MB (after first night {rss_first:,.0f} MB)")
+    print(f"peak RSS of this process: {rss:,.0f} MB")
     ratio = last["seconds"] / first["seconds"]
     per_line = (last["seconds"] / last["lines"]) / (first["seconds"] / first["lines"])
     print(f"ratio night {len(history) + 1} / first night: {ratio:.2f}x wall, {per_line:.2f}x per new line")

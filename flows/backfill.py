@@ -39,7 +39,8 @@ def backfill(warehouse_dir: str, from_day: date, to_day: date, beam_args: list[s
             raise NothingToBackfill(f"--from {from_day} is after the warehouse's as-of day {as_of}")
         clock = time.perf_counter()
         progress(f"beam windows: recomputing windows ending {from_day} .. {to_day} ...")
-        job = merge_job_for(wh, run_id, [], set(), from_day, to_day, num_buckets, list(beam_args or []))
+        job = merge_job_for(wh, run_id, [], set(), from_day, to_day, num_buckets, list(beam_args or []),
+                            rewritten=set())
         merge_pipeline(job)
         seconds = time.perf_counter() - clock
         wh.mark_ready(run_id, {**state, "data_run": run_id})

@@ -21,7 +21,7 @@ from prefect import flow
 from flows.tasks import ingest_pipeline, merge_pipeline, plan_ingest, progress, refresh_sql
 from microradar import config as cfg
 from microradar import faults, report, sql_layer
-from microradar.touched import first_window_end, touched_event_dates
+from microradar.touched import first_window_end, touched_event_dates, with_crowded_dates
 from microradar.warehouse import MANIFEST_SCHEMA, STREAM_FILE_PREFIX, Warehouse
 from microradar import ingest_plan
 from pipelines import batch
@@ -42,21 +42,24 @@ def new_run_id(now: datetime) -> str:
 
 
 def merge_job_for(wh: Warehouse, run_id: str, candidates: list[str], touched: set[date], first_end: date,
-                  windows_as_of: date, num_buckets: int | None, beam_args: list[str],
-                  stored=None, daily_final_until: date | None = None,
-                  rewritten: set[date] | None = None, stored_wins: pa.Table | None = None) -> batch.MergeJob:
-    """Which stored files pipeline 2 reads: the touched dates in `rewritten` (None: every touched
-    date; deduplicated again and rewritten) and the context the windows need. On a touched date
-    not rewritten every candidate is a new event: its stored events are only window context, and
-    its partition keeps its files beside the run's (`appended_dates`). Candidates in `stored_wins`
-    (their stored copy stays kept) are left out. Context days up to
-    `daily_final_until` (the last run's as-of; None: no day) keep their stored daily rows, so the
-    windows read those and the days' distinct engagers; other context days are read as events,
-    and so are days whose daily rows the stream rewrote (it keeps the first copy of an event, not
-    the nightly's). Without `num_buckets`, the bucket count follows what it reads (zstd Parquet
-    holds ~4x the events of as many bytes of JSON)."""
+                  windows_as_of: date, num_buckets: int | None, beam_args: list[str], *,
+                  rewritten: set[date], stored=None, daily_final_until: date | None = None,
+                  stored_wins: pa.Table | None = None) -> batch.MergeJob:
+    """Which stored files pipeline 2 reads, by date:
+
+    - touched and in `rewritten`: its events, deduplicated again with the candidates and rewritten;
+    - touched, not rewritten: its events as window context only (every candidate there is new); the
+      partition keeps its files beside the run's (`appended_dates`);
+    - untouched, from 27 days before `first_end` to `windows_as_of`: its stored daily rows and its
+      events' distinct engagers when the day is final (up to `daily_final_until`, the last run's
+      as-of, and not rewritten by the stream, which keeps the first copy of an event rather than
+      the nightly's); otherwise its events.
+
+    Candidates in `stored_wins` (their stored copy stays) are left out. `stored` is the events
+    files by date (listed here when None). Without `num_buckets`, the bucket count follows what
+    is read (zstd Parquet holds ~4x the events of as many bytes of JSON)."""
     stored = wh.files_by_partition(EVENTS) if stored is None else stored
-    rewritten = touched if rewritten is None else touched & rewritten
+    rewritten = touched & rewritten
     context_start = first_end - timedelta(days=27)
     touched_files = [f for d in sorted(rewritten) for f in stored.get(d, [])]
     appended = [d for d in sorted(touched - rewritten) if stored.get(d)]
@@ -149,6 +152,7 @@ def nightly(
         lookup = touched_event_dates(stored, candidates)
         durations["lookup"] = time.perf_counter() - clock
         touched = lookup.dates
+        rewritten = with_crowded_dates(lookup, stored)
         previous_as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else None
         first_end = first_window_end(touched, previous_as_of, as_of)
         windows_as_of = max(as_of, previous_as_of or as_of)
@@ -159,7 +163,7 @@ def nightly(
             first_end = first_end or windows_as_of + timedelta(days=1)
             job = merge_job_for(wh, run_id, candidates, touched, first_end, windows_as_of, num_buckets, beam_args,
                                 stored=stored, daily_final_until=previous_as_of,
-                                rewritten=lookup.rewritten, stored_wins=lookup.stored_wins)
+                                rewritten=rewritten, stored_wins=lookup.stored_wins)
             progress(f"beam windows: {len(touched)} event dates touched, windows from {first_end} to {windows_as_of} ...")
             merge_stats = merge_pipeline(job)
             durations["windows"] = time.perf_counter() - clock
@@ -205,7 +209,7 @@ def nightly(
         "files": {"new": len(plan.new), "changed": len(plan.changed), "already_ingested": plan.already_ingested},
         "recomputed": merge_stats is not None,
         "touched_event_dates": sorted(d.isoformat() for d in touched),
-        "event_dates_rewritten": sorted(d.isoformat() for d in lookup.rewritten) if merge_stats else [],
+        "event_dates_rewritten": sorted(d.isoformat() for d in rewritten) if merge_stats else [],
         "windows_recomputed_from": first_end.isoformat() if merge_stats is not None else None,
         "counts": counts,
         "durations_s": {k: round(v, 3) for k, v in durations.items()},

@@ -15,6 +15,9 @@ import pyarrow as pa
 
 from pipelines.dedup import SORT_KEYS
 
+# A touched date holding this many files or more is rewritten whole rather than added to, so a
+# date that keeps receiving late events is compacted back to a file per bucket now and then.
+MAX_FILES_PER_DATE = 32
 # Candidates whose stored copy stays kept: (platform, event_id, conflicting: payloads differ).
 STORED_WINS_SCHEMA = pa.schema([("platform", pa.string()), ("event_id", pa.string()), ("conflicting", pa.bool_())])
 
@@ -84,6 +87,14 @@ def touched_event_dates(stored: dict[date, list[str]], candidate_files: list[str
         return TouchedDates(dates | rewritten, rewritten, stored_wins.cast(STORED_WINS_SCHEMA))
     finally:
         con.close()
+
+
+def with_crowded_dates(lookup: TouchedDates, stored: dict[date, list[str]], max_files: int | None = None) -> set[date]:
+    """The dates to rewrite: the lookup's, plus touched dates already holding `max_files`
+    (MAX_FILES_PER_DATE) files or more. Rewriting such a date deduplicates its stored events with
+    the night's again: they are new there, so only the file count changes."""
+    max_files = MAX_FILES_PER_DATE if max_files is None else max_files
+    return lookup.rewritten | {d for d in lookup.dates if len(stored.get(d, [])) >= max_files}
 
 
 def first_window_end(touched: set[date], previous_as_of: date | None, as_of: date) -> date | None:

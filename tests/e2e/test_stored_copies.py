@@ -1,6 +1,7 @@
 """A later night delivers copies of stored events: the key lookup settles which copy is kept, the
 night rewrites only the dates where a new copy replaces a stored one, adds to the others, and the
-warehouse equals one full run over everything."""
+warehouse equals one full run over everything. A third night's late event finds its date crowded
+with files and compacts it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tests.conftest import INGEST_US, event, line  # noqa: E402
 from tests.e2e.helpers import assert_same_warehouse  # noqa: E402
 
 RUNNER = ["--runner=FnApiRunner"]
-NIGHT1, NIGHT2 = "2026-11-20/a.jsonl", "2026-11-21/b.jsonl"  # the later file sorts after the earlier
+NIGHT1, NIGHT2, NIGHT3 = "2026-11-20/a.jsonl", "2026-11-21/b.jsonl", "2026-11-22/c.jsonl"  # in landing order
 
 
 def payload_hash(obj: dict) -> str:
@@ -57,6 +58,8 @@ SECOND = [
     likes("late", "2026-11-17", "frank"),  # a late new event: its date is only added to
     likes("today", "2026-11-21", "gina"),
 ]
+THIRD = [likes("later", "2026-11-17", "hugo"), likes("tomorrow", "2026-11-22", "gina")]
+CROWDED = "event_date=2026-11-17"  # two files after the second night: at the third night's limit
 
 
 def land(path, objs):
@@ -64,16 +67,25 @@ def land(path, objs):
     path.write_bytes(b"\n".join(line(o) for o in objs) + b"\n")
 
 
+def names(root, partition: str) -> set[str]:
+    return {p.name for p in (root / "nights" / "events" / partition).glob("*.parquet")}
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("copies")
     land(root / "landing" / NIGHT1, FIRST)
     first = nightly(str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 20), beam_args=RUNNER)
-    before = {p.name for p in (root / "nights" / "events" / "event_date=2026-11-17").glob("*.parquet")}
+    before = names(root, CROWDED)
     land(root / "landing" / NIGHT2, SECOND)
     second = nightly(str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 21), beam_args=RUNNER)
-    full = nightly(str(root / "landing"), str(root / "full"), as_of=date(2026, 11, 21), beam_args=RUNNER)
-    return root, first, second, full, before
+    after = names(root, CROWDED)
+    land(root / "landing" / NIGHT3, THIRD)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("microradar.touched.MAX_FILES_PER_DATE", len(after))
+        third = nightly(str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 22), beam_args=RUNNER)
+    full = nightly(str(root / "landing"), str(root / "full"), as_of=date(2026, 11, 22), beam_args=RUNNER)
+    return root, first, second, third, full, (before, after, names(root, CROWDED))
 
 
 def test_the_nights_equal_one_full_run(runs):
@@ -82,20 +94,26 @@ def test_the_nights_equal_one_full_run(runs):
 
 
 def test_only_dates_where_a_new_copy_replaces_a_stored_one_are_rewritten(runs):
-    root, _, second, _, before = runs
+    _, _, second, _, _, (before, after, _) = runs
     assert second["event_dates_rewritten"] == ["2026-11-19", "2026-11-20"]
     # The late event's date is added to; the copy that lost touches nothing.
     assert second["touched_event_dates"] == ["2026-11-17", "2026-11-19", "2026-11-20", "2026-11-21"]
-    after = {p.name for p in (root / "nights" / "events" / "event_date=2026-11-17").glob("*.parquet")}
     assert before < after  # the night's file joined the stored one
 
 
+def test_a_date_crowded_with_files_is_rewritten_whole(runs):
+    _, _, _, third, _, (_, after, compacted) = runs
+    assert third["touched_event_dates"] == ["2026-11-17", "2026-11-22"]
+    assert third["event_dates_rewritten"] == ["2026-11-17"]
+    assert not compacted & after and len(compacted) == 1  # the run's one file replaced both
+
+
 def test_every_copy_is_accounted_for(runs):
-    _, first, second, full, _ = runs
+    _, first, second, third, full, _ = runs
     c = second["counts"]
     assert (c["accepted"], c["duplicates"], c["conflicting_duplicates"]) == (2, 3, 2), c
     assert c["identity_holds"]
-    # the same copies as one run over both files, which saw them all at once
-    both = full["counts"]
-    assert first["counts"]["accepted"] + c["accepted"] == both["accepted"]
-    assert c["duplicates"] == both["duplicates"] and c["conflicting_duplicates"] == both["conflicting_duplicates"]
+    # the same copies as one run over every file, which saw them all at once
+    every = full["counts"]
+    assert sum(r["counts"]["accepted"] for r in (first, second, third)) == every["accepted"]
+    assert c["duplicates"] == every["duplicates"] and c["conflicting_duplicates"] == every["conflicting_duplicates"]

@@ -27,7 +27,8 @@ def test_final_days_give_daily_rows_unless_touched_recent_streamed_or_missing(tm
             touch(tmp_path / "engagement_daily" / f"day={d}" / name)
 
     first_end = AS_OF - timedelta(days=4)
-    job = merge_job_for(wh, "run2", [], {touched}, first_end, AS_OF, 2, [], daily_final_until=last_run)
+    job = merge_job_for(wh, "run2", [], {touched}, first_end, AS_OF, 2, [], daily_final_until=last_run,
+                        rewritten={touched})
 
     day_of = lambda path: date.fromisoformat(path.split("=")[-1].split("/")[0])  # noqa: E731
     context_start = first_end - timedelta(days=27)
@@ -51,7 +52,8 @@ def ten_days(root) -> Warehouse:
 
 def test_without_a_final_day_every_context_day_is_read_as_events(tmp_path):
     wh = ten_days(tmp_path)
-    job = merge_job_for(wh, "run2", [], set(), AS_OF - timedelta(days=3), AS_OF, 2, [], daily_final_until=None)
+    job = merge_job_for(wh, "run2", [], set(), AS_OF - timedelta(days=3), AS_OF, 2, [], daily_final_until=None,
+                        rewritten=set())
     assert len(job.context_event_files) == 10
     assert job.context_daily_files == [] and job.context_engager_files == []
 
