@@ -24,7 +24,6 @@ DAILY_SCHEMA = pa.schema(
 )
 
 
-ENGAGER_INPUT_COLUMNS = ["platform", "profile_id", "event_time", "actor_id"]
 ENGAGER_SCHEMA = pa.schema([("platform", pa.string()), ("profile_id", pa.string()), ("day", pa.int32()),
                             ("engager", pa.string())])
 
@@ -34,18 +33,12 @@ def _event_day(events: pa.Table) -> pa.Array:
 
 
 def _audience(events: pa.Table) -> pa.Array:
-    """An audience interaction: someone other than the profile acted."""
+    """An audience interaction: someone other than the profile acted (as stored.EngagerFiles's SQL)."""
     return pc.fill_null(pc.not_equal(events["actor_id"], events["profile_id"]), False)
 
 
 def _engager(events: pa.Table, audience: pa.Array) -> pa.Array:
     return pc.if_else(audience, events["actor_id"], pa.scalar(None, pa.string()))
-
-
-def _engager_indicators(events: pa.Table) -> pa.Table:
-    """Just the columns distinct engagers are counted from (reads only ENGAGER_INPUT_COLUMNS)."""
-    return pa.table({"platform": events["platform"], "profile_id": events["profile_id"],
-                     "day": _event_day(events), "engager": _engager(events, _audience(events))})
 
 
 def _in_days(ind: pa.Table, last_day: int, first_day: int | None) -> pa.Table:
@@ -114,25 +107,6 @@ def daily_engagement(events: pa.Table, last_day: int, first_day: int | None = No
 def _distinct_engagers(ind: pa.Table) -> pa.Table:
     engagers = ind.filter(pc.is_valid(ind["engager"])).select(ENGAGER_SCHEMA.names)
     return pa.TableGroupBy(engagers, ENGAGER_SCHEMA.names, use_threads=False).aggregate([]).cast(ENGAGER_SCHEMA)
-
-
-def distinct_engagers(events: pa.Table, last_day: int, first_day: int | None = None,
-                      collapse_before: int | None = None) -> pa.Table:
-    """Events -> the distinct (platform, profile_id, day, engager) of daily_engagement, alone: what
-    the trailing windows need from days whose daily rows are already stored.
-
-    With `collapse_before`, the days before it keep only each (profile, engager)'s latest such day:
-    a window ending on or after `collapse_before` holds an earlier day of that engager exactly when
-    it holds the latest one, so the windows from there on count the same, from fewer rows."""
-    ind = _in_days(_engager_indicators(events), last_day, first_day)
-    if collapse_before is None:
-        return _distinct_engagers(ind)
-    ind = ind.filter(pc.is_valid(ind["engager"]))
-    before = pc.less(ind["day"], collapse_before)
-    latest = pa.TableGroupBy(ind.filter(before), ["platform", "profile_id", "engager"], use_threads=False).aggregate(
-        [("day", "max")]).rename_columns({"day_max": "day"})
-    return pa.concat_tables([latest.select(ENGAGER_SCHEMA.names).cast(ENGAGER_SCHEMA),
-                             _distinct_engagers(ind.filter(pc.invert(before)))])
 
 
 def daily_engagement_by_day_ranges(events: pa.Table, last_day: int, first_day: int | None = None,

@@ -99,16 +99,44 @@ class DailyFiles:
 class EngagerFiles:
     """`events` files -> their distinct (platform, profile_id, day, engager) in [first_day, last_day]:
     all the trailing windows need from a day whose daily rows are stored already. Days before
-    `collapse_before` keep each engager's latest one (engagement.distinct_engagers), so a group
-    spanning several days gives fewer rows."""
+    `collapse_before` keep each (profile, engager)'s latest one: a window ending on or after
+    `collapse_before` holds an earlier day of that engager exactly when it holds the latest, so
+    those windows count the same from fewer rows.
+
+    DuckDB reads and groups them: on these string keys it takes under half the time of Arrow's
+    single-threaded group-by (the largest context a night reads). An engager is an actor other
+    than the profile, as in engagement._audience."""
 
     def __init__(self, last_day: int, first_day: int | None, collapse_before: int | None = None):
         self.last_day = last_day
         self.first_day = first_day
         self.collapse_before = collapse_before
 
+    def sql(self) -> str:
+        lowest = -(2**31) if self.first_day is None else self.first_day
+        collapse = lowest if self.collapse_before is None else self.collapse_before
+        return f"""
+            with engaged as (
+                select platform, profile_id, cast(epoch_us(event_time) // {tables.US_PER_DAY} as integer) as day,
+                    actor_id as engager
+                from read_parquet($files)
+                where actor_id != profile_id
+            )
+            select platform, profile_id, max(day) as day, engager from engaged
+            where day >= {lowest} and day < {collapse} and day <= {self.last_day}
+            group by platform, profile_id, engager
+            union all
+            select distinct platform, profile_id, day, engager from engaged
+            where day >= {max(lowest, collapse)} and day <= {self.last_day}
+        """
+
     def read(self, paths) -> Iterator[pa.Table]:
-        events = _dataset(paths).to_table(columns=engagement.ENGAGER_INPUT_COLUMNS)
-        engagers = engagement.distinct_engagers(events, self.last_day, self.first_day, self.collapse_before)
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            engagers = con.execute(self.sql(), {"files": list(paths)}).to_arrow_table()
+        finally:
+            con.close()
         if engagers.num_rows:
-            yield engagers
+            yield engagers.cast(engagement.ENGAGER_SCHEMA)

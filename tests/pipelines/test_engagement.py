@@ -2,7 +2,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from pipelines.engagement import daily_engagement, distinct_engagers, to_daily_dataset, trailing_engagement
+from pipelines.engagement import daily_engagement, to_daily_dataset, trailing_engagement
 from pipelines.parse import parse_line
 from pipelines.tables import events_table
 from tests.conftest import INGEST_US, event, line
@@ -159,21 +159,6 @@ def test_no_window_to_recompute_gives_an_empty_typed_table():
     out = trailing_engagement(daily, engagers, day("2026-11-05"), first_end_day=day("2026-11-06"))
     assert out.num_rows == 0
     assert out.column_names[-1] == "window_end" and out.schema.field("platform").type == pa.string()
-
-
-def test_collapsed_engagers_keep_each_engagers_latest_day_before_the_collapse_day_only():
-    t = events(
-        event("like", actor_id="bob", event_time=at("2026-11-01")),
-        event("like", actor_id="bob", event_time=at("2026-11-03")),
-        event("comment", actor_id="bob", event_time=at("2026-11-05")),  # on the collapse day: kept as is
-        event("like", actor_id="bob", event_time=at("2026-11-06")),
-        event("like", actor_id="carol", event_time=at("2026-11-02")),
-        event("like", actor_id="alice", event_time=at("2026-11-04")),  # the creator: not an engager
-    )
-    rows = distinct_engagers(t, day("2026-11-30"), collapse_before=day("2026-11-05")).to_pylist()
-    assert sorted((r["engager"], r["day"] - day("2026-11-01")) for r in rows) == [
-        ("bob", 2), ("bob", 4), ("bob", 5), ("carol", 1)]
-    assert len(distinct_engagers(t, day("2026-11-30"))) == 5
 
 
 def test_windows_from_a_first_end_day_are_those_of_the_whole_computation():

@@ -114,6 +114,34 @@ def test_stored_daily_rows_and_engagers_give_exactly_the_windows_of_the_events(t
         )
 
 
+def test_stored_engagers_are_the_days_distinct_engagers_collapsed_before_the_collapse_day(tmp_path):
+    import pyarrow.parquet as pq
+
+    rows = [("bob", "2026-11-01"), ("bob", "2026-11-03"), ("bob", "2026-11-03"),
+            ("bob", "2026-11-05"),  # on the collapse day: kept as is
+            ("bob", "2026-11-06"), ("carol", "2026-11-02"),
+            ("alice", "2026-11-04"),  # the creator: not an engager
+            (None, "2026-11-04"),  # a post: no actor
+            ("dave", "2026-10-31"), ("erin", "2026-11-08")]  # before the first day, after the last
+    objs = [event("like" if actor else "post", event_id=f"e{i}", event_time=f"{d}T23:59:59Z",
+                  **({"actor_id": actor} if actor else {})) for i, (actor, d) in enumerate(rows)]
+    table = events_table([parse_line(line(o), INGEST_US) for o in objs], "t.jsonl", list(range(1, len(objs) + 1)))
+    pq.write_table(table.drop_columns(["event_date"]), tmp_path / "a.parquet")
+    first = number(date(2026, 11, 1))
+
+    def read(collapse_before):
+        reader = EngagerFiles(number(date(2026, 11, 7)), first, collapse_before)
+        out = [t for t in reader.read([str(tmp_path / "a.parquet")])]
+        assert all(t.schema == engagement.ENGAGER_SCHEMA for t in out)
+        return sorted((r["engager"], r["day"] - first) for t in out for r in t.to_pylist())
+
+    assert read(number(date(2026, 11, 5))) == [("bob", 2), ("bob", 4), ("bob", 5), ("carol", 1)]
+    assert read(None) == [("bob", 0), ("bob", 2), ("bob", 4), ("bob", 5), ("carol", 1)]
+    # the same as the engagers daily_engagement gives for those days
+    _, engaged = engagement.daily_engagement(table, number(date(2026, 11, 7)), first)
+    assert read(None) == sorted((r["engager"], r["day"] - first) for r in engaged.to_pylist())
+
+
 def test_file_groups_keep_path_order_and_close_at_a_size(tmp_path):
     paths = []
     for part in ("day=2026-11-01", "day=2026-11-02"):

@@ -103,13 +103,22 @@ def test_computing_from_a_day_gives_exactly_those_days_of_the_full_computation(d
     of a computation over every day (lags, carried-forward followers, 28-day sponsorship sums)."""
     compute_from = AS_OF - timedelta(days=days_back)
     daily = [{**r, "sponsored_posts": r["posts"] * (r["day"].toordinal() % 2)} for r in fixture_daily_rows()]
+    # A profile whose only snapshot and posts are early: later days carry them from before the
+    # 28 days the models read ahead of compute_from.
+    daily += [{**r, "profile_id": "went_quiet", "posts": int(r["day"] < START + timedelta(days=5)),
+               "followers_last": 21_000 if r["day"] == START else None}
+              for r in fixture_daily_rows() if r["profile_id"] == "steady0"]
     full = run_on_fixture(sql_layer.connect(), daily, SPREAD_EVENTS)
     part = run_on_fixture(sql_layer.connect(), daily, SPREAD_EVENTS, compute_from)
     keys = [("profile_id", "ascending"), ("day", "ascending")]
     expected = [r for r in full.sort_by(keys).to_pylist() if r["day"] >= compute_from]
     assert part.sort_by(keys).to_pylist() == expected
-    assert len(expected) == len(PROFILES) * (days_back + 1)
+    assert len(expected) == (len(PROFILES) + 1) * (days_back + 1)
     assert any(r["sponsored_vs_organic_28d"] is not None for r in expected)
+    quiet = [r for r in expected if r["profile_id"] == "went_quiet"]
+    last_post = START + timedelta(days=4)
+    assert all(r["followers"] == 21_000 and r["days_since_last_post"] == (r["day"] - last_post).days
+               for r in quiet), quiet[:1]
 
 
 def on(rows, name, day=AS_OF):
