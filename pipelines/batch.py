@@ -171,7 +171,8 @@ def _read_stored(p: beam.Pipeline, job: MergeJob):
     files = {"candidates": job.candidate_files, "touched": job.touched_event_files,
              "context": job.context_event_files, STORED_DAILY_IN: job.context_daily_files,
              STORED_ENGAGERS_IN: job.context_engager_files}
-    groups = [(kind, group) for kind, paths in files.items() for group in file_groups(paths)]
+    limits = {STORED_ENGAGERS_IN: EngagerFiles.GROUP_LIMITS}
+    groups = [(kind, group) for kind, paths in files.items() for group in file_groups(paths, **limits.get(kind, {}))]
     return (
         p
         | "StoredFiles" >> beam.Create(groups)

@@ -104,8 +104,12 @@ class EngagerFiles:
     those windows count the same from fewer rows.
 
     DuckDB reads and groups them: on these string keys it takes under half the time of Arrow's
-    single-threaded group-by (the largest context a night reads). An engager is an actor other
+    single-threaded group-by (the largest context a night reads), with its own threads, so a
+    group may be big (GROUP_LIMITS): each group collapses apart. An engager is an actor other
     than the profile, as in engagement._audience."""
+
+    # file_groups limits: one DuckDB query over a month of a small warehouse's events
+    GROUP_LIMITS = {"max_bytes": 256 << 20, "max_files": 1024}
 
     def __init__(self, last_day: int, first_day: int | None, collapse_before: int | None = None):
         self.last_day = last_day
@@ -135,7 +139,7 @@ class EngagerFiles:
 
         con = duckdb.connect()
         try:
-            engagers = con.execute(self.sql(), {"files": list(paths)}).to_arrow_table()
+            engagers = con.sql(self.sql(), params={"files": list(paths)}).to_arrow_table()
         finally:
             con.close()
         if engagers.num_rows:
