@@ -12,6 +12,7 @@ from itertools import groupby
 from pathlib import PurePosixPath
 from typing import Iterator
 
+import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
@@ -135,8 +136,6 @@ class EngagerFiles:
         """
 
     def read(self, paths) -> Iterator[pa.Table]:
-        import duckdb
-
         con = duckdb.connect()
         try:
             engagers = con.sql(self.sql(), params={"files": list(paths)}).to_arrow_table()
