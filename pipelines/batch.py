@@ -160,7 +160,9 @@ def _spill_dir(staging_dir: str, step: str) -> str:
 def _read_stored(p: beam.Pipeline, job: MergeJob):
     """Every stored file the merge reads, in one step: a PCollection of tables per kind."""
     readers = {
-        "candidates": EventFiles(),
+        # A candidate file is one ingest bucket, held in memory there already: read whole, so a run
+        # writes at most a file per bucket into each events partition (not one per batch of rows).
+        "candidates": EventFiles(batch_rows=None),
         "touched": EventFiles(),
         # Context events only feed the windows: read just the columns the metrics use.
         "context": EventFiles(WINDOW_COLUMNS),
@@ -171,7 +173,7 @@ def _read_stored(p: beam.Pipeline, job: MergeJob):
     files = {"candidates": job.candidate_files, "touched": job.touched_event_files,
              "context": job.context_event_files, STORED_DAILY_IN: job.context_daily_files,
              STORED_ENGAGERS_IN: job.context_engager_files}
-    limits = {STORED_ENGAGERS_IN: EngagerFiles.GROUP_LIMITS}
+    limits = {"candidates": {"max_files": 1}, STORED_ENGAGERS_IN: EngagerFiles.GROUP_LIMITS}
     groups = [(kind, group) for kind, paths in files.items() for group in file_groups(paths, **limits.get(kind, {}))]
     return (
         p
