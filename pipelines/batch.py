@@ -32,7 +32,7 @@ from pipelines.engagement import WINDOW_LENGTHS
 from pipelines.stored import DailyFiles, EngagerFiles, EventFiles, file_groups
 from pipelines.transforms import (
     DAILY, EVENTS_IN, REJECTED, STATS, STORED_DAILY_IN, STORED_ENGAGERS_IN, TRAILING, DeduplicateEvents,
-    DropKeysFn, ParseEvents, ReadFilesFn, WINDOW_COLUMNS, WindowEngagement, WriteFilesFn, WritePartitionedParquet,
+    DropKeysFn, GatherByDate, ParseEvents, ReadFilesFn, WINDOW_COLUMNS, WindowEngagement, WriteFilesFn, WritePartitionedParquet,
 )
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, EVENTS, REJECTED as REJECTED_DS
 
@@ -195,7 +195,11 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
     else:  # nothing stored on these dates (a first night, a full refresh): candidates are unique already
         events = candidates
         dedup_stats = candidates | "AllAccepted" >> beam.Map(lambda t: DedupStats(accepted=t.num_rows))
-    events | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id, EVENT_KEYS)
+    (
+        events
+        | "GatherByDate" >> GatherByDate(job.num_buckets, _spill_dir(job.staging_dir, "events"))
+        | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id, EVENT_KEYS)
+    )
 
     inputs = {EVENTS_IN: (events, read.context), STORED_DAILY_IN: read[STORED_DAILY_IN],
               STORED_ENGAGERS_IN: read[STORED_ENGAGERS_IN]}

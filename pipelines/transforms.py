@@ -78,6 +78,7 @@ class ParseEvents(beam.PTransform):
         )
 
 
+EVENT_DATE = "event_date"
 # The columns the window computation reads: context events are read with only these.
 WINDOW_COLUMNS = ["platform", "profile_id", "event_id", "event_type", "event_time", "actor_id", "sponsored",
                   "followers"]
@@ -125,7 +126,10 @@ class SpillByBucketFn(beam.DoFn):
         self.spill_dir = spill_dir
 
     def process(self, table: pa.Table):
-        buckets = tables.stable_buckets(table, self.key_columns, self.num_buckets)
+        if self.key_columns == [EVENT_DATE]:  # a date is its own stable hash: days since 1970
+            buckets = table[EVENT_DATE].cast(pa.int32()).to_numpy() % self.num_buckets
+        else:
+            buckets = tables.stable_buckets(table, self.key_columns, self.num_buckets)
         for bucket, rows in tables.split_by(table, buckets):
             yield bucket, spill.write(rows, self.spill_dir)
 
@@ -161,6 +165,18 @@ class GroupByBucket(beam.PTransform):
 
     def expand(self, pcolls):
         return pcolls | "Spill" >> self.spill | "GroupPaths" >> beam.GroupByKey()
+
+
+class GatherByDate(beam.PTransform):
+    """Event tables -> one table per bucket of event dates: a run's events of one date meet in one
+    table, so the run writes one file into each events partition (not one per bucket of keys)."""
+
+    def __init__(self, num_buckets: int, spill_dir: str):
+        super().__init__()
+        self.group = GroupByBucket([EVENT_DATE], num_buckets, spill_dir)
+
+    def expand(self, event_tables):
+        return event_tables | "ByDate" >> self.group | "Gather" >> beam.Map(lambda kv: spill.read(sorted(kv[1])))
 
 
 class DedupBucketFn(beam.DoFn):

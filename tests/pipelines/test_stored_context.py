@@ -156,7 +156,7 @@ def test_file_groups_keep_path_order_and_close_at_a_size(tmp_path):
     assert [p for g in file_groups(list(reversed(paths)), max_files=4) for p in g] == sorted(paths)
 
 
-def test_event_files_come_back_in_tables_of_bounded_rows(tmp_path):
+def test_event_files_come_back_in_tables_of_bounded_rows_or_whole(tmp_path):
     events = random_events(n=300)
     write_partitions(events, "event_date", tmp_path, "event_date")
     files = sorted(str(p) for p in tmp_path.glob("*/*.parquet"))
@@ -164,3 +164,22 @@ def test_event_files_come_back_in_tables_of_bounded_rows(tmp_path):
     assert sum(t.num_rows for t in read) == 300
     assert all(t.num_rows < 2 * 50 for t in read)  # a table closes once it reaches 50 rows
     assert sorted(pa.concat_tables(read)["event_id"].to_pylist()) == sorted(events["event_id"].to_pylist())
+    # Without a bound (candidate files: one ingest bucket each), a read is one table.
+    whole = list(EventFiles(batch_rows=None).read(files))
+    assert len(whole) == 1 and whole[0].num_rows == 300
+
+
+def test_a_runs_events_of_one_date_are_gathered_into_one_table(tmp_path):
+    events = random_events(n=600)
+    pieces = [events.slice(i, 100) for i in range(0, 600, 100)]  # as buckets of keys: dates spread over all
+
+    def dates_of(table):
+        return sorted({d.isoformat() for d in table["event_date"].to_pylist()})
+
+    with TestPipeline(options=RUNNER) as p:
+        gathered = p | beam.Create(pieces) | transforms.GatherByDate(3, str(tmp_path / "spill"))
+        # every date in exactly one table, and no row lost
+        assert_that(gathered | "Dates" >> beam.FlatMap(dates_of),
+                    equal_to(dates_of(events)), label="EachDateOnce")
+        assert_that(gathered | "Rows" >> beam.Map(lambda t: t.num_rows) | beam.CombineGlobally(sum),
+                    equal_to([600]), label="AllRows")
