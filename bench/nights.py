@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
                         summary.end_date)  # starts Prefect's local server once
     if args.bulk_history:
         # One run, with the bucket count of a single night: fewer files than nights leave (late
-        # events add a file per bucket to a date each night they arrive).
+        # events add a file to a date each night they arrive).
         night_buckets = buckets_for(sum(f.stat().st_size for f in (out / "first" / "landing").rglob("*")
                                         if f.is_file()))
         land(out / "hist" / "landing", history)

@@ -16,7 +16,7 @@ import pyarrow as pa
 from pipelines.dedup import SORT_KEYS
 
 # A touched date holding this many files or more is rewritten whole rather than added to, so a
-# date that keeps receiving late events is compacted back to a file per bucket now and then.
+# date that keeps receiving late events (a file each night) is compacted back to one file.
 MAX_FILES_PER_DATE = 8
 # Candidates whose stored copy stays kept: (platform, event_id, conflicting: payloads differ).
 STORED_WINS_SCHEMA = pa.schema([("platform", pa.string()), ("event_id", pa.string()), ("conflicting", pa.bool_())])

@@ -160,8 +160,8 @@ def _spill_dir(staging_dir: str, step: str) -> str:
 def _read_stored(p: beam.Pipeline, job: MergeJob):
     """Every stored file the merge reads, in one step: a PCollection of tables per kind."""
     readers = {
-        # A candidate file is one ingest bucket, held in memory there already: read whole, so a run
-        # writes at most a file per bucket into each events partition (not one per batch of rows).
+        # A candidate file is one ingest bucket, held in memory there already: read whole, a table
+        # per bucket rather than per batch of rows.
         "candidates": EventFiles(batch_rows=None),
         "touched": EventFiles(),
         # Context events only feed the windows: read just the columns the metrics use.

@@ -76,7 +76,11 @@ def stable_buckets(table: pa.Table, key_columns: list[str], num_buckets: int) ->
 
 def _column_hashes(strings: pa.Array, sample: int = 4096) -> np.ndarray:
     """string_hashes of a column; a column of few distinct values (platforms, profiles) hashes each
-    value once and spreads the hashes by dictionary index, several times faster. Same hashes."""
+    value once and spreads the hashes by dictionary index, several times faster. Same hashes.
+    A date or integer column hashes its number (days since 1970 for a date)."""
+    if pa.types.is_date32(strings.type) or pa.types.is_integer(strings.type):
+        numbers = strings.cast(pa.int32()) if pa.types.is_date32(strings.type) else strings
+        return _mix(pc.fill_null(numbers, 0).to_numpy().astype(np.int64).astype(np.uint64))
     head = strings.slice(0, sample)
     if len(strings) > sample and len(pc.unique(head)) * 4 <= len(head):
         encoded = pc.dictionary_encode(pc.fill_null(strings, ""))  # a null hashes like ""

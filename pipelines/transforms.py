@@ -78,7 +78,6 @@ class ParseEvents(beam.PTransform):
         )
 
 
-EVENT_DATE = "event_date"
 # The columns the window computation reads: context events are read with only these.
 WINDOW_COLUMNS = ["platform", "profile_id", "event_id", "event_type", "event_time", "actor_id", "sponsored",
                   "followers"]
@@ -126,10 +125,7 @@ class SpillByBucketFn(beam.DoFn):
         self.spill_dir = spill_dir
 
     def process(self, table: pa.Table):
-        if self.key_columns == [EVENT_DATE]:  # a date is its own stable hash: days since 1970
-            buckets = table[EVENT_DATE].cast(pa.int32()).to_numpy() % self.num_buckets
-        else:
-            buckets = tables.stable_buckets(table, self.key_columns, self.num_buckets)
+        buckets = tables.stable_buckets(table, self.key_columns, self.num_buckets)
         for bucket, rows in tables.split_by(table, buckets):
             yield bucket, spill.write(rows, self.spill_dir)
 
@@ -173,7 +169,7 @@ class GatherByDate(beam.PTransform):
 
     def __init__(self, num_buckets: int, spill_dir: str):
         super().__init__()
-        self.group = GroupByBucket([EVENT_DATE], num_buckets, spill_dir)
+        self.group = GroupByBucket(["event_date"], num_buckets, spill_dir)
 
     def expand(self, event_tables):
         return event_tables | "ByDate" >> self.group | "Gather" >> beam.Map(lambda kv: spill.read(sorted(kv[1])))

@@ -28,3 +28,18 @@ def test_buckets_do_not_depend_on_the_process():
     buckets = stable_buckets(t, ["p", "id"], 7)
     assert str(buckets.tolist()) == runs.pop().strip()
     assert set(buckets.tolist()) == set(range(7))
+
+
+def test_date_keys_hash_by_their_day_number_and_spread_over_the_buckets():
+    from datetime import date, timedelta
+
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(60)]
+    t = pa.table({"event_date": pa.array(days * 3, pa.date32())})
+    buckets = stable_buckets(t, ["event_date"], 4)
+    by_day = {}
+    for d, b in zip(t["event_date"].to_pylist(), buckets.tolist()):
+        by_day.setdefault(d, set()).add(b)
+    assert all(len(b) == 1 for b in by_day.values())  # a date goes to one bucket
+    assert set(buckets.tolist()) == set(range(4))
+    as_ints = pa.table({"d": pa.array([(d - date(1970, 1, 1)).days for d in days] * 3, pa.int32())})
+    assert np.array_equal(stable_buckets(as_ints, ["d"], 4), buckets)
