@@ -160,9 +160,7 @@ def _spill_dir(staging_dir: str, step: str) -> str:
 def _read_stored(p: beam.Pipeline, job: MergeJob):
     """Every stored file the merge reads, in one step: a PCollection of tables per kind."""
     readers = {
-        # A candidate file is one ingest bucket, held in memory there already: read whole, a table
-        # per bucket rather than per batch of rows.
-        "candidates": EventFiles(batch_rows=None),
+        "candidates": EventFiles(),
         "touched": EventFiles(),
         # Context events only feed the windows: read just the columns the metrics use.
         "context": EventFiles(WINDOW_COLUMNS),
@@ -173,7 +171,7 @@ def _read_stored(p: beam.Pipeline, job: MergeJob):
     files = {"candidates": job.candidate_files, "touched": job.touched_event_files,
              "context": job.context_event_files, STORED_DAILY_IN: job.context_daily_files,
              STORED_ENGAGERS_IN: job.context_engager_files}
-    limits = {"candidates": {"max_files": 1}, STORED_ENGAGERS_IN: EngagerFiles.GROUP_LIMITS}
+    limits = {STORED_ENGAGERS_IN: EngagerFiles.GROUP_LIMITS}
     groups = [(kind, group) for kind, paths in files.items() for group in file_groups(paths, **limits.get(kind, {}))]
     return (
         p

@@ -59,10 +59,10 @@ def partition_day(path: str) -> date:
 
 
 class EventFiles:
-    """`events` files (or candidates) -> event tables of at most `batch_rows` (None: one table a
-    read; or just `columns`), with the partition day restored from event_time."""
+    """`events` files (or candidates) -> event tables of at most `batch_rows` (or just `columns`),
+    with the partition day restored from event_time."""
 
-    def __init__(self, columns: list[str] | None = None, batch_rows: int | None = 250_000):
+    def __init__(self, columns: list[str] | None = None, batch_rows: int = 250_000):
         self.columns = columns
         self.batch_rows = batch_rows
 
@@ -71,10 +71,10 @@ class EventFiles:
         if self.columns:
             schema = pa.schema([schema.field(c) for c in self.columns])
         pending, rows = [], 0
-        for batch in _dataset(paths).to_batches(columns=schema.names, batch_size=self.batch_rows or 250_000):
+        for batch in _dataset(paths).to_batches(columns=schema.names, batch_size=self.batch_rows):
             pending.append(pa.Table.from_batches([batch]).cast(schema))
             rows += batch.num_rows
-            if self.batch_rows is not None and rows >= self.batch_rows:
+            if rows >= self.batch_rows:
                 yield tables.with_event_date(tables.concat(pending))
                 pending, rows = [], 0
         if rows:

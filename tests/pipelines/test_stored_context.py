@@ -156,7 +156,7 @@ def test_file_groups_keep_path_order_and_close_at_a_size(tmp_path):
     assert [p for g in file_groups(list(reversed(paths)), max_files=4) for p in g] == sorted(paths)
 
 
-def test_event_files_come_back_in_tables_of_bounded_rows_or_whole(tmp_path):
+def test_event_files_come_back_in_tables_of_bounded_rows(tmp_path):
     events = random_events(n=300)
     write_partitions(events, "event_date", tmp_path, "event_date")
     files = sorted(str(p) for p in tmp_path.glob("*/*.parquet"))
@@ -164,9 +164,6 @@ def test_event_files_come_back_in_tables_of_bounded_rows_or_whole(tmp_path):
     assert sum(t.num_rows for t in read) == 300
     assert all(t.num_rows < 2 * 50 for t in read)  # a table closes once it reaches 50 rows
     assert sorted(pa.concat_tables(read)["event_id"].to_pylist()) == sorted(events["event_id"].to_pylist())
-    # Without a bound (candidate files: one ingest bucket each), a read is one table.
-    whole = list(EventFiles(batch_rows=None).read(files))
-    assert len(whole) == 1 and whole[0].num_rows == 300
 
 
 def test_a_runs_events_of_one_date_are_gathered_into_one_table(tmp_path):
