@@ -94,9 +94,9 @@ def read_profile_daily(warehouse: Path, day: date) -> dict[tuple[str, str], dict
 def read_screening(warehouse: Path, day: date) -> dict[tuple[str, str], dict]:
     """The suspicious screen's own columns on `day`, recomputed read-only from the SQL models
     (profile_daily does not publish max_jump_pct / has_jump / engagement_flat)."""
-    from microradar import config as cfg
-    from microradar import sql_layer
-    from microradar.warehouse import Warehouse
+    from schemas import config as cfg
+    from storage import sql_layer
+    from storage.warehouse import Warehouse
     from schemas.datasets import PROFILE_DAILY
 
     con = sql_layer.connect()
@@ -122,7 +122,7 @@ def _cmp(value, op: str, limit) -> bool | None:
 def rule_checks(row: dict) -> tuple[list[str], list[str]]:
     """(rising rules, suspicious rules), each rendered 'ok'/'FAIL'/'null' with the numbers,
     mirroring sql/marts/profile_daily.sql and sql/intermediate/int_profiles_days_screened.sql."""
-    from microradar import config as cfg
+    from schemas import config as cfg
 
     r, s = cfg.DEFAULT.rising, cfg.DEFAULT.spike
     micro_floor = min(t.min_followers for t in cfg.DEFAULT.tiers if t.name == "micro")
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     # concurrent test or benchmark processes sharing ~/.prefect cannot take the server down mid-run.
     os.environ.setdefault("PREFECT_HOME", str(args.out / "prefect_home"))
     from flows.nightly import nightly
-    from microradar.generator import generate_landing
+    from tools.generator import generate_landing
 
     results = []
     for size in args.sizes:

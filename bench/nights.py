@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from flows.nightly import nightly
-    from microradar.generator import generate_landing
+    from tools.generator import generate_landing
     from pipelines.batch import buckets_for
 
     out = Path(args.out)

@@ -221,7 +221,8 @@ def _format_lines(chunk, prof, etype, t_us, seq, off_i, frac, actor, self_eng, p
 def run_beam(landing: Path, staging: Path, beam_args: list[str], ingest_us: int, first_day: date, as_of: date,
              num_buckets: int = 16) -> dict:
     """The microradar batch pipeline over every file of `landing` into `staging`; returns its stats."""
-    from pipelines import batch, landing as landing_mod
+    from pipelines import batch
+    from ingest import landing as landing_mod
 
     files = landing_mod.discover(Path(landing))
     timings = {}

@@ -13,8 +13,8 @@ from prefect import flow
 
 from flows.nightly import merge_job_for, new_run_id
 from flows.tasks import merge_pipeline, progress, refresh_sql
-from microradar import config as cfg
-from microradar.warehouse import Warehouse
+from schemas import config as cfg
+from storage.warehouse import Warehouse
 
 
 class NothingToBackfill(ValueError):

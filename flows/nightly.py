@@ -19,11 +19,12 @@ import pyarrow.parquet as pq
 from prefect import flow
 
 from flows.tasks import ingest_pipeline, merge_pipeline, plan_ingest, progress, refresh_sql
-from microradar import config as cfg
-from microradar import faults, report, sql_layer
-from microradar.touched import first_window_end, touched_event_dates, with_crowded_dates
-from microradar.warehouse import MANIFEST_SCHEMA, STREAM_FILE_PREFIX, Warehouse
-from microradar import ingest_plan
+from schemas import config as cfg
+from storage import faults, sql_layer
+from flows import run_report as report
+from storage.lookup import first_window_end, touched_event_dates, with_crowded_dates
+from storage.warehouse import MANIFEST_SCHEMA, STREAM_FILE_PREFIX, Warehouse
+from storage import manifest as ingest_plan
 from pipelines import batch
 from schemas.datasets import BEAM_DATASETS, ENGAGEMENT_DAILY, EVENTS, REJECTED
 

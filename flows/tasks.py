@@ -12,12 +12,13 @@ from pathlib import Path
 import pyarrow as pa
 from prefect import task
 
-from microradar import config as cfg
-from microradar import ingest_plan, sql_layer
-from microradar.warehouse import Warehouse
-from pipelines import batch, landing
-from pipelines.tables import split_by
-from pipelines.transforms import write_parquet
+from schemas import config as cfg
+from storage import manifest as ingest_plan, sql_layer
+from storage.warehouse import Warehouse
+from pipelines import batch
+from ingest import landing
+from ingest.tables import split_by
+from storage.parquet import write_parquet
 from schemas.datasets import PROFILE_DAILY
 
 

@@ -55,7 +55,7 @@ def _quiet_prefect() -> None:
 
 
 def cmd_generate(args) -> int:
-    from microradar.generator import generate_landing
+    from tools.generator import generate_landing
 
     summary = generate_landing(Path(args.out), profiles=args.profiles, days=args.days, seed=args.seed,
                                end_date=args.end_date)
@@ -76,7 +76,7 @@ def _run_nightly(landing_dir: Path, warehouse_dir: Path, as_of, allow_changed: b
 
 
 def _print_run(run: dict) -> None:
-    from microradar.report import format_top_rising
+    from flows.run_report import format_top_rising
 
     c = run["counts"]
     print(f"run {run['run_id']}  as of {run['as_of']}")
@@ -119,7 +119,7 @@ def cmd_backfill(args, beam_args: list[str]) -> int:
 
 
 def cmd_demo(args, beam_args: list[str]) -> int:
-    from microradar.generator import generate_landing
+    from tools.generator import generate_landing
 
     root = Path(args.dir)
     if root.exists():
@@ -174,7 +174,7 @@ def cmd_stream(args, beam_args: list[str]) -> int:
 
 
 def cmd_query(args) -> int:
-    from microradar import sql_layer
+    from storage import sql_layer
 
     db = Path(args.warehouse) / "microradar.duckdb"
     if not db.exists():
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         from flows.backfill import NothingToBackfill
         from flows.nightly import ChangedLandingFiles
-        from microradar.warehouse import WarehouseBusy
+        from storage.warehouse import WarehouseBusy
 
         if isinstance(exc, (ChangedLandingFiles, WarehouseBusy, NothingToBackfill, OSError)):
             print(f"microradar: error: {exc}", file=sys.stderr)

@@ -26,8 +26,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines import landing, spill
-from pipelines.dedup import DedupStats
+from ingest import landing
+
+from pipelines import spill
+from ingest.dedup import DedupStats
 from pipelines.engagement import WINDOW_LENGTHS
 from pipelines.stored import DailyFiles, EngagerFiles, EventFiles, file_groups
 from pipelines.transforms import (
@@ -40,7 +42,7 @@ DEFAULT_RUNNER = "FnApiRunner"  # the default DirectRunner tries to download Pri
 CANDIDATES = "candidates"
 INGEST_STATS = "ingest_stats.json"
 MERGE_STATS = "merge_stats.json"
-STORED_WINS = "stored_wins.parquet"  # candidates whose stored copy stays (microradar.touched)
+STORED_WINS = "stored_wins.parquet"  # candidates whose stored copy stays (storage.lookup)
 SPILL = "_spill"  # shuffle files of a running pipeline (pipelines.spill)
 EPOCH = date(1970, 1, 1)
 EVENT_KEYS = ["platform", "profile_id", "event_time", "event_id"]

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.tables import US_PER_DAY
+from ingest.tables import US_PER_DAY
 from schemas.datasets import COUNT_METRICS, ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING
 
 WINDOW_LENGTHS = (7, 28)

@@ -12,12 +12,14 @@ from itertools import groupby
 from pathlib import PurePosixPath
 from typing import Iterator
 
-import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from pipelines import engagement, tables
+from pipelines import engagement
+from storage.duck import connect
+
+from ingest import tables
 
 
 def file_groups(paths: list[str], max_bytes: int = 32 << 20, max_files: int = 64) -> list[tuple[str, ...]]:
@@ -136,7 +138,7 @@ class EngagerFiles:
         """
 
     def read(self, paths) -> Iterator[pa.Table]:
-        con = duckdb.connect()
+        con = connect()
         try:
             engagers = con.sql(self.sql(), params={"files": list(paths)}).to_arrow_table()
         finally:

@@ -20,10 +20,10 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from microradar.ingest_plan import IngestPlan, plan_ingest, updated_manifest
-from microradar.warehouse import MANIFEST_SCHEMA, Warehouse
-from pipelines import landing
-from pipelines.landing import LandedFile
+from storage.manifest import IngestPlan, plan_ingest, updated_manifest
+from storage.warehouse import MANIFEST_SCHEMA, Warehouse
+from ingest import landing
+from ingest.landing import LandedFile
 
 DAY_S = 86_400
 US_PER_S = 1_000_000

@@ -98,9 +98,11 @@ from apache_beam.transforms.window import FixedWindows, GlobalWindows, SlidingWi
 from apache_beam.utils.timestamp import MIN_TIMESTAMP, Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
-from pipelines import engagement, landing, parse, stream_manifest, tables
-from pipelines.landing import LandedFile
-from pipelines.transforms import write_parquet
+from pipelines import engagement, stream_manifest
+
+from ingest import landing, parse, tables
+from ingest.landing import LandedFile
+from storage.warehouse import replace_partition
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED
 
 _LOG = logging.getLogger(__name__)
@@ -347,26 +349,6 @@ def _read_partition(directory: Path, schema: pa.Schema) -> pa.Table:
     return pa.concat_tables([pq.read_table(f, schema=schema) for f in files])
 
 
-def swap_partition(table: pa.Table, target: Path, staging_root: Path) -> Path:
-    """Write `table` as the partition directory `target` in one atomic step (readers see the old
-    or the new partition, never a mix): a uniquely named file in a staging directory outside the
-    dataset, then renameat2(RENAME_EXCHANGE) with the live directory (rename when it is new)."""
-    from microradar.warehouse import STREAM_FILE_PREFIX, _exchange
-
-    token = uuid.uuid4().hex
-    staged = staging_root / f"stream-{token}" / target.name
-    staged.mkdir(parents=True)
-    path = staged / f"{STREAM_FILE_PREFIX}{token[:16]}.parquet"
-    write_parquet(table, path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        _exchange(staged, target)  # `staged` now holds the old partition
-    else:
-        os.rename(staged, target)
-    shutil.rmtree(staged.parent, ignore_errors=True)
-    return target / path.name
-
-
 def _key_mask(table: pa.Table, schema: pa.Schema, columns: tuple[str, ...], values: tuple):
     """Boolean mask of the rows of `table` whose `columns` equal `values` (nulls never match)."""
     same = None
@@ -426,7 +408,7 @@ class UpsertPartitionFn(beam.DoFn):
         table = pa.concat_tables([current, new])
         if self.key_columns:
             table = table.sort_by([(c, "ascending") for c in self.key_columns])
-        path = swap_partition(table, target, root / "_staging")
+        path = replace_partition(table, target, root / "_staging")
         self.writes.inc()
         yield (self.dataset_name, value, str(path), table.num_rows)
 
@@ -738,7 +720,7 @@ def run_stream(landing_dir, warehouse_dir, allowed_lateness_s: int = DEFAULT_ALL
     writer lock the whole time: the nightly flow and the stream must not write at once.
     Resumes from the stream manifest (module docstring, "Restarts"); `progress(message)`, if
     given, is told what the resume found."""
-    from microradar.warehouse import Warehouse
+    from storage.warehouse import Warehouse
 
     warehouse = Warehouse.at(warehouse_dir)
     warehouse.root.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,10 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipelines import dedup, engagement, landing, parse, parse_block, spill, tables
+from ingest import dedup, landing, parse, parse_block, tables
+
+from pipelines import engagement, spill
+from storage.parquet import write_parquet
 
 STATS = "stats"
 REJECTED = "rejected"
@@ -282,12 +285,6 @@ class WindowEngagement(beam.PTransform):
         )
 
 
-def write_parquet(table: pa.Table, path, compression: str = "zstd") -> None:
-    """Settings every reader handles: Parquet 2.6, microsecond UTC timestamps, zstd, statistics."""
-    pq.write_table(table, path, version="2.6", coerce_timestamps="us", compression=compression,
-                   write_statistics=True)
-
-
 def _write_staged(table: pa.Table, path: str, compression: str = "zstd") -> None:
     """A Parquet file written by a worker, through Beam's FileSystems (which creates the
     directories): the staging dir may be any file system the runner's workers share."""
@@ -329,7 +326,7 @@ class WritePartitionedParquet(beam.PTransform):
     """Tables carrying a date partition column -> Parquet files per partition in the staging dir.
 
     The files are staged, not published: the run commits them by swapping whole partition
-    directories once every write succeeded (see microradar.warehouse).
+    directories once every write succeeded (see storage.warehouse).
     """
 
     def __init__(self, dataset, staging_dir: str, run_id: str, sort_keys: list[str]):

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from microradar.generator import generate_landing
+from tools.generator import generate_landing
 from tests.e2e.helpers import assert_same_warehouse, dataset_rows, land_days
 
 BIN = Path(sys.executable).parent / "microradar"

@@ -15,7 +15,7 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from flows.backfill import backfill  # noqa: E402
 from flows.nightly import nightly  # noqa: E402
-from microradar.generator import generate_landing  # noqa: E402
+from tools.generator import generate_landing  # noqa: E402
 from tests.e2e.helpers import assert_same_warehouse, dataset_rows, land_days  # noqa: E402
 
 RUNNER = ["--runner=FnApiRunner"]

@@ -16,8 +16,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from flows.nightly import nightly  # noqa: E402
-from pipelines.parse import parse_line  # noqa: E402
-from pipelines.tables import events_table  # noqa: E402
+from ingest.parse import parse_line  # noqa: E402
+from ingest.tables import events_table  # noqa: E402
 from tests.conftest import INGEST_US, event, line  # noqa: E402
 from tests.e2e.helpers import assert_same_warehouse  # noqa: E402
 
@@ -31,7 +31,7 @@ def payload_hash(obj: dict) -> str:
 
 def variant(obj: dict, wins: bool, day: str) -> dict:
     """A conflicting copy of `obj` (its time moved to `day`) whose payload hash sorts before the
-    stored copy's (`wins`) or after it: the smaller hash is the copy kept (pipelines.dedup)."""
+    stored copy's (`wins`) or after it: the smaller hash is the copy kept (ingest.dedup)."""
     for second in range(60):
         copy = dict(obj, event_time=f"{day}T11:00:{second:02d}Z")
         if (payload_hash(copy) < payload_hash(obj)) == wins:
@@ -82,7 +82,7 @@ def runs(tmp_path_factory):
     after = names(root, CROWDED)
     land(root / "landing" / NIGHT3, THIRD)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("microradar.touched.MAX_FILES_PER_DATE", len(after))
+        patch.setattr("storage.lookup.MAX_FILES_PER_DATE", len(after))
         third = nightly(str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 22), beam_args=RUNNER)
     full = nightly(str(root / "landing"), str(root / "full"), as_of=date(2026, 11, 22), beam_args=RUNNER)
     return root, first, second, third, full, (before, after, names(root, CROWDED))

@@ -14,7 +14,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from flows.nightly import ChangedLandingFiles, nightly  # noqa: E402
-from pipelines import landing  # noqa: E402
+from ingest import landing  # noqa: E402
 from tests.conftest import event, line  # noqa: E402
 
 RUNNER = ["--runner=FnApiRunner"]

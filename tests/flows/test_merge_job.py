@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 
 from flows.nightly import merge_job_for
-from microradar.warehouse import STREAM_FILE_PREFIX, Warehouse
+from storage.warehouse import STREAM_FILE_PREFIX, Warehouse
 
 AS_OF = date(2026, 11, 25)
 

@@ -3,8 +3,8 @@ from datetime import date
 import pyarrow as pa
 
 from pipelines.engagement import daily_engagement, to_daily_dataset, trailing_engagement
-from pipelines.parse import parse_line
-from pipelines.tables import events_table
+from ingest.parse import parse_line
+from ingest.tables import events_table
 from tests.conftest import INGEST_US, event, line
 
 EPOCH = date(1970, 1, 1)

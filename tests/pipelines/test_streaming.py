@@ -17,10 +17,11 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from microradar.ingest_plan import updated_manifest
-from microradar.warehouse import MANIFEST_SCHEMA, Warehouse
-from pipelines import engagement, parse, stream_manifest, streaming, tables
-from pipelines.landing import LandedFile, file_sha256
+from storage.manifest import updated_manifest
+from storage.warehouse import MANIFEST_SCHEMA, Warehouse
+from pipelines import engagement, stream_manifest, streaming
+from ingest import parse, tables
+from ingest.landing import LandedFile, file_sha256
 from schemas.datasets import METRIC_NAMES
 from tests.conftest import INGEST_US, event
 

@@ -44,8 +44,9 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import BeamAssertException, assert_that
 from apache_beam.transforms.window import TimestampedValue
 
-from microradar.generator import generate_landing
-from pipelines import batch, landing, parse, streaming, tables
+from tools.generator import generate_landing
+from pipelines import batch, streaming
+from ingest import landing, parse, tables
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES
 
 END = date(2026, 11, 24)  # the generator's end_date: fixed, so the test does not depend on today

@@ -9,7 +9,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.landing import discover
+from ingest.landing import discover
 from pipelines.transforms import DAILY, REJECTED, STATS, TRAILING, DeduplicateEvents, ParseEvents, WindowEngagement
 from tests.conftest import INGEST_US, event
 

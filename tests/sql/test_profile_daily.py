@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pytest
 
-from microradar import config as cfg
-from microradar import sql_layer
+from schemas import config as cfg
+from storage import sql_layer
 from schemas.datasets import EVENTS
 
 AS_OF = date(2026, 11, 24)

@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import shutil
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +24,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from microradar import faults
+from storage import faults
+from storage.parquet import write_parquet
 from schemas.datasets import ALL_DATASETS, Dataset
 
 META = "_meta"
@@ -39,7 +41,7 @@ MANIFEST_SCHEMA = pa.schema(
         ("mtime_ns", pa.int64()),  # the file's modification time when read (null in older manifests)
     ]
 )
-# The stream rewrites a partition into one file named so (pipelines.streaming.swap_partition).
+# The stream rewrites a partition into one file named so (replace_partition).
 STREAM_FILE_PREFIX = "part-stream-"
 _RENAME_EXCHANGE = 2
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -136,7 +138,7 @@ class Warehouse:
         kill reads the old manifest or the new one, never a torn file."""
         self.meta.mkdir(parents=True, exist_ok=True)
         tmp = self.meta / ".stream_manifest.parquet.tmp"
-        pq.write_table(manifest.cast(MANIFEST_SCHEMA), tmp)
+        write_parquet(manifest.cast(MANIFEST_SCHEMA), tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, self.stream_manifest_path)
@@ -157,7 +159,7 @@ class Warehouse:
     # --- publishing -------------------------------------------------------------------------
     def stage_manifest(self, run_id: str, manifest: pa.Table) -> None:
         staged = self.staging_dir(run_id) / "manifest.parquet"
-        pq.write_table(manifest.cast(MANIFEST_SCHEMA), staged)
+        write_parquet(manifest.cast(MANIFEST_SCHEMA), staged)
 
     def keep_existing_files(self, run_id: str, dataset: Dataset, partitions: list[date] | None = None) -> None:
         """Append-only datasets (rejected), or the `partitions` a run only adds to: hard-link the
@@ -245,3 +247,21 @@ class Warehouse:
             else:
                 shutil.rmtree(staging)
         return finished
+
+
+def replace_partition(table: pa.Table, target: Path, staging_root: Path) -> Path:
+    """Write `table` as the partition directory `target` in one atomic step (readers see the old
+    or the new partition, never a mix): a uniquely named file in a staging directory outside the
+    dataset, then renameat2(RENAME_EXCHANGE) with the live directory (rename when it is new)."""
+    token = uuid.uuid4().hex
+    staged = staging_root / f"stream-{token}" / target.name
+    staged.mkdir(parents=True)
+    path = staged / f"{STREAM_FILE_PREFIX}{token[:16]}.parquet"
+    write_parquet(table, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        _exchange(staged, target)  # `staged` now holds the old partition
+    else:
+        os.rename(staged, target)
+    shutil.rmtree(staged.parent, ignore_errors=True)
+    return target / path.name

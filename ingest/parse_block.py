@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from pipelines import parse, tables
+from ingest import parse, tables
 from schemas import events as contract
 
 # The JSON reader gets pieces of this many lines (small pieces measured as fast as big ones). A

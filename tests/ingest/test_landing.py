@@ -2,7 +2,7 @@ import gzip
 
 import pytest
 
-from pipelines.landing import discover, iter_blocks, iter_lines
+from ingest.landing import discover, iter_blocks, iter_lines
 
 
 def test_discover_finds_landing_suffixes_below_the_root_only(tmp_path):

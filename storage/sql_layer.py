@@ -17,8 +17,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from microradar import config as cfg
-from microradar.warehouse import Warehouse
+from schemas import config as cfg
+from storage.duck import connect
+from storage.warehouse import Warehouse
 from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, Dataset
 
 # Layer order: each model may read the ones before it.
@@ -36,12 +37,6 @@ BUILD_TABLE = "microradar_build"  # the analyst database's definition digest (_a
 
 def model_sql(layer: str, name: str) -> str:
     return resources.files("sql").joinpath(layer, f"{name}.sql").read_text()
-
-
-def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(path), read_only=read_only)
-    con.execute("SET TimeZone='UTC'")  # casts to DATE follow the session time zone
-    return con
 
 
 def _duck_type(t: pa.DataType) -> str:

@@ -6,9 +6,9 @@ import random
 import pyarrow as pa
 import pytest
 
-from pipelines import parse_block
-from pipelines.parse import EVENT_COLUMNS, Reject, parse_line
-from pipelines.tables import events_table
+from ingest import parse_block
+from ingest.parse import EVENT_COLUMNS, Reject, parse_line
+from ingest.tables import events_table
 from tests.conftest import INGEST_US, event
 
 TYPES = ("post", "like", "comment", "share", "save", "profile_snapshot")

@@ -5,8 +5,8 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from microradar import sql_layer
-from microradar.warehouse import Warehouse
+from storage import sql_layer
+from storage.warehouse import Warehouse
 from schemas.datasets import ENGAGEMENT_DAILY
 
 
@@ -37,7 +37,7 @@ def test_analyst_views_read_files_written_before_a_column_was_added(tmp_path):
 def test_a_night_copies_the_published_analyst_database_unless_its_definition_changed(tmp_path):
     from dataclasses import replace
 
-    from microradar import config as cfg
+    from schemas import config as cfg
 
     wh = Warehouse.at(tmp_path / "wh")
     part = wh.dataset_dir(ENGAGEMENT_DAILY) / "day=2026-11-01"

@@ -4,7 +4,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from microradar.warehouse import Warehouse, WarehouseBusy
+from storage.warehouse import Warehouse, WarehouseBusy
 from schemas.datasets import ENGAGEMENT_DAILY, EVENTS, REJECTED
 
 
@@ -84,7 +84,7 @@ def test_resume_after_a_swap_whose_old_copy_was_not_yet_removed(tmp_path):
     wh.commit("r0")
     stage(wh, "r1", ENGAGEMENT_DAILY, "day=2026-11-20", 1)
     wh.mark_ready("r1", {})
-    from microradar.warehouse import _exchange
+    from storage.warehouse import _exchange
 
     _exchange(wh.staging_dir("r1") / ENGAGEMENT_DAILY.name / "day=2026-11-20",
               wh.dataset_dir(ENGAGEMENT_DAILY) / "day=2026-11-20")  # killed right after the swap

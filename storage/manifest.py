@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.landing import LandedFile
+from ingest.landing import LandedFile
 
 
 @dataclass(frozen=True)

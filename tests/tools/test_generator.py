@@ -13,8 +13,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from microradar.generator import GenerationSummary, generate_landing
-from microradar.generator.archetypes import ARCHETYPES, WINDOW_DAYS
+from tools.generator import GenerationSummary, generate_landing
+from tools.generator.archetypes import ARCHETYPES, WINDOW_DAYS
 
 END = dt.date(2026, 11, 24)
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")

@@ -1,9 +1,9 @@
 import pyarrow as pa
 import pytest
 
-from pipelines.dedup import DedupStats, deduplicate
-from pipelines.parse import parse_line
-from pipelines.tables import IS_NEW, events_table
+from ingest.dedup import DedupStats, deduplicate
+from ingest.parse import parse_line
+from ingest.tables import IS_NEW, events_table
 from tests.conftest import INGEST_US, event, line
 
 

@@ -1,13 +1,13 @@
 from pathlib import Path
 
-from microradar.dictionary import render
+from tools.dictionary import render
 from schemas.datasets import ALL_DATASETS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "DATA_DICTIONARY.md"
 
 
 def test_the_committed_data_dictionary_is_current():
-    assert DOC.read_text() == render(), "run: .venv/bin/python -m microradar.dictionary > docs/DATA_DICTIONARY.md"
+    assert DOC.read_text() == render(), "run: .venv/bin/python -m tools.dictionary > docs/DATA_DICTIONARY.md"
 
 
 def test_every_column_of_every_dataset_is_documented():

@@ -1,6 +1,6 @@
 """Renders docs/DATA_DICTIONARY.md from `schemas/`, so the documentation cannot drift from the data.
 
-Regenerate with: .venv/bin/python -m microradar.dictionary > docs/DATA_DICTIONARY.md
+Regenerate with: .venv/bin/python -m tools.dictionary > docs/DATA_DICTIONARY.md
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def render() -> str:
     out = [
         "# Data dictionary",
         "",
-        "Generated from `schemas/` by `python -m microradar.dictionary`; a test fails when it is stale.",
+        "Generated from `schemas/` by `python -m tools.dictionary`; a test fails when it is stale.",
         "Scores and flags are explained in [SCORES.md](SCORES.md).",
         "",
         "## Input: event contract v1",

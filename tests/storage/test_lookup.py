@@ -1,8 +1,8 @@
-"""The pure rules of microradar.touched: which dates a night rewrites, where its windows start."""
+"""The pure rules of storage.lookup: which dates a night rewrites, where its windows start."""
 
 from datetime import date, timedelta
 
-from microradar.touched import TouchedDates, first_window_end, with_crowded_dates
+from storage.lookup import TouchedDates, first_window_end, with_crowded_dates
 
 D = date(2026, 11, 20)
 

@@ -13,7 +13,8 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 
-from pipelines.dedup import SORT_KEYS
+from ingest.dedup import SORT_KEYS
+from storage.duck import connect
 
 # A touched date holding this many files or more is rewritten whole rather than added to, so a
 # date that keeps receiving late events (a file each night) is compacted back to one file.
@@ -28,7 +29,7 @@ class TouchedDates:
     # Dates where a candidate replaces its stored copy (the copy's date and the candidate's):
     # deduplicated again and rewritten. On the other dates the night only adds new events.
     rewritten: set[date] = field(default_factory=set)
-    # Candidates whose stored copy is kept (pipelines.dedup's order): they change nothing.
+    # Candidates whose stored copy is kept (ingest.dedup's order): they change nothing.
     stored_wins: pa.Table = field(default_factory=STORED_WINS_SCHEMA.empty_table)
 
 
@@ -50,12 +51,9 @@ def touched_event_dates(stored: dict[date, list[str]], candidate_files: list[str
     (Warehouse.files_by_partition; empty for a rebuild)."""
     if not candidate_files:
         return TouchedDates(set())
-    import duckdb
-
     order = ", ".join(name for name, _ in SORT_KEYS[2:])
-    con = duckdb.connect()
+    con = connect()
     try:
-        con.execute("SET TimeZone='UTC'")
         con.execute(
             f"create temp table candidates as select platform, event_id, {order}, "
             f"cast(event_time as date) as event_date from read_parquet({_glob_list(candidate_files)})"

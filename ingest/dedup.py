@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.tables import IS_NEW
+from ingest.tables import IS_NEW
 
 SORT_KEYS = [
     ("platform", "ascending"),

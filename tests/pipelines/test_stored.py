@@ -13,9 +13,9 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import engagement, transforms
 from pipelines.stored import DailyFiles, EngagerFiles, EventFiles, file_groups
-from pipelines.tables import events_table
+from ingest.tables import events_table
 from pipelines.transforms import DAILY, STORED_DAILY_IN, STORED_ENGAGERS_IN, TRAILING, ReadFilesFn, WindowEngagement
-from pipelines.parse import parse_line
+from ingest.parse import parse_line
 from tests.conftest import INGEST_US, event, line
 
 RUNNER = PipelineOptions(["--runner=FnApiRunner"])

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.parse import EVENT_COLUMNS
+from ingest.parse import EVENT_COLUMNS
 from schemas.datasets import EVENTS, REJECTED
 
 US_PER_DAY = 86_400_000_000

@@ -1,6 +1,6 @@
 import pytest
 
-from pipelines.parse import EVENT_COLUMNS, Reject, parse_line, parse_timestamp_us
+from ingest.parse import EVENT_COLUMNS, Reject, parse_line, parse_timestamp_us
 from schemas.events import REJECT_REASONS
 from tests.conftest import INGEST_US, event, line
 

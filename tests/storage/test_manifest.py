@@ -1,9 +1,9 @@
 import pyarrow as pa
 
-from microradar.ingest_plan import plan_ingest, updated_manifest
-from microradar.report import accounting
-from microradar.warehouse import MANIFEST_SCHEMA
-from pipelines.landing import LandedFile
+from storage.manifest import plan_ingest, updated_manifest
+from flows.run_report import accounting
+from storage.warehouse import MANIFEST_SCHEMA
+from ingest.landing import LandedFile
 
 
 def files(*names):
@@ -40,7 +40,7 @@ def test_accounting_checks_the_identity_instead_of_assuming_it():
 def test_a_recorded_hash_is_trusted_only_for_the_same_size_and_time_well_before_its_run():
     from datetime import datetime, timezone
 
-    from microradar.ingest_plan import RACY_NS, recorded_hashes
+    from storage.manifest import RACY_NS, recorded_hashes
 
     run_us = int(datetime(2026, 11, 25, 6, tzinfo=timezone.utc).timestamp() * 1_000_000)
     old = run_us * 1000 - 10 * RACY_NS  # written long before the run read it

@@ -1,0 +1,1 @@
+"""Landing files in, validated event rows out: discovery, parsing, Arrow rows, deduplication."""
