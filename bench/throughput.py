@@ -176,7 +176,7 @@ def generate(landing: Path, events: int, seed: int = 7, profiles: int = 20_000, 
     return {
         "lines": int(len(sources)), "unique_events": int(n), "duplicate_lines": int(n_dup), "malformed_lines": int(n_bad),
         "snapshots": int(len(s_prof)), "heavy_profile_events": int(np.count_nonzero(prof == 0)),
-        "first_day": FIRST_DAY.isoformat(), "last_day": (FIRST_DAY + timedelta(days=days - 1)).isoformat(),
+        "first_day": FIRST_DAY.isoformat(), "as_of_day": (FIRST_DAY + timedelta(days=days - 1)).isoformat(),
         "files": written,
     }
 
@@ -238,7 +238,7 @@ def run_beam(landing: Path, staging: Path, beam_args: list[str], ingest_us: int,
     clock = time.perf_counter()
     merge = batch.run_merge(batch.MergeJob(
         candidate_files=batch.candidate_files(str(staging)), touched_event_files=[], context_event_files=[],
-        staging_dir=str(staging), run_id="bench", as_of=as_of, first_end_day=first_day,
+        staging_dir=str(staging), run_id="bench", as_of=as_of, recompute_from=first_day,
         num_buckets=num_buckets, beam_args=beam_args,
     ))
     timings["merge"] = time.perf_counter() - clock
@@ -580,7 +580,7 @@ def bench_one(events: int, out: Path, workers_list: list[int], seed: int, duckdb
           f"malformed lines, heavy profile {gen['heavy_profile_events'] / gen['unique_events']:.1%} of events) "
           f"in {root / 'landing'}", flush=True)
     ingest_us = int(datetime.now(timezone.utc).timestamp() * 1_000_000)
-    common = {"ingest_us": ingest_us, "first_day": gen["first_day"], "as_of": gen["last_day"]}
+    common = {"ingest_us": ingest_us, "first_day": gen["first_day"], "as_of": gen["as_of_day"]}
     rows = []
 
     duck_results = []

@@ -11,9 +11,12 @@ from datetime import date, datetime, timezone
 
 from prefect import flow
 
-from flows.nightly import merge_job_for, new_run_id
-from flows.tasks import merge_pipeline, progress, refresh_sql
+from flows import tasks
+from pipelines import batch
+from planning.nights import new_run_id
 from schemas import config as cfg
+from schemas.datasets import EVENTS
+from storage.lookup import STORED_WINS_SCHEMA
 from storage.warehouse import Warehouse
 
 
@@ -22,12 +25,11 @@ class NothingToBackfill(ValueError):
 
 
 @flow(name="microradar-backfill", log_prints=True)
-def backfill(warehouse_dir: str, from_day: date, to_day: date, beam_args: list[str] | None = None,
+def backfill(warehouse_dir: str, recompute_from: date, to_day: date, beam_args: list[str] | None = None,
              num_buckets: int | None = None, config: cfg.Config = cfg.DEFAULT) -> dict:
     wh = Warehouse.at(warehouse_dir)
-    run_id = new_run_id(datetime.now(timezone.utc)) + "-backfill"
-    if from_day > to_day:
-        raise NothingToBackfill(f"--from {from_day} is after --to {to_day}")
+    if recompute_from > to_day:
+        raise NothingToBackfill(f"--from {recompute_from} is after --to {to_day}")
     with wh.lock():
         wh.resume_pending()
         state = wh.read_state()
@@ -35,17 +37,19 @@ def backfill(warehouse_dir: str, from_day: date, to_day: date, beam_args: list[s
             raise NothingToBackfill(f"{wh.root} has no nightly run yet: run `microradar nightly` first")
         as_of = date.fromisoformat(state["as_of"])
         to_day = min(to_day, as_of)
-        if from_day > to_day:
-            raise NothingToBackfill(f"--from {from_day} is after the warehouse's as-of day {as_of}")
-        clock = time.perf_counter()
-        progress(f"beam windows: recomputing windows ending {from_day} .. {to_day} ...")
-        job = merge_job_for(wh, run_id, [], set(), from_day, to_day, num_buckets, list(beam_args or []),
-                            rewritten=set())
-        merge_pipeline(job)
-        seconds = time.perf_counter() - clock
-        wh.mark_ready(run_id, {**state, "data_run": run_id})
-        wh.commit(run_id)
-        progress(f"beam windows: done in {seconds:.1f} s")
-        sql_seconds = refresh_sql(wh, run_id, as_of, from_day, config)
-    return {"run_id": run_id, "from": from_day.isoformat(), "to": to_day.isoformat(),
+        if recompute_from > to_day:
+            raise NothingToBackfill(f"--from {recompute_from} is after the warehouse's as-of day {as_of}")
+        night = tasks.Night(wh, "", new_run_id(datetime.now(timezone.utc)) + "-backfill", to_day,
+                            datetime.now(timezone.utc), beam_args=list(beam_args or []), num_buckets=num_buckets,
+                            config=config)
+        plan = tasks.NightPlan(candidates=[], stored=wh.files_by_partition(EVENTS), touched=set(), rewritten=set(),
+                               stored_wins=STORED_WINS_SCHEMA.empty_table(), recompute_from=recompute_from,
+                               windows_as_of=to_day, previous_as_of=None)
+        tasks.progress(f"beam windows: recomputing windows ending {recompute_from} .. {to_day} ...")
+        batch.run_merge(tasks.merge_job(night, plan, recompute_from, daily_final_until=None))
+        wh.mark_ready(night.run_id, {**state, "data_run": night.run_id})
+        wh.commit(night.run_id)
+        seconds = time.perf_counter() - night.clock
+        sql_seconds = tasks.refresh_sql(wh, night.run_id, as_of, recompute_from, config)
+    return {"run_id": night.run_id, "from": recompute_from.isoformat(), "to": to_day.isoformat(),
             "durations_s": {"windows": round(seconds, 3), "sql": round(sql_seconds, 3)}}

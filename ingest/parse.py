@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from schemas.units import DAY_S, US_PER_S
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -59,7 +60,7 @@ def parse_timestamp_us(value: str) -> int:
     except ValueError as exc:
         raise _Invalid("invalid_timestamp", f"event_time {value!r}: {exc}") from None
     delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (delta.days * DAY_S + delta.seconds) * US_PER_S + delta.microseconds
 
 
 def _string(obj: dict, name: str, required: bool) -> str | None:
@@ -145,7 +146,7 @@ def _validate(obj: dict, ingest_us: int) -> tuple:
                 reply_to = _string(obj, "reply_to", required=False)
 
     event_us = parse_timestamp_us(obj["event_time"])
-    if event_us > ingest_us + contract.FUTURE_TOLERANCE_SECONDS * 1_000_000:
+    if event_us > ingest_us + contract.FUTURE_TOLERANCE_SECONDS * US_PER_S:
         raise _Invalid("future_event", f"event_time {obj['event_time']} is more than 24 h after ingest")
 
     row = (

@@ -12,6 +12,7 @@ tests/pipelines/test_parse_block.py checks that on a fuzzed corpus.
 from __future__ import annotations
 
 import hashlib
+from schemas.units import US_PER_S
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -174,7 +175,7 @@ def _event_us_by_parts(times: pa.Array) -> tuple[pa.Array, pa.Array]:
     frac_us = pc.cast(pc.utf8_rpad(frac_digits, 6, "0"), pa.int64())
     seconds = pc.add(pc.cast(pc.fill_null(midnight, 0), pa.int64()),
                      pc.subtract(pc.add(pc.add(pc.multiply(h, 3600), pc.multiply(m, 60)), s), offset_s))
-    event_us = pc.add(pc.multiply(seconds, 1_000_000), frac_us)
+    event_us = pc.add(pc.multiply(seconds, US_PER_S), frac_us)
     plain = pc.and_(pc.and_(pc.less(h, 24), pc.less(m, 60)), pc.and_(pc.less(s, 60), pc.less(off_h, 24)))
     plain = pc.and_(plain, pc.less(off_m, 60))
     # Years before 1970 go per line (and are as rare as they are suspicious).
@@ -208,7 +209,7 @@ def _checked(t: pa.RecordBatch, ingest_us: int) -> tuple[pa.Array, pa.Array]:
 
     event_us, time_ok = _event_us(t["event_time"])
     ok = pc.and_(ok, time_ok)
-    ok = pc.and_(ok, pc.less_equal(event_us, ingest_us + contract.FUTURE_TOLERANCE_SECONDS * 1_000_000))
+    ok = pc.and_(ok, pc.less_equal(event_us, ingest_us + contract.FUTURE_TOLERANCE_SECONDS * US_PER_S))
     return event_us, pc.fill_null(ok, False)
 
 

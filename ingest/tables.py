@@ -6,6 +6,7 @@ per-element cost of Beam dominates otherwise (see PLATFORM.md).
 
 from __future__ import annotations
 
+from schemas.units import US_PER_DAY
 from typing import Iterator
 
 import numpy as np
@@ -15,7 +16,6 @@ import pyarrow.compute as pc
 from ingest.parse import EVENT_COLUMNS
 from schemas.datasets import EVENTS, REJECTED
 
-US_PER_DAY = 86_400_000_000
 # Internal columns that travel with events between transforms but are never written.
 IS_NEW = "_is_new"
 # Events as they move through the pipeline: the dataset schema plus the partition day.

@@ -112,7 +112,7 @@ def cmd_backfill(args, beam_args: list[str]) -> int:
     _quiet_prefect()
     from flows.backfill import backfill
 
-    result = backfill(str(args.warehouse), args.from_day, args.to_day, beam_args=beam_args)
+    result = backfill(str(args.warehouse), args.recompute_from, args.to_day, beam_args=beam_args)
     print(f"recomputed windows ending {result['from']} .. {result['to']} and the SQL layer from {result['from']}"
           f" ({result['durations_s']['windows']:.1f} s + {result['durations_s']['sql']:.1f} s)")
     return 0
@@ -232,7 +232,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("backfill", help="recompute windows and the SQL layer for a date range from stored events")
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
-    p.add_argument("--from", dest="from_day", required=True, type=_date, help="first window end day")
+    p.add_argument("--from", dest="recompute_from", required=True, type=_date, help="first window end day")
     p.add_argument("--to", dest="to_day", required=True, type=_date, help="last window end day (capped at as-of)")
 
     p = sub.add_parser("stream", help="the streaming pipeline: watch the landing directory and update windows "
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:
         from flows.backfill import NothingToBackfill
-        from flows.nightly import ChangedLandingFiles
+        from flows.tasks import ChangedLandingFiles
         from storage.warehouse import WarehouseBusy
 
         if isinstance(exc, (ChangedLandingFiles, WarehouseBusy, NothingToBackfill, OSError)):

@@ -6,7 +6,7 @@ Two Beam pipelines, so that a night reads only what it touches:
    lines among themselves, and stage the surviving events as *candidates*.
 2. `run_merge`: deduplicate the candidates against the stored events of the dates they touch,
    write those `events` partitions, and recompute the daily and trailing windows ending in
-   `[first_end_day, as_of]` from the events of `[first_end_day - 27, as_of]`; for days whose
+   `[recompute_from, as_of]` from the events of `[recompute_from - 27, as_of]`; for days whose
    daily rows are final already, from those rows and the days' distinct engagers instead.
 
 Between the two, the caller finds which stored dates the candidates touch (a key lookup).
@@ -17,6 +17,7 @@ or killed run leaves the warehouse as it was.
 from __future__ import annotations
 
 import json
+from schemas.units import LOOKBACK_DAYS, day_number, day_of_us
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,7 +31,6 @@ from ingest import landing
 
 from pipelines import spill
 from ingest.dedup import DedupStats
-from pipelines.engagement import WINDOW_LENGTHS
 from pipelines.stored import DailyFiles, EngagerFiles, EventFiles, file_groups
 from pipelines.transforms import (
     DAILY, EVENTS_IN, REJECTED, STATS, STORED_DAILY_IN, STORED_ENGAGERS_IN, TRAILING, DeduplicateEvents,
@@ -44,7 +44,6 @@ INGEST_STATS = "ingest_stats.json"
 MERGE_STATS = "merge_stats.json"
 STORED_WINS = "stored_wins.parquet"  # candidates whose stored copy stays (storage.lookup)
 SPILL = "_spill"  # shuffle files of a running pipeline (pipelines.spill)
-EPOCH = date(1970, 1, 1)
 EVENT_KEYS = ["platform", "profile_id", "event_time", "event_id"]
 PROFILE_KEYS = ["platform", "profile_id"]
 
@@ -55,10 +54,6 @@ def buckets_for(input_bytes: int, bytes_per_bucket: int = 48 << 20, minimum: int
     writes its own file into each partition it has rows for, so a small night keeps few buckets:
     many small files slow every reader (the SQL layer reads the whole history)."""
     return max(minimum, -(-input_bytes // bytes_per_bucket))
-
-
-def day_number(d: date) -> int:
-    return (d - EPOCH).days
 
 
 @dataclass(frozen=True)
@@ -79,7 +74,7 @@ class MergeJob:
     staging_dir: str
     run_id: str
     as_of: date
-    first_end_day: date  # windows ending in [first_end_day, as_of] are recomputed
+    recompute_from: date  # windows ending in [recompute_from, as_of] are recomputed
     num_buckets: int = 8
     beam_args: list[str] = field(default_factory=list)
     # Days whose stored daily rows are final (untouched, up to the last run's as-of): the windows
@@ -94,7 +89,7 @@ class MergeJob:
 
     @property
     def context_start(self) -> date:
-        return self.first_end_day - timedelta(days=max(WINDOW_LENGTHS) - 1)
+        return self.recompute_from - timedelta(days=LOOKBACK_DAYS)
 
 
 def merge_line_counts(counts: list[dict]) -> dict:
@@ -125,7 +120,7 @@ def _options(beam_args: list[str]) -> PipelineOptions:
 
 
 def _with_ingest_date(table: pa.Table, ingest_us: int) -> pa.Table:
-    day = ingest_us // 86_400_000_000
+    day = day_of_us(ingest_us)
     return table.append_column("ingest_date", pa.array([day] * table.num_rows, pa.int32()).cast(pa.date32()))
 
 
@@ -168,7 +163,7 @@ def _read_stored(p: beam.Pipeline, job: MergeJob):
         "context": EventFiles(WINDOW_COLUMNS),
         STORED_DAILY_IN: DailyFiles(),
         STORED_ENGAGERS_IN: EngagerFiles(day_number(job.as_of), day_number(job.context_start),
-                                         collapse_before=day_number(job.first_end_day)),
+                                         collapse_before=day_number(job.recompute_from)),
     }
     files = {"candidates": job.candidate_files, "touched": job.touched_event_files,
              "context": job.context_event_files, STORED_DAILY_IN: job.context_daily_files,
@@ -207,7 +202,7 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
         inputs
         | "WindowEngagement" >> WindowEngagement(
             day_number(job.as_of), job.num_buckets, _spill_dir(job.staging_dir, "windows"),
-            day_number(job.first_end_day), day_number(job.context_start)
+            day_number(job.recompute_from), day_number(job.context_start)
         )
     )
     windows[DAILY] | "WriteDaily" >> WritePartitionedParquet(ENGAGEMENT_DAILY, job.staging_dir, job.run_id,

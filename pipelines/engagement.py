@@ -10,10 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.tables import US_PER_DAY
+from schemas.units import US_PER_DAY, WINDOW_LENGTHS
 from schemas.datasets import COUNT_METRICS, ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING
 
-WINDOW_LENGTHS = (7, 28)
 _COUNTS = [name for name, _ in COUNT_METRICS]
 _SUMMED = [c for c in _COUNTS if c not in ("interactions", "unique_engagers")]
 _KEY = ["platform", "profile_id", "day"]
@@ -41,9 +40,9 @@ def _engager(events: pa.Table, audience: pa.Array) -> pa.Array:
     return pc.if_else(audience, events["actor_id"], pa.scalar(None, pa.string()))
 
 
-def _in_days(ind: pa.Table, last_day: int, first_day: int | None) -> pa.Table:
-    """Indicator rows of days in [first_day, last_day] (no lower bound when first_day is None)."""
-    keep = pc.less_equal(ind["day"], last_day)
+def _in_days(ind: pa.Table, as_of_day: int, first_day: int | None) -> pa.Table:
+    """Indicator rows of days in [first_day, as_of_day] (no lower bound when first_day is None)."""
+    keep = pc.less_equal(ind["day"], as_of_day)
     if first_day is not None:
         keep = pc.and_(keep, pc.greater_equal(ind["day"], first_day))
     return ind.filter(keep)
@@ -78,13 +77,13 @@ def _indicators(events: pa.Table) -> pa.Table:
     return pa.table(columns)
 
 
-def daily_engagement(events: pa.Table, last_day: int, first_day: int | None = None) -> tuple[pa.Table, pa.Table]:
+def daily_engagement(events: pa.Table, as_of_day: int, first_day: int | None = None) -> tuple[pa.Table, pa.Table]:
     """Events -> (daily metrics keyed by platform, profile_id, day:int32; distinct engagers per profile-day).
 
-    Only events up to `last_day` count: later days are not complete yet. Events before
+    Only events up to `as_of_day` count: later days are not complete yet. Events before
     `first_day` (if given) are outside every window being recomputed.
     """
-    ind = _in_days(_indicators(events), last_day, first_day)
+    ind = _in_days(_indicators(events), as_of_day, first_day)
     # first/last follow (event_time, event_id) order: sort, then aggregate without threads.
     ind = ind.sort_by([(c, "ascending") for c in _KEY + ["event_time", "event_id"]])
     aggregated = pa.TableGroupBy(ind, _KEY, use_threads=False).aggregate(
@@ -109,14 +108,14 @@ def _distinct_engagers(ind: pa.Table) -> pa.Table:
     return pa.TableGroupBy(engagers, ENGAGER_SCHEMA.names, use_threads=False).aggregate([]).cast(ENGAGER_SCHEMA)
 
 
-def daily_engagement_by_day_ranges(events: pa.Table, last_day: int, first_day: int | None = None,
+def daily_engagement_by_day_ranges(events: pa.Table, as_of_day: int, first_day: int | None = None,
                                    max_rows: int = 500_000) -> tuple[pa.Table, pa.Table]:
     """daily_engagement over ranges of whole days of at most `max_rows` events each (a single
     bigger day is a range of its own), concatenated. Daily rows and distinct engagers are per
     day, so the result is exactly daily_engagement(events); the working memory follows
     `max_rows` instead of a heavy profile's whole history."""
     if events.num_rows <= max_rows:
-        return daily_engagement(events, last_day, first_day)
+        return daily_engagement(events, as_of_day, first_day)
     days = pc.divide(events["event_time"].cast(pa.int64()), US_PER_DAY).cast(pa.int32()).to_numpy()
     order = np.argsort(days, kind="stable")
     sorted_days = days[order]
@@ -128,7 +127,7 @@ def daily_engagement_by_day_ranges(events: pa.Table, last_day: int, first_day: i
         # the furthest day boundary within max_rows of `start` (at least one whole day)
         limit = bounds[(bounds > start) & (bounds <= start + max_rows)]
         stop = int(limit[-1]) if len(limit) else int(bounds[bounds > start][0])
-        daily, engaged = daily_engagement(events.take(pa.array(order[start:stop])), last_day, first_day)
+        daily, engaged = daily_engagement(events.take(pa.array(order[start:stop])), as_of_day, first_day)
         dailies.append(daily)
         engagers.append(engaged)
         start = stop
@@ -175,18 +174,18 @@ def _unique_in_window(p_idx, d_idx, actor_codes, shape, length) -> np.ndarray:
 
 
 def trailing_engagement(
-    daily: pa.Table, engagers: pa.Table, last_day: int, first_end_day: int | None = None,
+    daily: pa.Table, engagers: pa.Table, as_of_day: int, recompute_from: int | None = None,
     lengths: tuple[int, ...] = WINDOW_LENGTHS,
 ) -> pa.Table:
     """Daily rows of some profiles (all their days) -> trailing windows ending on every day up to
-    `last_day` (from `first_end_day` on, if given) while the window holds an accepted event."""
+    `as_of_day` (from `recompute_from` on, if given) while the window holds an accepted event."""
     if daily.num_rows == 0:
         return ENGAGEMENT_TRAILING.data_schema.empty_table().append_column("window_end", pa.array([], pa.date32()))
     profiles = pc.binary_join_element_wise(daily["platform"], daily["profile_id"], "\x1f")
     names = pc.unique(profiles).sort()
     p_of_row = pc.index_in(profiles, names).to_numpy()
     day0 = pc.min(daily["day"]).as_py()
-    width = last_day - day0 + 1
+    width = as_of_day - day0 + 1
     d_of_row = daily["day"].to_numpy() - day0
     shape = (len(names), width)
 
@@ -217,8 +216,8 @@ def trailing_engagement(
     pieces = []
     for length in lengths:
         in_window = _rolling_sum(present, length) > 0
-        if first_end_day is not None:
-            in_window[:, : max(first_end_day - day0, 0)] = False
+        if recompute_from is not None:
+            in_window[:, : max(recompute_from - day0, 0)] = False
         p_out, e_out = np.nonzero(in_window)
         start = np.maximum(e_out - length + 1, 0)
         last_i = last_snap[p_out, e_out]
@@ -229,7 +228,7 @@ def trailing_engagement(
             columns[c] = _rolling_sum(m, length)[p_out, e_out]
         # An engager's day reaches the window ends up to `length - 1` days later: earlier days reach
         # none of the ends computed here (nor change what later days of that engager count).
-        near = e_d >= (first_end_day - day0 if first_end_day is not None else 0) - length + 1
+        near = e_d >= (recompute_from - day0 if recompute_from is not None else 0) - length + 1
         columns["unique_engagers"] = _unique_in_window(e_p[near], e_d[near], e_a[near], shape, length)[p_out, e_out]
         columns["followers_first"] = pa.array(np.where(has_last, f_first[p_out, np.minimum(first_i, width - 1)], 0),
                                               mask=~has_last)

@@ -7,6 +7,7 @@ holds one file per bucket of each run that wrote it.
 
 from __future__ import annotations
 
+from schemas.units import US_PER_DAY
 from datetime import date
 from itertools import groupby
 from pathlib import PurePosixPath
@@ -100,7 +101,7 @@ class DailyFiles:
 
 
 class EngagerFiles:
-    """`events` files -> their distinct (platform, profile_id, day, engager) in [first_day, last_day]:
+    """`events` files -> their distinct (platform, profile_id, day, engager) in [first_day, as_of_day]:
     all the trailing windows need from a day whose daily rows are stored already. Days before
     `collapse_before` keep each (profile, engager)'s latest one: a window ending on or after
     `collapse_before` holds an earlier day of that engager exactly when it holds the latest, so
@@ -114,8 +115,8 @@ class EngagerFiles:
     # file_groups limits: one DuckDB query over a month of a small warehouse's events
     GROUP_LIMITS = {"max_bytes": 256 << 20, "max_files": 1024}
 
-    def __init__(self, last_day: int, first_day: int | None, collapse_before: int | None = None):
-        self.last_day = last_day
+    def __init__(self, as_of_day: int, first_day: int | None, collapse_before: int | None = None):
+        self.as_of_day = as_of_day
         self.first_day = first_day
         self.collapse_before = collapse_before
 
@@ -124,17 +125,17 @@ class EngagerFiles:
         collapse = lowest if self.collapse_before is None else self.collapse_before
         return f"""
             with engaged as (
-                select platform, profile_id, cast(epoch_us(event_time) // {tables.US_PER_DAY} as integer) as day,
+                select platform, profile_id, cast(epoch_us(event_time) // {US_PER_DAY} as integer) as day,
                     actor_id as engager
                 from read_parquet($files)
                 where actor_id != profile_id
             )
             select platform, profile_id, max(day) as day, engager from engaged
-            where day >= {lowest} and day < {collapse} and day <= {self.last_day}
+            where day >= {lowest} and day < {collapse} and day <= {self.as_of_day}
             group by platform, profile_id, engager
             union all
             select distinct platform, profile_id, day, engager from engaged
-            where day >= {max(lowest, collapse)} and day <= {self.last_day}
+            where day >= {max(lowest, collapse)} and day <= {self.as_of_day}
         """
 
     def read(self, paths) -> Iterator[pa.Table]:

@@ -20,13 +20,12 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from schemas.units import DAY_S, US_PER_S
 from storage.manifest import IngestPlan, plan_ingest, updated_manifest
 from storage.warehouse import MANIFEST_SCHEMA, Warehouse
 from ingest import landing
 from ingest.landing import LandedFile
 
-DAY_S = 86_400
-US_PER_S = 1_000_000
 # An open window is at most 28 days long, and an accepted event can arrive up to 24 h before
 # its event_time (`future_event` rejects anything earlier); one more day of slack.
 REPLAY_MARGIN_DAYS = 28 + 1 + 1
@@ -39,11 +38,11 @@ def replay_from_us(start_us: int, allowed_lateness_s: int) -> int:
     return start_us - (allowed_lateness_s + REPLAY_MARGIN_DAYS * DAY_S) * US_PER_S
 
 
-def window_open_at(last_day: int, at_us: int, allowed_lateness_s: int) -> bool:
-    """Does the window whose last UTC day is `last_day` (days since 1970-01-01) still take late
+def window_open_at(as_of_day: int, at_us: int, allowed_lateness_s: int) -> bool:
+    """Does the window whose last UTC day is `as_of_day` (days since 1970-01-01) still take late
     data at `at_us`? Windows closed before a restart may hold only part of their events after
     the replay, so a restarted stream writes none of them (their rows stay as written)."""
-    return ((last_day + 1) * DAY_S + allowed_lateness_s) * US_PER_S > at_us
+    return ((as_of_day + 1) * DAY_S + allowed_lateness_s) * US_PER_S > at_us
 
 
 def files_to_replay(manifest: pa.Table, since_us: int) -> list[tuple[str, str, int]]:

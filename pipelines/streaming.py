@@ -82,6 +82,7 @@ import os
 import shutil
 import time
 import uuid
+from schemas.units import DAY_S, US_PER_DAY, US_PER_S, WINDOW_LENGTHS, day_date, day_number
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -106,8 +107,6 @@ from storage.warehouse import replace_partition
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED
 
 _LOG = logging.getLogger(__name__)
-DAY_S = 86_400
-US_PER_S = 1_000_000
 DEFAULT_ALLOWED_LATENESS_S = 3 * DAY_S
 
 EVENTS = "events"
@@ -120,7 +119,7 @@ _I = {name: i for i, name in enumerate(parse.EVENT_COLUMNS)}
 
 
 def _day_iso(day: int) -> str:
-    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+    return day_date(day).isoformat()
 
 
 def _now_us() -> int:
@@ -166,7 +165,7 @@ class ParseLineFn(beam.DoFn):
                 REJECTED_TAG, (source_file, number, parse.raw_text(raw), result.reason, result.detail, ingest_us))
             return
         event_us = result[_I["event_time"]]
-        day_end_s = (event_us // tables.US_PER_DAY + 1) * DAY_S
+        day_end_s = (event_us // US_PER_DAY + 1) * DAY_S
         if Timestamp(day_end_s + self.allowed_lateness_s) <= arrival:
             self.too_late.inc()
             detail = (f"event day {_day_iso(day_end_s // DAY_S - 1)} closed at "
@@ -213,7 +212,7 @@ class DedupFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DUPLICATES, (platform, event_id, seen != payload_hash))
             return
         kept.write(payload_hash)
-        day_end_s = (event[0][_I["event_time"]] // tables.US_PER_DAY + 1) * DAY_S
+        day_end_s = (event[0][_I["event_time"]] // US_PER_DAY + 1) * DAY_S
         expire.set(Timestamp(day_end_s + self.allowed_lateness_s))
         yield event
 
@@ -271,8 +270,8 @@ class DailyPaneFn(beam.DoFn):
 
     def process(self, keyed, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
         (platform, profile_id), events = keyed
-        day = int(window.start.micros // tables.US_PER_DAY)
-        daily, _ = engagement.daily_engagement(window_events_table(events), last_day=day, first_day=day)
+        day = int(window.start.micros // US_PER_DAY)
+        daily, _ = engagement.daily_engagement(window_events_table(events), as_of_day=day, first_day=day)
         if daily.num_rows != 1:
             return
         yield {"platform": platform, "profile_id": profile_id, "day": _day_iso(day),
@@ -287,13 +286,13 @@ class TrailingPaneFn(beam.DoFn):
 
     def process(self, keyed, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
         (platform, profile_id), events = keyed
-        end_day = int(window.end.micros // tables.US_PER_DAY) - 1
+        end_day = int(window.end.micros // US_PER_DAY) - 1
         first_day = end_day - self.window_days + 1
-        daily, engagers = engagement.daily_engagement(window_events_table(events), last_day=end_day,
+        daily, engagers = engagement.daily_engagement(window_events_table(events), as_of_day=end_day,
                                                       first_day=first_day)
         if daily.num_rows == 0:
             return
-        trailing = engagement.trailing_engagement(daily, engagers, end_day, first_end_day=end_day,
+        trailing = engagement.trailing_engagement(daily, engagers, end_day, recompute_from=end_day,
                                                   lengths=(self.window_days,))
         trailing = trailing.filter(pc.equal(trailing["window_end"], pa.scalar(end_day, pa.int32()).cast(pa.date32())))
         if trailing.num_rows != 1:
@@ -401,7 +400,7 @@ class UpsertPartitionFn(beam.DoFn):
             written[row_key] = row["pane_index"]
             panes.write(written)
             if self.allowed_lateness_s is not None:
-                end_s = (date.fromisoformat(value) - date(1970, 1, 1)).days * DAY_S + DAY_S
+                end_s = day_number(date.fromisoformat(value)) * DAY_S + DAY_S
                 expire.set(Timestamp(end_s + self.allowed_lateness_s + DAY_S))
             if current.num_rows:
                 current = current.filter(pc.invert(_key_mask(current, self.schema, self.key_columns, row_key)))
@@ -460,7 +459,7 @@ class StreamEngagement(beam.PTransform):
     """Lines -> dict of PCollections: daily, trailing_7, trailing_28, rejected, too_late, duplicates."""
 
     def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S, ingest_us: int | None = None,
-                 window_lengths: tuple[int, ...] = engagement.WINDOW_LENGTHS):
+                 window_lengths: tuple[int, ...] = WINDOW_LENGTHS):
         super().__init__()
         self.allowed_lateness_s = allowed_lateness_s
         self.ingest_us = ingest_us
@@ -481,8 +480,8 @@ class StreamEngagement(beam.PTransform):
 
 
 def _window_open_at(row: dict, last_day_column: str, at_us: int, allowed_lateness_s: int) -> bool:
-    last_day = (date.fromisoformat(row[last_day_column]) - date(1970, 1, 1)).days
-    return stream_manifest.window_open_at(last_day, at_us, allowed_lateness_s)
+    as_of_day = day_number(date.fromisoformat(row[last_day_column]))
+    return stream_manifest.window_open_at(as_of_day, at_us, allowed_lateness_s)
 
 
 class WriteStreamOutputs(beam.PTransform):

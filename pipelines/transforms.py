@@ -211,14 +211,14 @@ EVENTS_IN, STORED_DAILY_IN, STORED_ENGAGERS_IN = "events", "stored_daily", "stor
 
 
 class ProfileBucketFn(beam.DoFn):
-    """All inputs of a bucket of profiles -> daily rows and trailing windows ending in [first_end_day, last_day].
+    """All inputs of a bucket of profiles -> daily rows and trailing windows ending in [recompute_from, as_of_day].
 
     Inputs by name: the events of the days being recomputed, and for days whose daily rows are
     final already, those stored rows and the days' distinct engagers (cheaper than the events)."""
 
-    def __init__(self, last_day: int, first_end_day: int | None, first_event_day: int | None):
-        self.last_day = last_day
-        self.first_end_day = first_end_day
+    def __init__(self, as_of_day: int, recompute_from: int | None, first_event_day: int | None):
+        self.as_of_day = as_of_day
+        self.recompute_from = recompute_from
         self.first_event_day = first_event_day
 
     def process(self, bucket_inputs):
@@ -227,11 +227,11 @@ class ProfileBucketFn(beam.DoFn):
         if paths.get(EVENTS_IN):
             # a heavy profile (15% of all events) makes one bucket big: aggregate it a few days at a time
             daily, engaged = engagement.daily_engagement_by_day_ranges(
-                spill.read(sorted(paths[EVENTS_IN])), self.last_day, self.first_event_day)
+                spill.read(sorted(paths[EVENTS_IN])), self.as_of_day, self.first_event_day)
             if daily.num_rows:
                 written = daily
-                if self.first_end_day is not None:
-                    written = daily.filter(pc.greater_equal(daily["day"], self.first_end_day))
+                if self.recompute_from is not None:
+                    written = daily.filter(pc.greater_equal(daily["day"], self.recompute_from))
                 yield beam.pvalue.TaggedOutput(DAILY, engagement.to_daily_dataset(written))
             dailies.append(daily)
             engagers.append(engaged)
@@ -244,7 +244,7 @@ class ProfileBucketFn(beam.DoFn):
             return
         engaged = tables.concat(engagers) if engagers else engagement.ENGAGER_SCHEMA.empty_table()
         yield beam.pvalue.TaggedOutput(
-            TRAILING, engagement.trailing_engagement(daily, engaged, self.last_day, self.first_end_day)
+            TRAILING, engagement.trailing_engagement(daily, engaged, self.as_of_day, self.recompute_from)
         )
 
 
@@ -259,13 +259,13 @@ class WindowEngagement(beam.PTransform):
     in exactly one day and Beam's per-element windowing would cost ~100x (PLATFORM.md).
     """
 
-    def __init__(self, last_day: int, num_buckets: int, spill_dir: str, first_end_day: int | None = None,
+    def __init__(self, as_of_day: int, num_buckets: int, spill_dir: str, recompute_from: int | None = None,
                  first_event_day: int | None = None):
         super().__init__()
-        self.last_day = last_day
+        self.as_of_day = as_of_day
         self.num_buckets = num_buckets
         self.spill_dir = spill_dir
-        self.first_end_day = first_end_day
+        self.recompute_from = recompute_from
         self.first_event_day = first_event_day
 
     def expand(self, inputs):
@@ -280,7 +280,7 @@ class WindowEngagement(beam.PTransform):
             spilled
             | "ByProfileBucket" >> beam.CoGroupByKey()
             | "Aggregate" >> beam.ParDo(
-                ProfileBucketFn(self.last_day, self.first_end_day, self.first_event_day)
+                ProfileBucketFn(self.as_of_day, self.recompute_from, self.first_event_day)
             ).with_outputs(DAILY, TRAILING)
         )
 

@@ -9,16 +9,13 @@ dedup order columns of the few dates holding a copy, to settle which copy is kep
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import pyarrow as pa
 
 from ingest.dedup import SORT_KEYS
 from storage.duck import connect
 
-# A touched date holding this many files or more is rewritten whole rather than added to, so a
-# date that keeps receiving late events (a file each night) is compacted back to one file.
-MAX_FILES_PER_DATE = 8
 # Candidates whose stored copy stays kept: (platform, event_id, conflicting: payloads differ).
 STORED_WINS_SCHEMA = pa.schema([("platform", pa.string()), ("event_id", pa.string()), ("conflicting", pa.bool_())])
 
@@ -85,22 +82,3 @@ def touched_event_dates(stored: dict[date, list[str]], candidate_files: list[str
         return TouchedDates(dates | rewritten, rewritten, stored_wins.cast(STORED_WINS_SCHEMA))
     finally:
         con.close()
-
-
-def with_crowded_dates(lookup: TouchedDates, stored: dict[date, list[str]], max_files: int | None = None) -> set[date]:
-    """The dates to rewrite: the lookup's, plus touched dates already holding `max_files`
-    (MAX_FILES_PER_DATE) files or more. Rewriting such a date deduplicates its stored events with
-    the night's again: they are new there, so only the file count changes."""
-    max_files = MAX_FILES_PER_DATE if max_files is None else max_files
-    return lookup.rewritten | {d for d in lookup.dates if len(stored.get(d, [])) >= max_files}
-
-
-def first_window_end(touched: set[date], previous_as_of: date | None, as_of: date) -> date | None:
-    """The first window end day to recompute: the earliest touched day, or the day after the last
-    run's as-of (windows keep ending after a profile's last event). None: nothing to recompute."""
-    starts = [d for d in touched if d <= as_of]
-    if previous_as_of is None:
-        starts += [as_of] if not starts else []
-    elif previous_as_of < as_of:
-        starts.append(previous_as_of + timedelta(days=1))
-    return min(starts) if starts else None

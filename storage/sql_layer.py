@@ -83,19 +83,19 @@ def empty_view_sql(dataset: Dataset) -> str:
 
 
 def load_config(con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date | None,
-                compute_from: date | None = None) -> None:
+                recompute_from: date | None = None) -> None:
     """Configuration tables and run_params: the as-of day, and the first day the models must get
-    right (`compute_from`; null: every day). A night's late events change no earlier day."""
+    right (`recompute_from`; null: every day). A night's late events change no earlier day."""
     for name, rows in cfg.sql_tables(config).items():
         con.register("cfg_rows", pa.Table.from_pylist(rows))
         con.execute(f"create or replace table {name} as select * from cfg_rows")
         con.unregister("cfg_rows")
-    _set_run_params(con, as_of, compute_from)
+    _set_run_params(con, as_of, recompute_from)
 
 
-def _set_run_params(con: duckdb.DuckDBPyConnection, as_of: date | None, compute_from: date | None = None) -> None:
-    con.execute("create or replace table run_params as select ?::DATE as as_of, ?::DATE as compute_from",
-                [as_of, compute_from])
+def _set_run_params(con: duckdb.DuckDBPyConnection, as_of: date | None, recompute_from: date | None = None) -> None:
+    con.execute("create or replace table run_params as select ?::DATE as as_of, ?::DATE as recompute_from",
+                [as_of, recompute_from])
 
 
 def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tuple[str, ...] = (),
@@ -118,11 +118,11 @@ def run_models(con: duckdb.DuckDBPyConnection) -> pa.Table:
 
 
 def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.DEFAULT,
-                          compute_from: date | None = None) -> pa.Table:
-    """profile_daily over the published datasets: the rows of days from `compute_from` on (all days if None)."""
+                          recompute_from: date | None = None) -> pa.Table:
+    """profile_daily over the published datasets: the rows of days from `recompute_from` on (all days if None)."""
     con = connect()
     try:
-        load_config(con, config, as_of, compute_from)
+        load_config(con, config, as_of, recompute_from)
         create_dataset_views(con, wh, skip=(PROFILE_DAILY.name,), union_by_name=False)
         return run_models(con)
     finally:

@@ -24,6 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.tables import split_by
 from storage import faults
 from storage.parquet import write_parquet
 from schemas.datasets import ALL_DATASETS, Dataset
@@ -160,6 +161,25 @@ class Warehouse:
     def stage_manifest(self, run_id: str, manifest: pa.Table) -> None:
         staged = self.staging_dir(run_id) / "manifest.parquet"
         write_parquet(manifest.cast(MANIFEST_SCHEMA), staged)
+
+    def stage_table(self, run_id: str, name: str, table: pa.Table) -> str | None:
+        """A run's working table as one Parquet file in its staging dir (None when empty)."""
+        if not table.num_rows:
+            return None
+        path = self.staging_dir(run_id) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_parquet(table, path)
+        return str(path)
+
+    def stage_partitions(self, run_id: str, dataset: Dataset, table: pa.Table, to_date) -> int:
+        """Stages `table` (with the dataset's partition column as day numbers or dates) as one file per
+        partition; `to_date` turns a day number into a date. Returns the rows staged."""
+        days = table[dataset.partition].cast(pa.int32()).to_numpy()
+        for day, rows in split_by(table.drop_columns([dataset.partition]), days):
+            part = self.staging_dir(run_id) / dataset.name / f"{dataset.partition}={to_date(day)}"
+            part.mkdir(parents=True, exist_ok=True)
+            write_parquet(rows, part / f"part-{run_id}.parquet")
+        return table.num_rows
 
     def keep_existing_files(self, run_id: str, dataset: Dataset, partitions: list[date] | None = None) -> None:
         """Append-only datasets (rejected), or the `partitions` a run only adds to: hard-link the

@@ -1,5 +1,5 @@
 -- One row per profile and day, from the profile's first active day (or 28 days before
--- run_params.compute_from, whichever is later: the lags of int_profiles_days_measured reach no
+-- run_params.recompute_from, whichever is later: the lags of int_profiles_days_measured reach no
 -- further back) to the as-of day.
 -- followers: the latest snapshot at the end of the day, carried forward (null before the first).
 -- last_post_day: the latest day with a post up to this day (null before any post).
@@ -11,7 +11,7 @@ with
 params as (
     select
         as_of,
-        coalesce(compute_from - 28, date '0001-01-01') as first_day
+        coalesce(recompute_from - 28, date '0001-01-01') as first_day
     from run_params
 ),
 

@@ -1,11 +1,11 @@
 -- Adds the growth, engagement and spike measures of each profile-day (docs/SCORES.md).
 -- Trailing windows come from engagement_trailing; a missing window row means zero activity.
--- Rows start 28 days before run_params.compute_from (the longest lag and rolling window below),
--- so the days from compute_from on are exact without reading the whole history.
+-- Rows start 28 days before run_params.recompute_from (the longest lag and rolling window below),
+-- so the days from recompute_from on are exact without reading the whole history.
 with
 
 params as (
-    select coalesce(compute_from - 28, date '0001-01-01') as first_day from run_params
+    select coalesce(recompute_from - 28, date '0001-01-01') as first_day from run_params
 ),
 
 days as (

@@ -1,7 +1,7 @@
 -- Audience interactions per profile and day, split by whether the post they reached was sponsored.
 -- Interactions join their post through (platform, profile_id, post_id); an interaction whose post
 -- never arrived as an event is left out of both sides.
--- Interactions are read from 27 days before run_params.compute_from on: the 28-day sums of the
+-- Interactions are read from 27 days before run_params.recompute_from on: the 28-day sums of the
 -- days being computed need no earlier ones. Posts are read from the whole history: an
 -- interaction may reach an old post.
 with
@@ -27,7 +27,7 @@ audience_interactions as (
     from events
     where
         event_type in ('like', 'comment', 'share', 'save') and actor_id != profile_id
-        and event_date >= coalesce((select run_params.compute_from - 27 from run_params), date '0001-01-01')
+        and event_date >= coalesce((select run_params.recompute_from - 27 from run_params), date '0001-01-01')
     group by platform, profile_id, post_id, event_date
 ),
 

@@ -156,8 +156,8 @@ final as (
     from explained
 )
 
--- Only the days this run must get right (every day when compute_from is null): earlier rows
+-- Only the days this run must get right (every day when recompute_from is null): earlier rows
 -- would lack the sponsorship split of their first weeks (int_profiles_days_sponsorship).
 select final.* from final
 cross join run_params
-where run_params.compute_from is null or final.day >= run_params.compute_from
+where run_params.recompute_from is null or final.day >= run_params.recompute_from

@@ -1,5 +1,5 @@
 from flows.deploy import NIGHTLY_CRON, deployment
-from flows.nightly import default_as_of
+from planning.nights import default_as_of
 
 
 def test_the_deployment_runs_nightly_at_two_utc_with_its_directories():

@@ -13,7 +13,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from flows.nightly import ChangedLandingFiles, nightly  # noqa: E402
+from flows.nightly import nightly  # noqa: E402
+from flows.tasks import ChangedLandingFiles  # noqa: E402
 from ingest import landing  # noqa: E402
 from tests.conftest import event, line  # noqa: E402
 

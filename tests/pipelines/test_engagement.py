@@ -156,7 +156,7 @@ def test_no_window_to_recompute_gives_an_empty_typed_table():
     # A rerun with the same as-of after events dated later landed: windows would start after the as-of.
     t = events(event("like", event_time=at("2026-11-03")), event("post", event_time=at("2026-11-05")))
     daily, engagers = daily_engagement(t, day("2026-11-05"))
-    out = trailing_engagement(daily, engagers, day("2026-11-05"), first_end_day=day("2026-11-06"))
+    out = trailing_engagement(daily, engagers, day("2026-11-05"), recompute_from=day("2026-11-06"))
     assert out.num_rows == 0
     assert out.column_names[-1] == "window_end" and out.schema.field("platform").type == pa.string()
 

@@ -46,7 +46,7 @@ def landing(tmp_path_factory) -> tuple[Path, dict]:
 def test_two_worker_processes_match_one_process(landing, tmp_path):
     root, summary = landing
     ingest_us = int(datetime.now(timezone.utc).timestamp() * 1_000_000)
-    first, last = date.fromisoformat(summary["first_day"]), date.fromisoformat(summary["last_day"])
+    first, last = date.fromisoformat(summary["first_day"]), date.fromisoformat(summary["as_of_day"])
     single = run_beam(root, tmp_path / "single", SINGLE, ingest_us, first, last, num_buckets=4)
     multi = run_beam(root, tmp_path / "multi", MULTI, ingest_us, first, last, num_buckets=4)
 

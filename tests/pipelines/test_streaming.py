@@ -181,12 +181,12 @@ def test_replay_in_time_order_matches_the_batch_metric_functions():
     # Batch: the same lines through parse + the pure metric functions.
     rows = [parse.parse_line(json.dumps(e).encode(), INGEST_US) for e in events]
     table = tables.events_table(rows, "f.jsonl", list(range(1, len(rows) + 1)))
-    last_day = (date(2026, 11, 22) - date(1970, 1, 1)).days
-    daily, engagers = engagement.daily_engagement(table, last_day=last_day)
+    as_of_day = (date(2026, 11, 22) - date(1970, 1, 1)).days
+    daily, engagers = engagement.daily_engagement(table, as_of_day=as_of_day)
     expected_daily = sorted(
         (r["platform"], r["profile_id"], (date(1970, 1, 1) + timedelta(days=r["day"])).isoformat())
         + tuple(r[m] for m in METRIC_NAMES) for r in daily.to_pylist())
-    trailing = engagement.trailing_engagement(daily, engagers, last_day + 6, lengths=(7,))
+    trailing = engagement.trailing_engagement(daily, engagers, as_of_day + 6, lengths=(7,))
     expected_trailing = sorted(
         (r["platform"], r["profile_id"], r["window_days"], r["window_end"].isoformat())
         + tuple(r[m] for m in METRIC_NAMES) for r in trailing.to_pylist())
@@ -314,9 +314,9 @@ def test_replay_horizon_covers_every_window_still_open():
     assert since == start_us - (LATENESS + 30 * DAY) * US
     # The oldest window still open at the start: a 28-day window ending the day whose end + lateness
     # is just after the start. Its first event may arrive a day before the window starts.
-    last_day = next(d for d in range(40_000) if stream_manifest.window_open_at(d, start_us, LATENESS))
-    assert not stream_manifest.window_open_at(last_day - 1, start_us, LATENESS)
-    first_day_us = (last_day - 27) * DAY * US
+    as_of_day = next(d for d in range(40_000) if stream_manifest.window_open_at(d, start_us, LATENESS))
+    assert not stream_manifest.window_open_at(as_of_day - 1, start_us, LATENESS)
+    first_day_us = (as_of_day - 27) * DAY * US
     assert first_day_us - DAY * US >= since
 
 

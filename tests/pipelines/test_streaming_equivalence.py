@@ -93,7 +93,7 @@ def batch_run(sample):
     merge = batch.run_merge(batch.MergeJob(
         candidate_files=batch.candidate_files(str(staging)), touched_event_files=[], context_event_files=[],
         staging_dir=str(staging), run_id="equivalence", as_of=sample["as_of"],
-        first_end_day=sample["first_day"], num_buckets=2, beam_args=RUNNER,
+        recompute_from=sample["first_day"], num_buckets=2, beam_args=RUNNER,
     ))
     return {
         "daily": _batch_rows(staging, ENGAGEMENT_DAILY, DAILY_KEY),

@@ -37,12 +37,12 @@ def test_parse_dedup_and_window_compose(tmp_path):
     files = write_landing(tmp_path)
     from datetime import date
 
-    last_day = (date(2026, 11, 21) - date(1970, 1, 1)).days
+    as_of_day = (date(2026, 11, 21) - date(1970, 1, 1)).days
     with TestPipeline(options=RUNNER) as p:
         parsed = p | beam.Create(files) | ParseEvents(INGEST_US, "run-1")
         stored = p | "NoStored" >> beam.Create([], reshuffle=False)
         deduped = (parsed.events, stored) | DeduplicateEvents(num_buckets=4, spill_dir=str(tmp_path / "spill-dedup"))
-        windows = deduped.events | WindowEngagement(last_day, num_buckets=4, spill_dir=str(tmp_path / "spill-windows"))
+        windows = deduped.events | WindowEngagement(as_of_day, num_buckets=4, spill_dir=str(tmp_path / "spill-windows"))
 
         assert_that(
             deduped.events | "EventRows" >> beam.FlatMap(rows_of(["platform", "event_id", "source_file"])),

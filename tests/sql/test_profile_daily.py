@@ -55,12 +55,12 @@ PROFILES = {
 }
 
 
-def run_on_fixture(con, daily_rows, events_sql=None, compute_from=None):
+def run_on_fixture(con, daily_rows, events_sql=None, recompute_from=None):
     con.register("daily_rows", pa.Table.from_pylist(daily_rows))
     con.execute("create table engagement_daily as select * from daily_rows")
     con.execute(TRAILING_FROM_DAILY)
     con.execute(f"create view events as {events_sql or sql_layer.empty_view_sql(EVENTS)}")
-    sql_layer.load_config(con, cfg.DEFAULT, AS_OF, compute_from)
+    sql_layer.load_config(con, cfg.DEFAULT, AS_OF, recompute_from)
     return sql_layer.run_models(con)
 
 
@@ -82,7 +82,7 @@ def profile_daily():
 
 
 # Every profile posts a sponsored and an organic post on the first day and gets likes on both
-# every day after: the 28-day sponsorship sums reach back before any recent compute_from.
+# every day after: the 28-day sponsorship sums reach back before any recent recompute_from.
 SPREAD_EVENTS = f"""
     select p.profile_id, 'instagram' as platform, t.event_type, t.post_id, t.actor_id, t.sponsored,
            cast(date '{START}' + t.offset_days as date) as event_date
@@ -101,17 +101,17 @@ SPREAD_EVENTS = f"""
 def test_computing_from_a_day_gives_exactly_those_days_of_the_full_computation(days_back):
     """A night recomputes profile_daily from its earliest touched day on: the rows must equal those
     of a computation over every day (lags, carried-forward followers, 28-day sponsorship sums)."""
-    compute_from = AS_OF - timedelta(days=days_back)
+    recompute_from = AS_OF - timedelta(days=days_back)
     daily = [{**r, "sponsored_posts": r["posts"] * (r["day"].toordinal() % 2)} for r in fixture_daily_rows()]
     # A profile whose only snapshot and posts are early: later days carry them from before the
-    # 28 days the models read ahead of compute_from.
+    # 28 days the models read ahead of recompute_from.
     daily += [{**r, "profile_id": "went_quiet", "posts": int(r["day"] < START + timedelta(days=5)),
                "followers_last": 21_000 if r["day"] == START else None}
               for r in fixture_daily_rows() if r["profile_id"] == "steady0"]
     full = run_on_fixture(sql_layer.connect(), daily, SPREAD_EVENTS)
-    part = run_on_fixture(sql_layer.connect(), daily, SPREAD_EVENTS, compute_from)
+    part = run_on_fixture(sql_layer.connect(), daily, SPREAD_EVENTS, recompute_from)
     keys = [("profile_id", "ascending"), ("day", "ascending")]
-    expected = [r for r in full.sort_by(keys).to_pylist() if r["day"] >= compute_from]
+    expected = [r for r in full.sort_by(keys).to_pylist() if r["day"] >= recompute_from]
     assert part.sort_by(keys).to_pylist() == expected
     assert len(expected) == (len(PROFILES) + 1) * (days_back + 1)
     assert any(r["sponsored_vs_organic_28d"] is not None for r in expected)

@@ -1,11 +1,17 @@
-"""Which stored files a night's merge reads (flows.nightly.merge_job_for)."""
+"""Which stored files a night's windows pipeline reads (planning.nights.plan_merge_files)."""
 
 from datetime import date, timedelta
 
-from flows.nightly import merge_job_for
+from planning.nights import plan_merge_files
+from schemas.datasets import ENGAGEMENT_DAILY, EVENTS
 from storage.warehouse import STREAM_FILE_PREFIX, Warehouse
 
 AS_OF = date(2026, 11, 25)
+
+
+def plan(wh: Warehouse, touched, recompute_from, daily_final_until, rewritten):
+    return plan_merge_files(wh.files_by_partition(EVENTS), wh.files_by_partition(ENGAGEMENT_DAILY), touched,
+                            rewritten, recompute_from, AS_OF, daily_final_until)
 
 
 def touch(path):
@@ -27,8 +33,7 @@ def test_final_days_give_daily_rows_unless_touched_recent_streamed_or_missing(tm
             touch(tmp_path / "engagement_daily" / f"day={d}" / name)
 
     first_end = AS_OF - timedelta(days=4)
-    job = merge_job_for(wh, "run2", [], {touched}, first_end, AS_OF, 2, [], daily_final_until=last_run,
-                        rewritten={touched})
+    job = plan(wh, {touched}, first_end, last_run, rewritten={touched})
 
     day_of = lambda path: date.fromisoformat(path.split("=")[-1].split("/")[0])  # noqa: E731
     context_start = first_end - timedelta(days=27)
@@ -52,8 +57,7 @@ def ten_days(root) -> Warehouse:
 
 def test_without_a_final_day_every_context_day_is_read_as_events(tmp_path):
     wh = ten_days(tmp_path)
-    job = merge_job_for(wh, "run2", [], set(), AS_OF - timedelta(days=3), AS_OF, 2, [], daily_final_until=None,
-                        rewritten=set())
+    job = plan(wh, set(), AS_OF - timedelta(days=3), None, rewritten=set())
     assert len(job.context_event_files) == 10
     assert job.context_daily_files == [] and job.context_engager_files == []
 
@@ -61,8 +65,7 @@ def test_without_a_final_day_every_context_day_is_read_as_events(tmp_path):
 def test_touched_dates_without_stored_copies_are_context_and_keep_their_files(tmp_path):
     wh = ten_days(tmp_path)
     late, copied = AS_OF - timedelta(days=3), AS_OF - timedelta(days=2)
-    job = merge_job_for(wh, "run2", [], {late, copied}, late, AS_OF, 2, [], daily_final_until=AS_OF,
-                        rewritten={copied})
+    job = plan(wh, {late, copied}, late, AS_OF, rewritten={copied})
     day_of = lambda path: date.fromisoformat(path.split("=")[-1].split("/")[0])  # noqa: E731
     assert {day_of(f) for f in job.touched_event_files} == {copied}
     assert {day_of(f) for f in job.context_event_files} == {late}  # its daily rows change: never final

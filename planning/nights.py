@@ -1,0 +1,93 @@
+"""What a night reads, rewrites and recomputes, from listings of the warehouse. Pure: no I/O.
+
+Vocabulary, used the same way everywhere:
+- `as_of`: the last complete day a run computes windows for;
+- `recompute_from`: the first window end day a run recomputes (every later day up to `as_of`
+  is recomputed too); the SQL layer recomputes its days from the same day;
+- a date is *touched* when the night changes its `events`, *rewritten* when its stored events
+  are deduplicated again with the night's and the partition is written whole.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import PurePath
+
+from schemas.units import window_start
+from storage.warehouse import STREAM_FILE_PREFIX
+
+# A touched date holding this many files or more is rewritten whole rather than added to, so a
+# date that keeps receiving late events (a file each night) is compacted back to one file.
+MAX_FILES_PER_DATE = 8
+
+
+def default_as_of(now: datetime) -> date:
+    """The last complete UTC day."""
+    return (now.astimezone(timezone.utc) - timedelta(days=1)).date()
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def with_crowded_dates(touched: set[date], rewritten: set[date], stored: dict[date, list[str]],
+                       max_files: int = MAX_FILES_PER_DATE) -> set[date]:
+    """The dates to rewrite: those where a candidate replaces its stored copy, plus touched dates
+    already holding `max_files` files or more (their stored events are new there: only the file
+    count changes)."""
+    return rewritten | {d for d in touched if len(stored.get(d, [])) >= max_files}
+
+
+def plan_recompute_from(touched: set[date], previous_as_of: date | None, as_of: date) -> date | None:
+    """The first window end day to recompute: the earliest touched day, or the day after the last
+    run's as-of (windows keep ending after a profile's last event). None: nothing to recompute."""
+    starts = [d for d in touched if d <= as_of]
+    if previous_as_of is None:
+        starts += [as_of] if not starts else []
+    elif previous_as_of < as_of:
+        starts.append(previous_as_of + timedelta(days=1))
+    return min(starts) if starts else None
+
+
+@dataclass(frozen=True)
+class MergeFiles:
+    """The stored files the windows pipeline reads, by role."""
+
+    touched_event_files: list[str] = field(default_factory=list)  # deduplicated again, rewritten
+    appended_dates: list[date] = field(default_factory=list)  # keep their files beside the run's
+    context_event_files: list[str] = field(default_factory=list)  # window context, as events
+    context_daily_files: list[str] = field(default_factory=list)  # final days: stored daily rows...
+    context_engager_files: list[str] = field(default_factory=list)  # ...and their distinct engagers
+
+
+def plan_merge_files(stored: dict[date, list[str]], stored_daily: dict[date, list[str]], touched: set[date],
+                     rewritten: set[date], recompute_from: date, as_of: date,
+                     daily_final_until: date | None) -> MergeFiles:
+    """Which stored files the windows pipeline reads, by date:
+
+    - touched and rewritten: its events, deduplicated again with the candidates and rewritten;
+    - touched, not rewritten: its events as window context only (every candidate there is new); the
+      partition keeps its files beside the run's (`appended_dates`);
+    - untouched, from the lookback before `recompute_from` to `as_of`: its stored daily rows and
+      its events' distinct engagers when the day is final (up to `daily_final_until`, the last
+      run's as-of, and not rewritten by the stream, whose daily rows keep its first copy of an event); otherwise its events.
+
+    `stored` / `stored_daily`: the published `events` / `engagement_daily` files by date."""
+    rewritten = touched & rewritten
+    context_start = window_start(recompute_from)
+    context_days = [d for d in sorted(stored) if context_start <= d <= as_of and d not in rewritten]
+
+    def final(d: date) -> bool:
+        return (daily_final_until is not None and d <= daily_final_until and d not in touched and d in stored_daily
+                and not any(PurePath(f).name.startswith(STREAM_FILE_PREFIX) for f in stored_daily[d]))
+
+    final_days = [d for d in context_days if final(d)]
+    return MergeFiles(
+        touched_event_files=[f for d in sorted(rewritten) for f in stored.get(d, [])],
+        appended_dates=[d for d in sorted(touched - rewritten) if stored.get(d)],
+        context_event_files=[f for d in context_days if d not in final_days for f in stored[d]],
+        context_daily_files=[f for d in final_days for f in stored_daily[d]],
+        context_engager_files=[f for d in final_days for f in stored[d]],
+    )

@@ -1,0 +1,47 @@
+"""Time units and window lengths: the one home of day, epoch and microsecond arithmetic.
+
+Inside the pipelines a day is an int (days since 1970-01-01 UTC): Beam keys must encode
+deterministically and numpy indexes by int. Event times are ints of microseconds since the
+epoch. Dates appear only at table boundaries; these functions convert between the three.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+EPOCH = date(1970, 1, 1)
+US_PER_S = 1_000_000
+DAY_S = 86_400
+US_PER_DAY = DAY_S * US_PER_S
+
+# Trailing window lengths in days (SPEC section 3).
+WINDOW_LENGTHS = (7, 28)
+# Days before a window end that the window also spans: the longest window's lookback. Every
+# "which days does a recomputation read" question derives from it.
+LOOKBACK_DAYS = max(WINDOW_LENGTHS) - 1
+
+
+def day_number(d: date) -> int:
+    """A date as days since 1970-01-01."""
+    return (d - EPOCH).days
+
+
+def day_date(day: int) -> date:
+    """Days since 1970-01-01 as a date."""
+    return EPOCH + timedelta(days=int(day))
+
+
+def day_of_us(time_us: int) -> int:
+    """The UTC day (days since 1970-01-01) of a time in microseconds since the epoch."""
+    return time_us // US_PER_DAY
+
+
+def to_us(moment: datetime) -> int:
+    """An aware datetime as microseconds since the epoch."""
+    delta = moment.astimezone(timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * DAY_S + delta.seconds) * US_PER_S + delta.microseconds
+
+
+def window_start(end: date) -> date:
+    """The first day the longest trailing window ending on `end` spans."""
+    return end - timedelta(days=LOOKBACK_DAYS)
