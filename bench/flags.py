@@ -96,15 +96,16 @@ def read_screening(warehouse: Path, day: date) -> dict[tuple[str, str], dict]:
     (profile_daily does not publish max_jump_pct / has_jump / engagement_flat)."""
     from schemas import config as cfg
     from storage import sql_layer
+    from storage.duck import connect
     from storage.warehouse import Warehouse
     from schemas.datasets import PROFILE_DAILY
 
-    con = sql_layer.connect()
+    con = connect()
     try:
         sql_layer.load_config(con, cfg.DEFAULT, day)
         sql_layer.create_dataset_views(con, Warehouse.at(str(warehouse)), skip=(PROFILE_DAILY.name,))
-        for name in sql_layer.INTERMEDIATE:
-            con.execute(f"create or replace temp view {name} as {sql_layer.model_sql('intermediate', name)}")
+        for _, name, sql in sql_layer.models_in_order("int_profiles_days_screened"):
+            con.execute(f"create or replace temp view {name} as {sql}")
         cur = con.execute(f"select platform, profile_id, {', '.join(SCREEN_COLUMNS)} "
                           "from int_profiles_days_screened where day = ?", [day])
         names = [d[0] for d in cur.description]

@@ -8,6 +8,7 @@ in the staging directory, and the commit renames it into place.
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 import shutil
 from datetime import date
@@ -18,25 +19,63 @@ import duckdb
 import pyarrow as pa
 
 from schemas import config as cfg
+from schemas.units import WINDOW_LENGTHS
 from storage.duck import connect
 from storage.warehouse import Warehouse
 from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, Dataset
 
-# Layer order: each model may read the ones before it.
-INTERMEDIATE = (
-    "int_profiles_days_filled",
-    "int_profiles_days_sponsorship",
-    "int_profiles_days_measured",
-    "int_profiles_days_screened",
-    "int_peers_days_summarised",
-)
-MARTS = ("profile_daily",)
+# Models by layer (sql/<layer>/<name>.sql): staging types the datasets, intermediate builds the
+# measures, marts are what users query. The order they run in follows from what each reads.
+MODEL_LAYERS = ("staging", "intermediate", "marts")
+MART = "profile_daily"
 ANALYST_VIEWS = ("rising_micro_influencers", "tier_changes")
 BUILD_TABLE = "microradar_build"  # the analyst database's definition digest (_analyst_db_definition)
 
 
+class AuditFailed(RuntimeError):
+    """A data audit (sql/audits/) found rows breaking a rule: the refresh stops before publishing."""
+
+
 def model_sql(layer: str, name: str) -> str:
     return resources.files("sql").joinpath(layer, f"{name}.sql").read_text()
+
+
+def _sql_files(layer: str) -> dict[str, str]:
+    folder = resources.files("sql").joinpath(layer)
+    return {f.name.removesuffix(".sql"): f.read_text() for f in folder.iterdir() if f.name.endswith(".sql")}
+
+
+def models_in_order(target: str = MART) -> list[tuple[str, str, str]]:
+    """(layer, name, sql) of `target` and every model it reads, each after the models it reads:
+    a model reads another when the other's name appears in its code (comments aside) as a word."""
+    sql = {name: (layer, text) for layer in MODEL_LAYERS for name, text in _sql_files(layer).items()}
+    code = {name: re.sub(r"--[^\n]*", "", text) for name, (_, text) in sql.items()}
+    reads = {name: {other for other in sql if other != name and re.search(rf"\b{other}\b", code[name])}
+             for name in sql}
+    ordered: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise ValueError(f"SQL models read each other in a circle: {' -> '.join(path + (name,))}")
+        if name not in ordered:
+            for other in sorted(reads[name]):
+                visit(other, path + (name,))
+            ordered.append(name)
+
+    visit(target, ())
+    return [(sql[name][0], name, sql[name][1]) for name in ordered]
+
+
+def run_audits(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs every audit in sql/audits/ (a query returning the rows that break its rule); raises
+    AuditFailed naming each failing audit and a sample of its rows."""
+    failed = []
+    for name, text in sorted(_sql_files("audits").items()):
+        rows = con.execute(text).fetchmany(3)
+        if rows:
+            failed.append(f"{name}: e.g. {rows}")
+    if failed:
+        raise AuditFailed("data audits failed: " + "; ".join(failed))
 
 
 def _duck_type(t: pa.DataType) -> str:
@@ -94,8 +133,8 @@ def load_config(con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date 
 
 
 def _set_run_params(con: duckdb.DuckDBPyConnection, as_of: date | None, recompute_from: date | None = None) -> None:
-    con.execute("create or replace table run_params as select ?::DATE as as_of, ?::DATE as recompute_from",
-                [as_of, recompute_from])
+    con.execute("create or replace table run_params as select ?::DATE as as_of, ?::DATE as recompute_from, "
+                "?::INTEGER as max_window_days", [as_of, recompute_from, max(WINDOW_LENGTHS)])
 
 
 def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tuple[str, ...] = (),
@@ -106,13 +145,16 @@ def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tu
 
 
 def run_models(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Intermediate models, then the profile_daily mart, over whatever `engagement_daily`,
-    `engagement_trailing` and `events` name on `con` (Parquet views in production, fixture tables
-    in tests). Each intermediate is materialised once: as views, the later models would re-read
-    the Parquet (all of `events` for the sponsorship split) every time they refer to one."""
-    for name in INTERMEDIATE:
-        con.execute(f"create or replace temp table {name} as {model_sql('intermediate', name)}")
-    result = con.sql(model_sql("marts", "profile_daily")).to_arrow_table()
+    """The profile_daily mart and the models it reads, in dependency order, over whatever
+    `engagement_daily`, `engagement_trailing` and `events` name on `con` (Parquet views in
+    production, fixture tables in tests); then the audits. Staging models are views; each
+    intermediate is materialised once: as views, the later models would re-read the Parquet
+    every time they refer to one."""
+    for layer, name, sql in models_in_order():
+        kind = "view" if layer == "staging" else "table"
+        con.execute(f"create or replace temp {kind} {name} as {sql}")
+    run_audits(con)
+    result = con.sql(f"select * from {MART}").to_arrow_table()
     body = result.select(PROFILE_DAILY.schema.names).cast(PROFILE_DAILY.schema)
     return body.append_column("day", result["day"].cast(pa.date32()))
 

@@ -1,5 +1,5 @@
--- One row per profile and day, from the profile's first active day (or 28 days before
--- run_params.recompute_from, whichever is later: the lags of int_profiles_days_measured reach no
+-- One row per profile and day, from the profile's first active day (or stg_run_params.first_day,
+-- whichever is later: the lags of int_profiles_days_measured reach no
 -- further back) to the as-of day.
 -- followers: the latest snapshot at the end of the day, carried forward (null before the first).
 -- last_post_day: the latest day with a post up to this day (null before any post).
@@ -11,8 +11,8 @@ with
 params as (
     select
         as_of,
-        coalesce(recompute_from - 28, date '0001-01-01') as first_day
-    from run_params
+        first_day
+    from stg_run_params
 ),
 
 profiles as (
@@ -26,7 +26,7 @@ profiles as (
         max(engagement_daily.day) filter (
             where engagement_daily.posts > 0 and engagement_daily.day < params.first_day
         ) as carried_post_day
-    from engagement_daily
+    from stg_engagement_daily as engagement_daily
     cross join params
     group by engagement_daily.platform, engagement_daily.profile_id
 ),
@@ -52,7 +52,7 @@ snapshots as (
         engagement_daily.day,
         engagement_daily.followers_last,
         case when engagement_daily.posts > 0 then engagement_daily.day end as post_day
-    from engagement_daily
+    from stg_engagement_daily as engagement_daily
     cross join params
     where engagement_daily.day >= params.first_day
 ),

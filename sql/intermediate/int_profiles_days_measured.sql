@@ -1,11 +1,14 @@
 -- Adds the growth, engagement and spike measures of each profile-day (docs/SCORES.md).
 -- Trailing windows come from engagement_trailing; a missing window row means zero activity.
--- Rows start 28 days before run_params.recompute_from (the longest lag and rolling window below),
+-- Rows start at stg_run_params.first_day (the longest lag and rolling window below),
 -- so the days from recompute_from on are exact without reading the whole history.
 with
 
 params as (
-    select coalesce(recompute_from - 28, date '0001-01-01') as first_day from run_params
+    select
+        first_day,
+        max_window_days
+    from stg_run_params
 ),
 
 days as (
@@ -28,8 +31,8 @@ windows as (
         comments,
         creator_replies,
         unique_engagers
-    from engagement_trailing
-    where window_end >= (select params.first_day - 28 from params)
+    from stg_engagement_trailing
+    where window_end >= (select params.first_day - params.max_window_days from params)
 ),
 
 joined as (

@@ -1,7 +1,7 @@
 -- Audience interactions per profile and day, split by whether the post they reached was sponsored.
 -- Interactions join their post through (platform, profile_id, post_id); an interaction whose post
 -- never arrived as an event is left out of both sides.
--- Interactions are read from 27 days before run_params.recompute_from on: the 28-day sums of the
+-- Interactions are read from the day after stg_run_params.first_day on: the 28-day sums of the
 -- days being computed need no earlier ones. Posts are read from the whole history: an
 -- interaction may reach an old post.
 with
@@ -12,7 +12,7 @@ posts as (
         profile_id,
         post_id,
         sponsored
-    from events
+    from stg_events
     where event_type = 'post'
 ),
 
@@ -24,10 +24,10 @@ audience_interactions as (
         post_id,
         event_date as day,
         count(*) as interactions
-    from events
+    from stg_events
     where
         event_type in ('like', 'comment', 'share', 'save') and actor_id != profile_id
-        and event_date >= coalesce((select run_params.recompute_from - 27 from run_params), date '0001-01-01')
+        and event_date > (select stg_run_params.first_day from stg_run_params)
     group by platform, profile_id, post_id, event_date
 ),
 

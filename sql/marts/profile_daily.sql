@@ -159,5 +159,5 @@ final as (
 -- Only the days this run must get right (every day when recompute_from is null): earlier rows
 -- would lack the sponsorship split of their first weeks (int_profiles_days_sponsorship).
 select final.* from final
-cross join run_params
-where run_params.recompute_from is null or final.day >= run_params.recompute_from
+cross join stg_run_params
+where stg_run_params.recompute_from is null or final.day >= stg_run_params.recompute_from

@@ -70,7 +70,9 @@ def fixture_daily_rows() -> list[dict]:
         for i, (followers, interactions, posts) in enumerate(days):
             rows.append({"platform": "instagram", "profile_id": name, "day": START + timedelta(days=i),
                          "posts": posts, "sponsored_posts": 0, "interactions": interactions,
-                         "likes": interactions * 8 // 10, "comments": interactions // 10, "creator_replies": 1,
+                         "likes": interactions * 8 // 10, "comments": interactions // 10,
+                         "shares": interactions - interactions * 8 // 10 - interactions // 10, "saves": 0,
+                         "creator_replies": 1,
                          "unique_engagers": interactions // 2, "followers_last": followers})
     return rows
 
@@ -202,7 +204,8 @@ def test_sponsored_against_organic_engagement_joins_interactions_to_their_posts(
     con = sql_layer.connect()
     day = AS_OF
     daily = [{"platform": "instagram", "profile_id": "alice", "day": day, "posts": 2, "sponsored_posts": 1,
-              "interactions": 9, "likes": 9, "comments": 0, "creator_replies": 0, "unique_engagers": 9,
+              "interactions": 9, "likes": 9, "comments": 0, "shares": 0, "saves": 0, "creator_replies": 0,
+              "unique_engagers": 9,
               "followers_last": 12_000}]
     events = """
         select * from (values

@@ -5,6 +5,9 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import pytest
+
+from schemas import config as cfg
 from storage import sql_layer
 from storage.warehouse import Warehouse
 from schemas.datasets import ENGAGEMENT_DAILY
@@ -73,3 +76,33 @@ def test_a_night_copies_the_published_analyst_database_unless_its_definition_cha
     changed = replace(cfg.DEFAULT, rising=replace(cfg.DEFAULT.rising, min_growth_pct_28d=0.5))
     tables, as_of, rising, _ = build(date(2026, 11, 3), changed)
     assert "marker" not in tables and as_of == date(2026, 11, 3) and rising == 0.5
+
+
+def test_models_run_after_every_model_they_read():
+    ordered = [name for _, name, _ in sql_layer.models_in_order()]
+    assert ordered[-1] == "profile_daily"
+    for i, (_, name, sql) in enumerate(sql_layer.models_in_order()):
+        code = "\n".join(line.split("--")[0] for line in sql.splitlines())
+        later = [other for other in ordered[i + 1:] if f" {other}" in code or f"\n{other}" in code]
+        assert not later, f"{name} reads {later}, which run after it"
+    assert [layer for layer, _, _ in sql_layer.models_in_order()][0] == "staging"
+
+
+def test_an_audit_finding_bad_rows_fails_the_refresh_naming_it():
+    con = sql_layer.connect()
+    sql_layer.load_config(con, cfg.DEFAULT, date(2026, 11, 24))
+    con.execute("create table profile_daily as select 'x' as platform, 'p' as profile_id, date '2026-11-24' as day, "
+                "'giant' as tier, 5 as followers, 0.1 as engagement_rate_28d, 0 as interactions_28d, 0 as posts_28d, "
+                "50.0 as rising_score, 0.5 as engagement_rate_percentile_28d, false as is_rising, "
+                "['r'] as rising_reasons, false as is_suspicious, ['s'] as suspicious_reasons "
+                "from range(2)")
+    con.execute("create view engagement_daily as select 'x' as platform, 'p' as profile_id, date '2026-11-24' as day, "
+                "1 as likes, 1 as comments, 0 as shares, 0 as saves, 2 as interactions")
+    for _, name, sql in sql_layer.models_in_order("stg_engagement_daily"):
+        con.execute(f"create temp view {name} as {sql}")
+    con.execute(f"create temp view stg_run_params as {sql_layer.model_sql('staging', 'stg_run_params')}")
+    with pytest.raises(sql_layer.AuditFailed) as failed:
+        sql_layer.run_audits(con)
+    assert "profile_daily_keys_unique" in str(failed.value)
+    assert "profile_daily_tier_in_tier_table" in str(failed.value)
+    assert "engagement_daily_interactions_add_up" not in str(failed.value)
