@@ -7,6 +7,9 @@ DuckDB tables `cfg_tiers` and `cfg_rising` that the models join against.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from schemas.events import DEFAULT_MIN_EVENT_TIME
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,10 @@ class Config:
     spike: SpikeThresholds = field(default_factory=SpikeThresholds)
     # Rows of `rising` printed by the demo and in the run report.
     top_rising: int = 10
+    # The parser rejects an event_time before this as `too_old_event` (SPEC section 2): with the
+    # future bound (ingest + 24 h) it is the one bound on event times, so no later date arithmetic
+    # (windows, day offsets) can overflow on a year-0001 or 1900 line. Must be timezone-aware.
+    min_event_time: datetime = datetime.fromisoformat(DEFAULT_MIN_EVENT_TIME)
 
 
 DEFAULT = Config()
