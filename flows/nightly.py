@@ -24,7 +24,7 @@ from microradar import faults, report, sql_layer
 from microradar.touched import first_window_end, touched_event_dates, with_crowded_dates
 from microradar.warehouse import MANIFEST_SCHEMA, STREAM_FILE_PREFIX, Warehouse
 from microradar import ingest_plan
-from pipelines import batch
+from pipelines import batch, parse
 from schemas.datasets import BEAM_DATASETS, ENGAGEMENT_DAILY, EVENTS, REJECTED
 
 
@@ -141,7 +141,8 @@ def nightly(
         if to_read:
             clock = time.perf_counter()
             progress(f"beam ingest: reading {len(to_read)} files ...")
-            ingest_stats = ingest_pipeline(batch.IngestJob(to_read, staging, run_id, ingest_us, num_buckets, beam_args))
+            ingest_stats = ingest_pipeline(batch.IngestJob(to_read, staging, run_id, ingest_us, num_buckets, beam_args,
+                                                             parse.datetime_us(config.min_event_time)))
             durations["ingest"] = time.perf_counter() - clock
             progress(f"beam ingest: {ingest_stats['lines']['lines_read']:,} lines in {durations['ingest']:.1f} s")
             faults.point("after_ingest")
