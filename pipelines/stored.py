@@ -127,7 +127,7 @@ class EngagerFiles:
                 select platform, profile_id, cast(epoch_us(event_time) // {tables.US_PER_DAY} as integer) as day,
                     actor_id as engager
                 from read_parquet($files)
-                where actor_id != profile_id
+                where actor_id != profile_id and event_type in ('like', 'comment', 'share', 'save')
             )
             select platform, profile_id, max(day) as day, engager from engaged
             where day >= {lowest} and day < {collapse} and day <= {self.last_day}

@@ -26,7 +26,7 @@ audience_interactions as (
         count(*) as interactions
     from events
     where
-        event_type in ('like', 'comment', 'share', 'save') and actor_id != profile_id
+        event_type in ('like', 'comment', 'share', 'save') and actor_id is distinct from profile_id
         and event_date >= coalesce((select run_params.compute_from - 27 from run_params), date '0001-01-01')
     group by platform, profile_id, post_id, event_date
 ),
