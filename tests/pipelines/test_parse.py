@@ -237,3 +237,13 @@ def test_a_v1_row_hashes_as_before_v2():
     with_counter = as_dict(parse_line(line(event("post_metrics", likes=1)), INGEST_US))
     other = as_dict(parse_line(line(event("post_metrics", likes=None, comments=1)), INGEST_US))
     assert with_counter["payload_hash"] != other["payload_hash"]
+
+
+@pytest.mark.parametrize("bad", ["1969-12-31T00:00:00+00:00", "2004-01-01T00:00:00"])
+def test_min_event_time_must_be_aware_and_not_before_1970(bad):
+    from datetime import datetime
+
+    from microradar.config import Config
+
+    with pytest.raises(ValueError):
+        Config(min_event_time=datetime.fromisoformat(bad))
