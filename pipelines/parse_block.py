@@ -236,10 +236,13 @@ def _checked(t: pa.RecordBatch, ingest_us: int, min_event_us: int) -> tuple[pa.A
     ok = pc.and_(ok, _null_or(t["schema_version"], pc.is_in(t["schema_version"], pa.array(contract.SCHEMA_VERSIONS, pa.int64()))))
 
     by_type = pa.repeat(pa.scalar(False), len(etype))
+    checked: dict[contract.Field, pa.Array] = {}  # a field shared by several types is checked once
     for event_type, fields in contract.TYPE_FIELDS.items():
         type_ok = pc.equal(etype, event_type)
         for f in fields:
-            type_ok = pc.and_(type_ok, pc.fill_null(_field_ok(t, f), False))
+            if f not in checked:
+                checked[f] = pc.fill_null(_field_ok(t, f), False)
+            type_ok = pc.and_(type_ok, checked[f])
         needed = contract.AT_LEAST_ONE.get(event_type, ())
         if needed:
             any_set = pc.is_valid(t[needed[0]])
