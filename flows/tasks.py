@@ -146,7 +146,8 @@ def ingest(night: Night, landed: Landed) -> dict | None:
         return None
     progress(f"beam ingest: reading {len(landed.to_read)} files ...")
     stats = batch.run_ingest(batch.IngestJob(landed.to_read, night.staging, night.run_id, night.ingest_us,
-                                             night.num_buckets, night.beam_args))
+                                             night.num_buckets, night.beam_args,
+                                             to_us(night.config.min_event_time)))
     progress(f"beam ingest: {stats['lines']['lines_read']:,} lines")
     faults.point("after_ingest")
     return stats

@@ -29,7 +29,7 @@ from schemas import events as contract
 PIECE_LINES = 2048
 MIN_PIECE_LINES = 16
 
-_JSON_TYPES = {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_(),
+_JSON_TYPES = {"id": pa.string(), "string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_(),
                "string_list": pa.list_(pa.string()), "timestamp": pa.string()}
 _FIELDS = {f.name: f for f in contract.COMMON_FIELDS}
 for _type_fields in contract.TYPE_FIELDS.values():
@@ -46,6 +46,14 @@ _READ_OPTIONS = pj.ReadOptions(use_threads=False, block_size=16 << 20)
 # array (2026-02-30), and then `_event_us_by_parts` decides value by value.
 _COMMON_TIMESTAMP = (r"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
                      r"(Z|[+-][0-9]{2}:[0-9]{2})$")
+# Control characters in an id (RE2 syntax of contract.CONTROL_CHARS).
+_CONTROL = r"[\x00-\x1f\x7f-\x{9f}]"
+# Which event types carry each payload column (parse_line drops a field its type does not carry).
+_CARRIED_BY: dict[str, list[str]] = {}
+for _event_type, _type_fields in contract.TYPE_FIELDS.items():
+    for _f in _type_fields:
+        _CARRIED_BY.setdefault(_f.name, []).append(_event_type)
+
 # RFC 3339 with an offset, ASCII digits only (Python's \d in parse.py also takes other scripts'
 # digits: those lines go per line).
 _TIMESTAMP = (r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<h>[0-9]{2}):(?P<m>[0-9]{2}):(?P<s>[0-9]{2})"
@@ -59,8 +67,12 @@ class BlockResult:
     blank: int = 0
 
 
-def parse_block(lines: list[bytes], first_number: int, ingest_us: int, source_file: str) -> BlockResult:
-    """Lines of `source_file` (terminators stripped) numbered from `first_number` -> events, rejects, blanks."""
+def parse_block(lines: list[bytes], first_number: int, ingest_us: int, source_file: str,
+                min_event_us: int | None = None) -> BlockResult:
+    """Lines of `source_file` (terminators stripped) numbered from `first_number` -> events, rejects, blanks.
+    min_event_us: as parse.parse_line (default Config.min_event_time)."""
+    if min_event_us is None:
+        min_event_us = parse.DEFAULT_MIN_EVENT_US
     # The JSON reader skips blank lines and would read `{..} {..}` as two rows: only lines that
     # look like one object go to it, and a piece whose row count differs goes per line.
     candidates = [i for i, raw in enumerate(lines) if raw[:1] == b"{" and raw[-1:] == b"}"]
@@ -72,7 +84,7 @@ def parse_block(lines: list[bytes], first_number: int, ingest_us: int, source_fi
     if read:
         table = pa.Table.from_batches([batch for batch, _ in read]).combine_chunks().to_batches()[0]
         index = pa.array([i for _, indexes in read for i in indexes], pa.int64())
-        event_us, ok = _checked(table, ingest_us)
+        event_us, ok = _checked(table, ingest_us, min_event_us)
         if pc.any(ok).as_py():
             columns = _typed_columns(table.filter(ok), event_us.filter(ok))
             parts.append(tables.events_from_columns(columns, source_file, pc.add(index.filter(ok), first_number)))
@@ -80,7 +92,7 @@ def parse_block(lines: list[bytes], first_number: int, ingest_us: int, source_fi
     others = np.setdiff1d(np.arange(len(lines)), np.asarray(candidates, dtype=np.int64), assume_unique=True)
     rows, row_lines, rejects, blank = [], [], [], 0
     for i in sorted(slow + others.tolist()):
-        parsed = parse.parse_line(lines[i], ingest_us)
+        parsed = parse.parse_line(lines[i], ingest_us, min_event_us)
         if parsed is None:
             blank += 1
         elif isinstance(parsed, parse.Reject):
@@ -131,13 +143,41 @@ def _null_or(column, mask) -> pa.ChunkedArray:
     return pc.or_(pc.is_null(column), pc.fill_null(mask, False))
 
 
-def _no_null_items(column) -> pa.Array:
-    """Per row: the list holds no null item (a null list is fine)."""
+def _items_ok(column) -> pa.Array:
+    """Per row: the list holds at most LIST_MAX_ITEMS items, none null or over STRING_MAX_BYTES
+    (a null list is fine)."""
     flat = pc.list_flatten(column)
     parents = pc.list_parent_indices(column)
+    bad_item = pc.fill_null(pc.greater(pc.binary_length(flat), contract.STRING_MAX_BYTES), True)
     bad = np.zeros(len(column), dtype=bool)
-    bad[parents.filter(pc.is_null(flat)).to_numpy()] = True
-    return pa.array(~bad)
+    bad[parents.filter(bad_item).to_numpy()] = True
+    too_long = pc.fill_null(pc.greater(pc.list_value_length(column), contract.LIST_MAX_ITEMS), False).to_numpy(zero_copy_only=False)
+    return pa.array(~(bad | too_long))
+
+
+def _id_ok(column) -> pa.Array:
+    """Per row: null, or an id of at most ID_MAX_LEN chars without control characters."""
+    fits = pc.less_equal(pc.utf8_length(column), contract.ID_MAX_LEN)
+    return _null_or(column, pc.and_(fits, pc.invert(pc.match_substring_regex(column, _CONTROL))))
+
+
+def _field_ok(t: pa.RecordBatch, f: contract.Field) -> pa.Array:
+    """Per row: field f passes parse._field (for a row whose event type carries f)."""
+    column = t[f.name]
+    if f.kind == "id":
+        ok = pc.and_(_id_ok(column), _non_empty(column) if f.name != "reply_to" else pa.scalar(True))
+        return ok if f.required else pc.or_(pc.is_null(column), pc.fill_null(ok, False))
+    if f.kind == "integer":
+        ok = pc.greater_equal(column, f.minimum) if f.minimum is not None else pc.is_valid(column)
+        return pc.fill_null(ok, False) if f.required else _null_or(column, ok)
+    if f.kind == "string":
+        ok = pc.less_equal(pc.binary_length(column), contract.STRING_MAX_BYTES)
+        if f.name == "media_type":
+            ok = pc.and_(ok, pc.is_in(column, pa.array(contract.MEDIA_TYPES)))
+        return _null_or(column, ok)
+    if f.kind == "string_list":
+        return _items_ok(column)
+    return pa.repeat(pa.scalar(True), len(column))  # boolean: typed by the reader already
 
 
 def _event_us(times: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -183,32 +223,39 @@ def _event_us_by_parts(times: pa.Array) -> tuple[pa.Array, pa.Array]:
     return event_us, pc.and_(pc.and_(matched, real_date), plain)
 
 
-def _checked(t: pa.RecordBatch, ingest_us: int) -> tuple[pa.Array, pa.Array]:
+def _checked(t: pa.RecordBatch, ingest_us: int, min_event_us: int) -> tuple[pa.Array, pa.Array]:
     """(event_time in µs, mask of rows that pass every check of parse._validate)."""
     etype = t["event_type"]
     ok = pc.and_(pc.is_in(etype, pa.array(contract.EVENT_TYPES)), _non_empty(t["event_id"]))
     for name in ("event_time", "platform", "profile_id"):
         ok = pc.and_(ok, _non_empty(t[name]))
-    ok = pc.and_(ok, pc.less_equal(pc.utf8_length(t["event_id"]), contract.EVENT_ID_MAX_LEN))
+    for name in ("event_id", "platform", "profile_id"):
+        ok = pc.and_(ok, pc.fill_null(_id_ok(t[name]), False))
     # Python's str.lower and Arrow's differ outside ASCII: non-ASCII platforms go per line.
     platform = t["platform"]
     ok = pc.and_(ok, pc.and_(pc.string_is_ascii(platform), pc.equal(pc.ascii_lower(platform), platform)))
-    ok = pc.and_(ok, _null_or(t["schema_version"], pc.equal(t["schema_version"], contract.SCHEMA_VERSION)))
+    ok = pc.and_(ok, _null_or(t["schema_version"], pc.is_in(t["schema_version"], pa.array(contract.SCHEMA_VERSIONS, pa.int64()))))
 
-    snapshot = pc.equal(etype, "profile_snapshot")
-    post = pc.equal(etype, "post")
-    counts_ok = pc.fill_null(pc.greater_equal(t["followers"], 0), False)
-    for name in ("following", "media_count"):
-        counts_ok = pc.and_(counts_ok, _null_or(t[name], pc.greater_equal(t[name], 0)))
-    post_ok = pc.and_(_null_or(t["media_type"], pc.is_in(t["media_type"], pa.array(contract.MEDIA_TYPES))),
-                      pc.and_(_no_null_items(t["hashtags"]), _no_null_items(t["mentions"])))
-    interaction_ok = _non_empty(t["actor_id"])
-    by_type = pc.if_else(snapshot, counts_ok,
-                         pc.and_(_non_empty(t["post_id"]), pc.if_else(post, post_ok, interaction_ok)))
-    ok = pc.and_(ok, pc.fill_null(by_type, False))
+    by_type = pa.repeat(pa.scalar(False), len(etype))
+    checked: dict[contract.Field, pa.Array] = {}  # a field shared by several types is checked once
+    for event_type, fields in contract.TYPE_FIELDS.items():
+        type_ok = pc.equal(etype, event_type)
+        for f in fields:
+            if f not in checked:
+                checked[f] = pc.fill_null(_field_ok(t, f), False)
+            type_ok = pc.and_(type_ok, checked[f])
+        needed = contract.AT_LEAST_ONE.get(event_type, ())
+        if needed:
+            any_set = pc.is_valid(t[needed[0]])
+            for name in needed[1:]:
+                any_set = pc.or_(any_set, pc.is_valid(t[name]))
+            type_ok = pc.and_(type_ok, any_set)
+        by_type = pc.or_(by_type, pc.fill_null(type_ok, False))
+    ok = pc.and_(ok, by_type)
 
     event_us, time_ok = _event_us(t["event_time"])
     ok = pc.and_(ok, time_ok)
+    ok = pc.and_(ok, pc.greater_equal(event_us, min_event_us))
     ok = pc.and_(ok, pc.less_equal(event_us, ingest_us + contract.FUTURE_TOLERANCE_SECONDS * US_PER_S))
     return event_us, pc.fill_null(ok, False)
 
@@ -221,24 +268,15 @@ def _typed_columns(t: pa.RecordBatch, event_us: pa.Array) -> dict:
     """Checked rows -> parse.EVENT_COLUMNS as parse_line would fill them: fields that another
     event type carries are dropped, defaults applied, and the payload hashed the same way."""
     etype = t["event_type"]
-    snapshot, post = pc.equal(etype, "profile_snapshot"), pc.equal(etype, "post")
-    interaction = pc.is_in(etype, pa.array(contract.INTERACTION_TYPES))
     columns = {
         "platform": t["platform"], "event_id": t["event_id"], "event_type": etype, "event_time": event_us,
         "profile_id": t["profile_id"],
         "schema_version": pc.fill_null(t["schema_version"], contract.SCHEMA_VERSION),
-        "post_id": _only(pc.invert(snapshot), t["post_id"]),
-        "actor_id": _only(interaction, t["actor_id"]),
-        "reply_to": _only(pc.equal(etype, "comment"), t["reply_to"]),
-        "media_type": _only(post, t["media_type"]),
-        "hashtags": _only(post, t["hashtags"]),
-        "mentions": _only(post, t["mentions"]),
-        "sponsored": _only(post, pc.fill_null(t["sponsored"], False)),
-        "followers": _only(snapshot, t["followers"]),
-        "following": _only(snapshot, t["following"]),
-        "media_count": _only(snapshot, t["media_count"]),
     }
-    columns["payload_hash"] = _payload_hashes([columns[name] for name in parse.EVENT_COLUMNS[:-1]])
+    for name in parse.PAYLOAD_COLUMNS[6:]:
+        column = pc.fill_null(t[name], False) if name == "sponsored" else t[name]
+        columns[name] = _only(pc.is_in(etype, pa.array(_CARRIED_BY[name])), column)
+    columns["payload_hash"] = _payload_hashes(columns)
     return columns
 
 
@@ -252,8 +290,13 @@ def _payload_text(column: pa.Array) -> pa.Array:
     return column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
 
 
-def _payload_hashes(columns: list[pa.Array]) -> list[str]:
-    """parse.payload_hash of every row, its text joined by one kernel call."""
-    text = pc.binary_join_element_wise(*[_payload_text(c) for c in columns], parse.FIELD_SEP,
+def _payload_hashes(columns: dict) -> list[str]:
+    """parse.payload_hash of every row, its text joined by kernel calls: the v1 columns with
+    NULL_MARK for a null, then FIELD_SEP name=value for each v2 column that is set."""
+    text = pc.binary_join_element_wise(*[_payload_text(columns[n]) for n in parse.V1_COLUMNS], parse.FIELD_SEP,
                                        null_handling="replace", null_replacement=parse.NULL_MARK)
+    # an unset v2 column adds "" (not null_handling="skip": pyarrow 25 drops rows it skips whole)
+    parts = [pc.fill_null(pc.binary_join_element_wise(f"{parse.FIELD_SEP}{n}=", _payload_text(columns[n]), ""), "")
+             for n in parse.V2_COLUMNS]
+    text = pc.binary_join_element_wise(text, *parts, "")
     return [hashlib.sha256(row).hexdigest() for row in text.cast(pa.binary()).to_pylist()]

@@ -64,6 +64,7 @@ class IngestJob:
     ingest_us: int
     num_buckets: int = 8
     beam_args: list[str] = field(default_factory=list)
+    min_event_us: int | None = None  # event times before it are too_old_event; None: Config.min_event_time
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def _with_ingest_date(table: pa.Table, ingest_us: int) -> pa.Table:
 
 
 def build_ingest(p: beam.Pipeline, job: IngestJob) -> None:
-    parsed = p | "LandedFiles" >> beam.Create(job.new_files) | "ParseEvents" >> ParseEvents(job.ingest_us, job.run_id)
+    parsed = p | "LandedFiles" >> beam.Create(job.new_files) | "ParseEvents" >> ParseEvents(job.ingest_us, job.run_id, min_event_us=job.min_event_us)
     nothing_stored = p | "NothingStored" >> beam.Create([])
     deduped = (parsed.events, nothing_stored) | "DeduplicateNewLines" >> DeduplicateEvents(
         job.num_buckets, _spill_dir(job.staging_dir, "dedup"))

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from schemas.units import US_PER_DAY, WINDOW_LENGTHS
 from schemas.datasets import COUNT_METRICS, ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING
+from schemas.events import INTERACTION_TYPES
 
 _COUNTS = [name for name, _ in COUNT_METRICS]
 _SUMMED = [c for c in _COUNTS if c not in ("interactions", "unique_engagers")]
@@ -32,8 +33,12 @@ def _event_day(events: pa.Table) -> pa.Array:
 
 
 def _audience(events: pa.Table) -> pa.Array:
-    """An audience interaction: someone other than the profile acted (as stored.EngagerFiles's SQL)."""
-    return pc.fill_null(pc.not_equal(events["actor_id"], events["profile_id"]), False)
+    """An audience interaction: a like, comment, share or save by someone other than the profile
+    (as stored.EngagerFiles's SQL). An interaction without actor_id (contract v2: most platforms
+    never name likers) is audience engagement from an unknown engager; a `follow` or a
+    `post_metrics` row is never an interaction."""
+    interaction = pc.is_in(events["event_type"], pa.array(INTERACTION_TYPES))
+    return pc.and_(interaction, pc.fill_null(pc.not_equal(events["actor_id"], events["profile_id"]), True))
 
 
 def _engager(events: pa.Table, audience: pa.Array) -> pa.Array:
@@ -52,7 +57,7 @@ def _indicators(events: pa.Table) -> pa.Table:
     """Per event: its day and 0/1 columns for each counted metric; actor only for audience interactions."""
     etype = events["event_type"]
     audience = _audience(events)
-    own = pc.fill_null(pc.equal(events["actor_id"], events["profile_id"]), False)
+    own = pc.fill_null(pc.equal(events["actor_id"], events["profile_id"]), False)  # comments only, below
     is_post = pc.equal(etype, "post")
 
     def flag(mask) -> pa.ChunkedArray:

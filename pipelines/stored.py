@@ -50,10 +50,11 @@ def _file_sizes(paths: list[str]) -> list[int]:
     return [i.size for i in infos]
 
 
-def _dataset(paths) -> ds.Dataset:
+def _dataset(paths, schema: pa.Schema | None = None) -> ds.Dataset:
     """A group of files as one Arrow dataset: its fragments are read in parallel, several times
-    faster than one file after another when files are small (Arrow resolves local paths and URIs)."""
-    return ds.dataset(list(paths), format="parquet")
+    faster than one file after another when files are small (Arrow resolves local paths and URIs).
+    With `schema`, a column a file lacks (written before it was added) reads as null."""
+    return ds.dataset(list(paths), format="parquet", schema=schema)
 
 
 def partition_day(path: str) -> date:
@@ -74,7 +75,8 @@ class EventFiles:
         if self.columns:
             schema = pa.schema([schema.field(c) for c in self.columns])
         pending, rows = [], 0
-        for batch in _dataset(paths).to_batches(columns=schema.names, batch_size=self.batch_rows):
+        # the full schema: events files written before contract v2 lack its columns (read as null)
+        for batch in _dataset(paths, tables.EVENTS.data_schema).to_batches(columns=schema.names, batch_size=self.batch_rows):
             pending.append(pa.Table.from_batches([batch]).cast(schema))
             rows += batch.num_rows
             if rows >= self.batch_rows:
@@ -128,7 +130,7 @@ class EngagerFiles:
                 select platform, profile_id, cast(epoch_us(event_time) // {US_PER_DAY} as integer) as day,
                     actor_id as engager
                 from read_parquet($files)
-                where actor_id != profile_id
+                where actor_id != profile_id and event_type in ('like', 'comment', 'share', 'save')
             )
             select platform, profile_id, max(day) as day, engager from engaged
             where day >= {lowest} and day < {collapse} and day <= {self.as_of_day}

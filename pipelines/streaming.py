@@ -142,8 +142,9 @@ class ParseLineFn(beam.DoFn):
     stamped with event_time; rejects and too-late lines to tagged outputs as dead-letter tuples
     (source_file, source_line, raw_line, reason, detail, ingested_us)."""
 
-    def __init__(self, allowed_lateness_s: int, ingest_us: int | None = None):
+    def __init__(self, allowed_lateness_s: int, ingest_us: int | None = None, min_event_us: int | None = None):
         self.allowed_lateness_s = allowed_lateness_s
+        self.min_event_us = min_event_us  # None: Config.min_event_time
         # A fixed ingest moment (tests); None: the line's arrival stamp, so that a line replayed
         # after a restart (it keeps its first arrival stamp) gets the same `future_event`
         # verdict and `ingest_date` as the first time.
@@ -156,7 +157,7 @@ class ParseLineFn(beam.DoFn):
         ingest_us = self.ingest_us
         if ingest_us is None:  # a line stamped before any watermark (a bare TestStream) has no arrival
             ingest_us = arrival.micros if arrival > MIN_TIMESTAMP else _now_us()
-        result = parse.parse_line(raw, ingest_us)
+        result = parse.parse_line(raw, ingest_us, self.min_event_us)
         if result is None:
             return
         if isinstance(result, parse.Reject):
@@ -180,9 +181,10 @@ class ParseLineFn(beam.DoFn):
 class ParseStream(beam.PTransform):
     """Lines -> events (main output `events`), `rejected` and `too_late` dead-letter tuples."""
 
-    def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S, ingest_us: int | None = None):
+    def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S, ingest_us: int | None = None,
+                 min_event_us: int | None = None):
         super().__init__()
-        self.fn = ParseLineFn(allowed_lateness_s, ingest_us)
+        self.fn = ParseLineFn(allowed_lateness_s, ingest_us, min_event_us)
 
     def expand(self, lines):
         return lines | "ParseLine" >> beam.ParDo(self.fn).with_outputs(REJECTED_TAG, TOO_LATE, main=EVENTS)

@@ -35,8 +35,9 @@ class UnreadableLandingFile(RuntimeError):
 class ParseFileFn(beam.DoFn):
     """One landed file -> event tables (main, one per block of lines), rejected tables and one line-count dict."""
 
-    def __init__(self, ingest_us: int, run_id: str, block_bytes: int):
+    def __init__(self, ingest_us: int, run_id: str, block_bytes: int, min_event_us: int | None = None):
         self.ingest_us = ingest_us
+        self.min_event_us = min_event_us  # None: Config.min_event_time
         self.run_id = run_id
         self.block_bytes = block_bytes
         self.rejected_lines = Metrics.counter("microradar", "rejected_lines")
@@ -51,7 +52,7 @@ class ParseFileFn(beam.DoFn):
         rejects = []
         counts = {"lines_read": 0, "blank": 0, "valid": 0, "rejected": {}}
         for first, lines in landing.iter_blocks(landed.path, self.block_bytes):
-            block = parse_block.parse_block(lines, first, self.ingest_us, landed.relpath)
+            block = parse_block.parse_block(lines, first, self.ingest_us, landed.relpath, self.min_event_us)
             counts["lines_read"] += len(lines)
             counts["blank"] += block.blank
             counts["valid"] += block.events.num_rows
@@ -69,9 +70,9 @@ class ParseFileFn(beam.DoFn):
 class ParseEvents(beam.PTransform):
     """Landed files -> valid events (tables), dead-lettered lines (tables), per-file line counts."""
 
-    def __init__(self, ingest_us: int, run_id: str, block_bytes: int = 8 << 20):
+    def __init__(self, ingest_us: int, run_id: str, block_bytes: int = 8 << 20, min_event_us: int | None = None):
         super().__init__()
-        self.fn = ParseFileFn(ingest_us, run_id, block_bytes)
+        self.fn = ParseFileFn(ingest_us, run_id, block_bytes, min_event_us)
 
     def expand(self, files):
         return (

@@ -7,6 +7,9 @@ DuckDB tables `cfg_tiers` and `cfg_rising` that the models join against.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+from schemas.events import DEFAULT_MIN_EVENT_TIME
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class SpikeThresholds:
     round_jump_multiple: int = 1_000
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 @dataclass(frozen=True)
 class Config:
     tiers: tuple[Tier, ...] = DEFAULT_TIERS
@@ -79,6 +85,16 @@ class Config:
     spike: SpikeThresholds = field(default_factory=SpikeThresholds)
     # Rows of `rising` printed by the demo and in the run report.
     top_rising: int = 10
+    # The parser rejects an event_time before this as `too_old_event` (SPEC section 2): with the
+    # future bound (ingest + 24 h) it is the one bound on event times, so no later date arithmetic
+    # (windows, day offsets) can overflow on a year-0001 or 1900 line. Must be timezone-aware.
+    min_event_time: datetime = datetime.fromisoformat(DEFAULT_MIN_EVENT_TIME)
+
+    def __post_init__(self):
+        # Day numbers are computed by integer division of µs since 1970 (truncating): an earlier
+        # bound would put pre-1970 events on the wrong day, a naive one is ambiguous.
+        if self.min_event_time.tzinfo is None or self.min_event_time < _EPOCH:
+            raise ValueError(f"min_event_time must be timezone-aware and not before 1970-01-01, got {self.min_event_time}")
 
 
 DEFAULT = Config()

@@ -79,12 +79,12 @@ EVENTS = Dataset(
         [
             col("platform", pa.string(), "lowercase platform name", nullable=False),
             col("event_id", pa.string(), "event id, unique per platform", nullable=False),
-            col("event_type", pa.string(), "post, like, comment, share, save or profile_snapshot", nullable=False),
+            col("event_type", pa.string(), "post, like, comment, share, save, follow, profile_snapshot or post_metrics", nullable=False),
             col("event_time", TIMESTAMP, "when the event happened, UTC", nullable=False),
             col("profile_id", pa.string(), "the creator the event is about", nullable=False),
             col("schema_version", pa.int16(), "event contract version the line declared (default 1)", nullable=False),
-            col("post_id", pa.string(), "post created (post) or interacted with (like, comment, share, save)"),
-            col("actor_id", pa.string(), "who interacted (like, comment, share, save)"),
+            col("post_id", pa.string(), "post created (post), interacted with (like, comment, share, save) or observed (post_metrics)"),
+            col("actor_id", pa.string(), "who interacted (like, comment, share, save; null when the platform does not say) or followed (follow)"),
             col("reply_to", pa.string(), "comment id a comment replies to"),
             col("media_type", pa.string(), "post media type"),
             col("hashtags", pa.list_(pa.string()), "post hashtags"),
@@ -101,6 +101,17 @@ EVENTS = Dataset(
                 "SHA-256 of the normalised payload; copies with different hashes are conflicting duplicates",
                 nullable=False,
             ),
+            # contract v2 (appended: files written before v2 read these as null)
+            col("likes", pa.int64(), "post_metrics: the post's cumulative likes at event_time"),
+            col("comments", pa.int64(), "post_metrics: the post's cumulative comments at event_time"),
+            col("shares", pa.int64(), "post_metrics: the post's cumulative shares at event_time"),
+            col("saves", pa.int64(), "post_metrics: the post's cumulative saves at event_time"),
+            col("views", pa.int64(), "post_metrics: the post's cumulative views at event_time"),
+            col("followers_precision", pa.int64(), "profile_snapshot: the unit followers was rounded to (1 = exact; null when the line did not say)"),
+            col("handle", pa.string(), "profile_snapshot: the profile's handle"),
+            col("display_name", pa.string(), "profile_snapshot: the profile's display name"),
+            col("country", pa.string(), "profile_snapshot: ISO 3166-1 alpha-2 country code, as delivered"),
+            col("language", pa.string(), "post or profile_snapshot: language (BCP 47), as delivered"),
         ]
     ),
 )

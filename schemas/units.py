@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 EPOCH = date(1970, 1, 1)
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=timezone.utc)
 US_PER_S = 1_000_000
 DAY_S = 86_400
 US_PER_DAY = DAY_S * US_PER_S
@@ -38,7 +39,7 @@ def day_of_us(time_us: int) -> int:
 
 def to_us(moment: datetime) -> int:
     """An aware datetime as microseconds since the epoch."""
-    delta = moment.astimezone(timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    delta = moment - _EPOCH_UTC  # aware subtraction: no conversion that could overflow near year 1
     return (delta.days * DAY_S + delta.seconds) * US_PER_S + delta.microseconds
 
 

@@ -3,7 +3,11 @@
 `touched_event_dates` is the one key lookup that reads across the whole history: the
 `(platform, event_id)` columns of `events`, to find stored copies of this night's candidates
 (a conflicting copy may sit on another day). DuckDB reads just those two columns, then the
-dedup order columns of the few dates holding a copy, to settle which copy is kept.
+dedup order of the few dates holding a copy, to settle which copy is kept: ingest.dedup's
+SORT_KEYS, where the most complete copy wins. Completeness (fields_set) is not stored; it is
+computed here from the nullable payload columns with dedup.fields_set_sql, exactly as dedup
+computes it in flight. Those dates' files are read with union_by_name, so a file written before
+contract v2 (no v2 columns) counts them as unset, as pyarrow does when it reads it back.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from ingest.dedup import SORT_KEYS
+from ingest.dedup import FIELDS_SET, SORT_KEYS, fields_set_sql
 from storage.duck import connect
 
 # Candidates whose stored copy stays kept: (platform, event_id, conflicting: payloads differ).
@@ -36,10 +40,14 @@ def _glob_list(files: list[str]) -> str:
 
 def _sorts_before(a: str, b: str) -> str:
     """SQL: row `a` comes first in the dedup order (after the key): `a` is the copy kept."""
-    names = [name for name, _ in SORT_KEYS[2:]]
-    clause = f"{a}.{names[-1]} < {b}.{names[-1]}"
-    for name in reversed(names[:-1]):
-        clause = f"({a}.{name} < {b}.{name} or ({a}.{name} = {b}.{name} and {clause}))"
+    keys = SORT_KEYS[2:]
+
+    def before(name, direction):
+        return f"{a}.{name} {'<' if direction == 'ascending' else '>'} {b}.{name}"
+
+    clause = before(*keys[-1])
+    for name, direction in reversed(keys[:-1]):
+        clause = f"({before(name, direction)} or ({a}.{name} = {b}.{name} and {clause}))"
     return clause
 
 
@@ -48,12 +56,12 @@ def touched_event_dates(stored: dict[date, list[str]], candidate_files: list[str
     (Warehouse.files_by_partition; empty for a rebuild)."""
     if not candidate_files:
         return TouchedDates(set())
-    order = ", ".join(name for name, _ in SORT_KEYS[2:])
+    order = ", ".join(name for name, _ in SORT_KEYS[3:])  # after the key and fields_set
     con = connect()
     try:
         con.execute(
-            f"create temp table candidates as select platform, event_id, {order}, "
-            f"cast(event_time as date) as event_date from read_parquet({_glob_list(candidate_files)})"
+            f"create temp table candidates as select platform, event_id, {fields_set_sql('c')} as {FIELDS_SET}, {order}, "
+            f"cast(event_time as date) as event_date from read_parquet({_glob_list(candidate_files)}) as c"
         )
         copy_dates = set()
         if stored:
@@ -65,12 +73,16 @@ def touched_event_dates(stored: dict[date, list[str]], candidate_files: list[str
         if not copy_dates:
             dates = {r[0] for r in con.execute("select distinct event_date from candidates").fetchall()}
             return TouchedDates(dates)
+        copy_files = (f"read_parquet({_glob_list([f for d in sorted(copy_dates) for f in stored[d]])}, "
+                      f"hive_partitioning = true, union_by_name = true, hive_types = {{'event_date': DATE}})")
+        present = {r[0] for r in con.execute(f"describe select * from {copy_files}").fetchall()}
         con.execute(
             f"create temp table copies as select c.platform, c.event_id, c.event_date as candidate_date, "
             f"s.event_date as stored_date, {_sorts_before('c', 's')} as candidate_wins, "
             f"c.payload_hash <> s.payload_hash as conflicting "
-            f"from read_parquet({_glob_list([f for d in sorted(copy_dates) for f in stored[d]])}, "
-            f"hive_partitioning = true, hive_types = {{'event_date': DATE}}) as s inner join candidates as c "
+            f"from (select platform, event_id, event_date, {fields_set_sql('r', present)} as {FIELDS_SET}, {order} "
+            f"from {copy_files} as r) "
+            f"as s inner join candidates as c "
             f"on s.platform = c.platform and s.event_id = c.event_id"
         )
         rewritten = {d for pair in con.execute(

@@ -24,6 +24,10 @@ def event(event_type: str = "like", **fields) -> dict:
         base["followers"] = 12_000
     elif event_type == "post":
         base["post_id"] = "p1"
+    elif event_type == "follow":
+        base["actor_id"] = "bob"
+    elif event_type == "post_metrics":
+        base.update(post_id="p1", likes=10)
     else:
         base.update(post_id="p1", actor_id="bob")
     base.update(fields)

@@ -26,7 +26,7 @@ audience_interactions as (
         count(*) as interactions
     from stg_events
     where
-        event_type in ('like', 'comment', 'share', 'save') and actor_id != profile_id
+        event_type in ('like', 'comment', 'share', 'save') and actor_id is distinct from profile_id
         and event_date > (select stg_run_params.first_day from stg_run_params)
     group by platform, profile_id, post_id, event_date
 ),

@@ -175,3 +175,22 @@ def test_windows_from_a_first_end_day_are_those_of_the_whole_computation():
         part = trailing_engagement(daily, engaged, day("2026-11-30"), day(first_end)).to_pylist()
         expected = [r for r in whole if r["window_end"] >= date.fromisoformat(first_end)]
         assert sorted(part, key=str) == sorted(expected, key=str) and expected
+
+
+def test_v2_rows_are_not_interactions_and_a_like_without_actor_is_one_without_an_engager():
+    """Until the engine books counters and follows (contract v2), a follow or a post_metrics row
+    counts as no interaction and names no engager; an interaction without actor_id counts and
+    adds no engager."""
+    t = events(
+        event("follow", actor_id="fan", event_time=at("2026-11-20")),
+        event("post_metrics", likes=500, comments=40, views=9000, event_time=at("2026-11-20")),
+        event("like", actor_id=None, event_time=at("2026-11-20")),
+        event("comment", actor_id=None, event_time=at("2026-11-20")),
+        event("like", actor_id="bob", event_time=at("2026-11-20")),
+        event("profile_snapshot", followers=100, followers_precision=10, event_time=at("2026-11-20")),
+    )
+    r = daily_rows(t)[("alice", "2026-11-20")]
+    assert (r["likes"], r["comments"], r["shares"], r["saves"], r["interactions"]) == (2, 1, 0, 0, 3)
+    assert r["unique_engagers"] == 1  # bob; the follower and the unnamed likers are no engagers
+    assert r["creator_replies"] == 0 and r["posts"] == 0
+    assert (r["followers_first"], r["followers_last"]) == (100, 100)
