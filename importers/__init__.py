@@ -104,15 +104,16 @@ class ImportSummary:
                 f"  imported  {self.imported:,}",
                 f"  skipped   {sum(self.skipped.values()):,}" + _reasons(self.skipped),
                 f"  rejected  {sum(self.rejected.values()):,}" + _reasons(self.rejected),
-                f"  events    {sum(self.events.values()):,}" + _reasons(self.events),
+                f"  events    {sum(self.events.values()):,}" + _reasons(self.events, 8),
                 f"  written   {self.output or 'nothing (no events)'}"]
         rows += [f"  {x['status']} {x['file']}:{x['line']} {x['reason']} {x['detail']}"[:160]
                  for x in self.examples if x["status"] == "rejected"][:8]
         return "\n".join(rows)
 
 
-def _reasons(counter: Counter) -> str:
-    return ("  (" + ", ".join(f"{k} {v:,}" for k, v in counter.most_common(6)) + ")") if counter else ""
+def _reasons(counter: Counter, top: int = 6) -> str:
+    more = ", …" if len(counter) > top else ""
+    return ("  (" + ", ".join(f"{k} {v:,}" for k, v in counter.most_common(top)) + more + ")") if counter else ""
 
 
 def _dedupe(events: list[dict]) -> list[dict]:

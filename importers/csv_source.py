@@ -106,6 +106,20 @@ def _bool(text: str | None) -> bool | None:
     raise BadRecord("invalid_value", f"sponsored={text[:20]!r}")
 
 
+_MEDIA = {"photo": "image", "picture": "image", "carousel": "other", "carousel_album": "other", "album": "other",
+          "short": "video", "shorts": "video", "clip": "reel", "reels": "reel", "status": "text", "tweet": "text"}
+MEDIA_TYPES = ("image", "video", "reel", "story", "text", "other")
+
+
+def _media_type(text: str | None) -> str | None:
+    # Export spellings vary (Photo, CAROUSEL_ALBUM, Reels); anything unknown is "other", not rejected.
+    if text is None:
+        return None
+    low = text.strip().lower()
+    low = _MEDIA.get(low, low)
+    return low if low in MEDIA_TYPES else "other"
+
+
 def _text(value: str | None) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
@@ -129,6 +143,8 @@ def _row_events(get, opts: CsvOptions) -> list[dict]:
     if kind == "follow":
         return [follow_event(platform, profile, get("actor_id"), utc_time(get("followed_at")))]
     observed = utc_time(get("observed_at")) if get("observed_at") else opts.observed_at
+    if observed is None and kind in ("profile_snapshot", "post_metrics"):
+        raise BadRecord("missing_field", "observed_at (empty in this row; --observed-at fills it)")
     if kind == "profile_snapshot":
         followers = count(get("followers"))
         precision = count(get("followers_precision"))
@@ -146,7 +162,7 @@ def _row_events(get, opts: CsvOptions) -> list[dict]:
     events = []
     if get("posted_at"):
         events.append(post_event(platform, post_id, profile, utc_time(get("posted_at")),
-                                 media_type=get("media_type"), hashtags=_list(get("hashtags")),
+                                 media_type=_media_type(get("media_type")), hashtags=_list(get("hashtags")),
                                  mentions=_list(get("mentions")), sponsored=_bool(get("sponsored")),
                                  language=get("language")))
     if kind == "post_metrics":
