@@ -48,14 +48,17 @@ def _hashtags(tweet: dict) -> list[str]:
     return tags[:1000] if tags else hashtags_in(tweet.get("text"))
 
 
-def _media_type(tweet: dict, media_by_key: dict) -> str:
+def _media_type(tweet: dict, media_by_key: dict) -> str | None:
     keys = (tweet.get("attachments") or {}).get("media_keys") if isinstance(tweet.get("attachments"), dict) else None
-    kinds = {media_by_key.get(k) for k in keys or [] if isinstance(k, str)}
+    if not keys:
+        return "text"
+    kinds = {media_by_key.get(k) for k in keys if isinstance(k, str)}
     if kinds & {"video", "animated_gif"}:
         return "video"
     if "photo" in kinds:
         return "image"
-    return "text" if not keys else "other"
+    # Media not expanded in this page: unknown, so absent (another page's copy may know it).
+    return "other" if kinds - {None} else None
 
 
 def _references(tweet: dict) -> dict[str, str]:
