@@ -89,6 +89,21 @@ def resolve_columns(header: list[str], opts: CsvOptions) -> dict[str, str]:
     return resolved
 
 
+_SUFFIXED = re.compile(r"^(\d+(?:\.(\d+))?)\s*([kmb])$", re.IGNORECASE)
+_EXP = {"k": 3, "m": 6, "b": 9}
+
+
+def _count(text: str | None) -> tuple[int | None, int | None]:
+    """A count and the precision its spelling implies: "12.4K" is 12,400 to the nearest 100."""
+    m = _SUFFIXED.match(text.strip()) if text else None
+    if not m:
+        return count(text), None
+    exp, decimals = _EXP[m.group(3).lower()], len(m.group(2) or "")
+    if decimals > exp:
+        raise BadRecord("invalid_number", text[:40])
+    return int(round(float(m.group(1)) * 10 ** exp)), 10 ** (exp - decimals)
+
+
 def _list(text: str | None) -> list[str] | None:
     if not text:
         return None
@@ -146,10 +161,12 @@ def _row_events(get, opts: CsvOptions) -> list[dict]:
     if observed is None and kind in ("profile_snapshot", "post_metrics"):
         raise BadRecord("missing_field", "observed_at (empty in this row; --observed-at fills it)")
     if kind == "profile_snapshot":
-        followers = count(get("followers"))
+        followers, implied = _count(get("followers"))
         precision = count(get("followers_precision"))
         if precision is None and opts.followers_sigfigs:
             precision = sigfig_precision(followers, opts.followers_sigfigs)
+        if implied and implied > (precision or 1):
+            precision = implied
         if precision == 0:
             raise BadRecord("invalid_value", "followers_precision must be at least 1")
         country = get("country")
@@ -166,7 +183,7 @@ def _row_events(get, opts: CsvOptions) -> list[dict]:
                                  mentions=_list(get("mentions")), sponsored=_bool(get("sponsored")),
                                  language=get("language")))
     if kind == "post_metrics":
-        metrics = metrics_event(platform, post_id, profile, observed, **{c: count(get(c)) for c in COUNTERS})
+        metrics = metrics_event(platform, post_id, profile, observed, **{c: _count(get(c))[0] for c in COUNTERS})
         if metrics is None and not events:
             raise BadRecord("missing_field", "no counter in this row")
         events += [metrics] if metrics else []

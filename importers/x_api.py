@@ -194,6 +194,8 @@ def map_page(page: dict, observed_at: str | None = None) -> Outcome:
     for item in data:
         if not isinstance(item, dict):
             out.reject("invalid_type", "data item is not an object")
+        elif "tweet_count" in item and "start" in item:
+            out.skip("tweet_counts_not_imported", str(item.get("start")))  # /2/tweets/counts buckets
         elif _is_user(item):
             out.merge(_guard(map_user, item, observed_at))
         else:

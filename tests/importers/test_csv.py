@@ -85,3 +85,14 @@ def test_usage_errors_refuse_and_write_nothing(tmp_path, opts, message):
     with pytest.raises(ImportRefused, match=message):
         run_import("csv", tmp_path, [str(FIXTURES / "csv_snapshots_bom.csv")], **opts)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_suffixed_counts_imply_their_precision(tmp_path):
+    src = tmp_path / "blade.csv"
+    src.write_text("channel,subs,date,views\nc1,12.4K,2024-03-01,1.5M\nc2,2M,2024-03-01,\nc3,1.2345K,2024-03-01,\n")
+    summary = run_import("csv", tmp_path / "out", [str(src)], platform="youtube", kind="profile_snapshot",
+                         map=["profile_id=channel,followers=subs,observed_at=date"])
+    snaps = {e["profile_id"]: e for e in read_events(tmp_path / "out")}
+    assert (snaps["c1"]["followers"], snaps["c1"]["followers_precision"]) == (12400, 100)
+    assert (snaps["c2"]["followers"], snaps["c2"]["followers_precision"]) == (2_000_000, 1_000_000)
+    assert summary.rejected == {"invalid_number": 1}

@@ -172,3 +172,9 @@ def test_unrecognised_json_is_one_rejected_record():
     assert map_page([1, 2]).rejected[0][0] == "unrecognized_page"
     assert map_page({"meta": {"result_count": 0}}).records == 0  # an empty search page is normal
     assert json.loads(json.dumps(map_page({"errors": [{"title": "x"}]}).skipped)) == [["api_error", ""]]
+
+
+def test_tweet_counts_pages_are_skipped_with_a_reason():
+    out = map_page({"data": [{"end": "2024-01-02T00:00:00.000Z", "start": "2024-01-01T00:00:00.000Z", "tweet_count": 5}],
+                    "meta": {"total_tweet_count": 5}})
+    assert out.skipped == [("tweet_counts_not_imported", "2024-01-01T00:00:00.000Z")]
