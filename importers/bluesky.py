@@ -69,7 +69,7 @@ def post_record_events(uri: str, author: str, record: dict, fallback_time: str |
     if parent and did_of(parent):
         events.append(interaction_event(PLATFORM, "comment", (uri,), time, did_of(parent), parent, author))
     quoted = _quoted_uri(record)
-    if quoted and did_of(quoted) and _obj(_obj(record.get("embed")).get("record")).get("$type") != "app.bsky.graph.list":
+    if quoted and did_of(quoted) and "/app.bsky.feed.post/" in quoted:  # not a quoted list or feed
         events.append(interaction_event(PLATFORM, "share", (uri,), time, did_of(quoted), quoted, author))
     return events
 

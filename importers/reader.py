@@ -99,11 +99,13 @@ def json_records(name: str) -> Iterator[tuple[int, object]]:
                 continue
             parsed = _parse(text)
             if isinstance(parsed, BadInput) and _starts_document(text):
-                rest = [r for _, r in lines if not isinstance(r, BadInput)]
-                whole = _parse(raw + b"".join(rest))
+                rest = [r for _, r in lines]
+                damage = [r for r in rest if isinstance(r, BadInput)]
+                whole = _parse(raw + b"".join(r for r in rest if not isinstance(r, BadInput)))
                 if isinstance(whole, BadInput):
                     whole.detail = f"a multi-line JSON document that does not parse: {whole.detail}"
                 yield from _unpack(n, whole)
+                yield from ((n, d) for d in damage)
                 return
             yield from _unpack(n, parsed)
 
