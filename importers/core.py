@@ -96,7 +96,8 @@ def utc_time(value) -> str:
     moment = moment.astimezone(timezone.utc)
     if moment.year < 1970:
         raise BadRecord("invalid_timestamp", text[:80])
-    base = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    base = (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+            f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}")  # strftime is 3x slower
     if moment.microsecond:
         base += f".{moment.microsecond:06d}".rstrip("0")
     return base + "Z"
@@ -115,6 +116,8 @@ def from_epoch_us(value) -> str:
 def count(value) -> int | None:
     """A platform counter as an int ≥ 0; None when absent (a hidden counter is absent, never 0).
     Accepts JSON numbers and the numeric strings YouTube and CSV exports use ("1,234", "12.0")."""
+    if type(value) is int and value >= 0:  # the common case first: this runs for every counter
+        return value
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
@@ -147,12 +150,10 @@ def sigfig_precision(value: int, sigfigs: int) -> int:
 
 def ident(value) -> str | None:
     """A platform id as a non-empty string (X and YouTube send strings, some clients numbers)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
+    if type(value) is str:
+        return value.strip() or None
+    if type(value) is int:
         return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
     return None
 
 
