@@ -8,7 +8,7 @@ counters need --observed-at. Jetstream commits carry their own times.
 
 from __future__ import annotations
 
-from .core import (BadRecord, Outcome, count, follow_event, from_epoch_us, hashtags_in, ident,
+from .core import (BadRecord, Outcome, count, follow_event, from_epoch_us, hashtags_in, ident, list_of,
                    interaction_event, metrics_event, need_time, post_event, snapshot_event, sum_counts,
                    utc_time)
 
@@ -19,6 +19,11 @@ POST, LIKE, REPOST, FOLLOW = ("app.bsky.feed.post", "app.bsky.feed.like", "app.b
 
 def _obj(value) -> dict:
     return value if isinstance(value, dict) else {}
+
+
+def _type(value) -> str:
+    t = _obj(value).get("$type")
+    return t if isinstance(t, str) else ""
 
 
 def did_of(uri) -> str | None:
@@ -32,16 +37,16 @@ def did_of(uri) -> str | None:
 def _post_fields(record: dict) -> dict:
     langs = record.get("langs")
     tags, mentions = [], []
-    for facet in record.get("facets") or []:
-        for feat in _obj(facet).get("features") or []:
+    for facet in list_of(record.get("facets")):
+        for feat in list_of(_obj(facet).get("features")):
             feat = _obj(feat)
-            if feat.get("$type") == "app.bsky.richtext.facet#tag" and ident(feat.get("tag")):
-                tags.append(feat["tag"])
-            elif feat.get("$type") == "app.bsky.richtext.facet#mention" and ident(feat.get("did")):
-                mentions.append(feat["did"])
+            if _type(feat) == "app.bsky.richtext.facet#tag" and ident(feat.get("tag")):
+                tags.append(ident(feat["tag"]))
+            elif _type(feat) == "app.bsky.richtext.facet#mention" and ident(feat.get("did")):
+                mentions.append(ident(feat["did"]))
     embed = _obj(record.get("embed"))
-    etype = embed.get("$type", "")
-    media = _obj(embed.get("media")).get("$type", "") if "recordWithMedia" in etype else etype
+    etype = _type(embed)
+    media = _type(embed.get("media")) if "recordWithMedia" in etype else etype
     media_type = ("image" if "images" in media else "video" if "video" in media else
                   "other" if media else "text")
     return {"language": langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
@@ -51,9 +56,9 @@ def _post_fields(record: dict) -> dict:
 
 def _quoted_uri(record: dict) -> str | None:
     embed = _obj(record.get("embed"))
-    if embed.get("$type") == "app.bsky.embed.record":
+    if _type(embed) == "app.bsky.embed.record":
         return ident(_obj(embed.get("record")).get("uri"))
-    if embed.get("$type") == "app.bsky.embed.recordWithMedia":
+    if _type(embed) == "app.bsky.embed.recordWithMedia":
         return ident(_obj(_obj(embed.get("record")).get("record")).get("uri"))
     return None
 
@@ -105,7 +110,7 @@ def map_profile(view: dict, observed_at: str | None) -> Outcome:
 def map_feed_item(item: dict, observed_at: str | None) -> Outcome:
     out = Outcome()
     post, reason = _obj(item.get("post")), _obj(item.get("reason"))
-    if reason.get("$type") == "app.bsky.feed.defs#reasonRepost":
+    if _type(reason) == "app.bsky.feed.defs#reasonRepost":
         # The feed owner reposted someone's post: a share by the owner, not a post of theirs.
         by, uri = ident(_obj(reason.get("by")).get("did")), ident(post.get("uri"))
         author = ident(_obj(post.get("author")).get("did")) or did_of(uri)
@@ -114,7 +119,7 @@ def map_feed_item(item: dict, observed_at: str | None) -> Outcome:
         else:
             out.add([interaction_event(PLATFORM, "share", (by, uri), utc_time(reason["indexedAt"]), author, uri, by)])
         return out
-    if post.get("$type", "").endswith(("#notFoundPost", "#blockedPost")) or post.get("notFound") or post.get("blocked"):
+    if _type(post).endswith(("#notFoundPost", "#blockedPost")) or post.get("notFound") or post.get("blocked"):
         out.skip("deleted_or_blocked_post", str(post.get("uri")))
         return out
     out.add(map_post_view(post, observed_at))

@@ -157,6 +157,11 @@ def ident(value) -> str | None:
     return None
 
 
+def list_of(value) -> list:
+    """A JSON value that should be a list, or [] (a malformed page is data, not a crash)."""
+    return value if isinstance(value, list) else []
+
+
 def base_event(platform: str, event_type: str, eid: str, time: str, profile_id: str, **fields) -> dict:
     out = {"event_id": eid, "event_type": event_type, "event_time": time, "platform": platform,
            "profile_id": profile_id, "schema_version": SCHEMA_VERSION}

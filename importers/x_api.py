@@ -7,7 +7,7 @@ find a referenced tweet's author (twarc's `ensure_flattened` idea), not records 
 
 from __future__ import annotations
 
-from .core import (BadRecord, Outcome, count, hashtags_in, ident, interaction_event, metrics_event,
+from .core import (BadRecord, Outcome, count, hashtags_in, ident, list_of, interaction_event, metrics_event,
                    need_time, post_event, snapshot_event, sum_counts, utc_time)
 
 PLATFORM = "x"
@@ -35,7 +35,7 @@ def _is_user(item: dict) -> bool:
 def _mentions(tweet: dict) -> list[str]:
     ents = tweet.get("entities") if isinstance(tweet.get("entities"), dict) else {}
     out = []
-    for m in ents.get("mentions") or []:
+    for m in list_of(ents.get("mentions")):
         if isinstance(m, dict) and (ident(m.get("id")) or ident(m.get("username"))):
             out.append(ident(m.get("id")) or ident(m.get("username")))
     return out[:1000]
@@ -43,7 +43,7 @@ def _mentions(tweet: dict) -> list[str]:
 
 def _hashtags(tweet: dict) -> list[str]:
     ents = tweet.get("entities") if isinstance(tweet.get("entities"), dict) else {}
-    tags = [h.get("tag") for h in ents.get("hashtags") or [] if isinstance(h, dict)]
+    tags = [h.get("tag") for h in list_of(ents.get("hashtags")) if isinstance(h, dict)]
     tags = [t for t in tags if isinstance(t, str) and t]
     return tags[:1000] if tags else hashtags_in(tweet.get("text"))
 
@@ -63,7 +63,7 @@ def _media_type(tweet: dict, media_by_key: dict) -> str | None:
 
 def _references(tweet: dict) -> dict[str, str]:
     refs = {}
-    for ref in tweet.get("referenced_tweets") or []:
+    for ref in list_of(tweet.get("referenced_tweets")):
         if isinstance(ref, dict) and isinstance(ref.get("type"), str) and ident(ref.get("id")):
             refs.setdefault(ref["type"], ident(ref["id"]))
     return refs
@@ -176,7 +176,7 @@ def map_page(page: dict, observed_at: str | None = None) -> Outcome:
     if "data" not in page and "id" in page and ("text" in page or "username" in page):
         # twarc2 flatten output: one tweet per line with its expansions inlined.
         page = {"data": [page], "includes": {"users": [page["author"]] if isinstance(page.get("author"), dict) else [],
-                "tweets": [r for r in page.get("referenced_tweets") or [] if isinstance(r, dict) and "author_id" in r]},
+                "tweets": [r for r in list_of(page.get("referenced_tweets")) if isinstance(r, dict) and "author_id" in r]},
                 "__twarc": page.get("__twarc")}
     try:
         observed_at = page_observed_at(page, observed_at)
@@ -187,9 +187,9 @@ def map_page(page: dict, observed_at: str | None = None) -> Outcome:
     data = page.get("data")
     data = [data] if isinstance(data, dict) else data if isinstance(data, list) else []
     includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
-    inc_tweets = [t for t in includes.get("tweets") or [] if isinstance(t, dict)]
+    inc_tweets = [t for t in list_of(includes.get("tweets")) if isinstance(t, dict)]
     tweets = {ident(t.get("id")): t for t in inc_tweets + [d for d in data if isinstance(d, dict)] if ident(t.get("id"))}
-    media = {m.get("media_key"): m.get("type") for m in includes.get("media") or [] if isinstance(m, dict)}
+    media = {m.get("media_key"): m.get("type") for m in list_of(includes.get("media")) if isinstance(m, dict)}
     out = Outcome()
     for item in data:
         if not isinstance(item, dict):
@@ -200,9 +200,9 @@ def map_page(page: dict, observed_at: str | None = None) -> Outcome:
             out.merge(_guard(map_user, item, observed_at))
         else:
             out.merge(_guard(map_tweet, item, tweets, media, observed_at))
-    for user in includes.get("users") or []:
+    for user in list_of(includes.get("users")):
         out.merge(_guard(map_user, user, observed_at) if isinstance(user, dict) else _reject("invalid_type"))
-    for err in page.get("errors") or []:
+    for err in list_of(page.get("errors")):
         detail = err.get("detail") or err.get("message") or "" if isinstance(err, dict) else ""
         out.skip(_error_reason(err), str(detail)[:200])
     if not out.records and not _known_empty(page):

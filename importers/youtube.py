@@ -6,7 +6,7 @@ skipped record. Responses carry no retrieval time, so observations need --observ
 
 from __future__ import annotations
 
-from .core import (BadRecord, Outcome, count, hashtags_in, ident, metrics_event, need_time, post_event,
+from .core import (BadRecord, Outcome, count, hashtags_in, ident, list_of, metrics_event, need_time, post_event,
                    sigfig_precision, snapshot_event, utc_time)
 
 PLATFORM = "youtube"
@@ -114,7 +114,8 @@ def map_item(item, observed_at: str | None) -> Outcome:
         out = Outcome()
         out.reject("invalid_type", "item is not an object")
         return out
-    mapper = _ITEM_MAPPERS.get(item.get("kind"))
+    kind = item.get("kind")
+    mapper = _ITEM_MAPPERS.get(kind) if isinstance(kind, str) else None
     if mapper is None:
         out = Outcome()
         out.skip("unsupported_kind", str(item.get("kind"))[:80])
@@ -134,12 +135,12 @@ def map_page(page, observed_at: str | None = None) -> Outcome:
         return out
     if isinstance(page.get("error"), dict):
         err = page["error"]
-        reasons = [e.get("reason") for e in err.get("errors") or [] if isinstance(e, dict)]
+        reasons = [e.get("reason") for e in list_of(err.get("errors")) if isinstance(e, dict)]
         out.skip(f"api_error:{reasons[0] if reasons and isinstance(reasons[0], str) else err.get('code')}",
                  str(err.get("message", ""))[:200])
         return out
     if "items" not in page:
-        if "kind" in page and page.get("kind") in _ITEM_MAPPERS:  # a single resource saved on its own
+        if isinstance(page.get("kind"), str) and page["kind"] in _ITEM_MAPPERS:  # a single resource saved on its own
             return map_item(page, observed_at)
         out.reject("unrecognized_page", "no items")
         return out
