@@ -10,16 +10,16 @@ flows or microradar.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import orjson
 
 from . import bluesky, csv_source, x_api, youtube
-from .core import ImportRefused, MissingObservedAt, Outcome, utc_time, BadRecord
+from .core import BadRecord, ImportRefused, MissingObservedAt, Outcome, utc_time
 from .reader import BadInput, LandingWriter, check_inputs, csv_rows, json_records
 
 EXAMPLES_KEPT = 20  # rejected/skipped examples listed in the summary; every one is counted
@@ -32,6 +32,7 @@ class Option:
     required: bool = False
     type: Callable = str
     repeat: bool = False
+    choices: tuple[str, ...] | None = None
 
     @property
     def dest(self) -> str:
@@ -55,7 +56,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
                       "Jetstream JSONL; AppView counters need --observed-at", bluesky.map_page),
     Source("csv", "any CSV/TSV of one kind, columns mapped to contract fields", None, (
         Option("--platform", "platform of every row, lowercase (e.g. instagram)", required=True),
-        Option("--kind", f"what a row is: {' | '.join(csv_source.KINDS)}", required=True),
+        Option("--kind", f"what a row is: {' | '.join(csv_source.KINDS)}", required=True, choices=csv_source.KINDS),
         Option("--map", "field=column[,field=column...]; repeatable; columns named like the field need "
                         "no mapping. Fields: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in csv_source.FIELDS.items()),
                repeat=True),
@@ -163,6 +164,21 @@ def _csv_outcomes(opts: csv_source.CsvOptions, delimiter: str | None, name: str,
         yield line, csv_source.map_row(dict(zip(header, row)), columns, opts)
 
 
+def _observed_at(text: str) -> str:
+    """RFC 3339, a date, or an HTTP `Date` header as sent (`Tue, 05 Mar 2024 12:00:00 GMT`)."""
+    try:
+        return utc_time(text)
+    except BadRecord:
+        pass
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ImportRefused(f"--observed-at is not a date, an RFC 3339 time or an HTTP Date: {text!r}")
+    return utc_time(moment.isoformat())
+
+
 def run_import(source: str, out_dir: Path, inputs: list[str], *, observed_at: str | None = None,
                json_summary: bool = False, echo: bool = False, **source_options) -> ImportSummary:
     """Import `inputs` (paths, `.gz`, or `-` for stdin) into one contract file in `out_dir`.
@@ -178,10 +194,7 @@ def run_import(source: str, out_dir: Path, inputs: list[str], *, observed_at: st
     if unknown:
         raise ImportRefused(f"{source} takes no option {', '.join('--' + u.replace('_', '-') for u in unknown)}")
     if observed_at is not None:
-        try:
-            observed_at = utc_time(observed_at)
-        except BadRecord:
-            raise ImportRefused(f"--observed-at is not a date or RFC 3339 time: {observed_at!r}") from None
+        observed_at = _observed_at(observed_at)
     check_inputs(inputs)
     if source == "csv":
         opts = csv_source.CsvOptions(

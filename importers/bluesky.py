@@ -86,7 +86,8 @@ def map_post_view(view: dict, observed_at: str | None) -> list[dict]:
         raise BadRecord("missing_field", f"post view {uri}: uri, author.did and record are needed")
     events = post_record_events(uri, author, record, view.get("indexedAt"))
     counters = dict(likes=count(view.get("likeCount")), comments=count(view.get("replyCount")),
-                    shares=sum_counts(count(view.get("repostCount")), count(view.get("quoteCount"))))
+                    shares=sum_counts(count(view.get("repostCount")), count(view.get("quoteCount"))),
+                    saves=count(view.get("bookmarkCount")))
     if any(v is not None for v in counters.values()):
         events.append(metrics_event(PLATFORM, uri, author, need_time(observed_at, f"Bluesky post {uri}"), **counters))
     return events

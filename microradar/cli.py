@@ -203,22 +203,32 @@ def cmd_query(args) -> int:
 def _add_import_parser(sub) -> None:
     from importers import SOURCES
 
-    epilog = "\n".join(f"  {s.name:12} {s.help}" + "".join(
-        f"\n  {'':12}   {o.flag}{' (required)' if o.required else ''}: {o.help}" for o in s.options)
-        for s in SOURCES.values())
+    import textwrap
+
+    def entry(name: str, text: str) -> str:
+        return textwrap.fill(text, 100, initial_indent=f"  {name:24}", subsequent_indent=" " * 26)
+
+    common = [("--out DIR", "(required) landing directory the contract file is written to"),
+              ("--observed-at TIME", "when the data was read: RFC 3339, YYYY-MM-DD or an HTTP Date; needed when "
+                                     "the input has no retrieval time of its own (never 'now')"),
+              ("--json", "print the summary as JSON"), ("INPUT...", "files (.gz fine) or - for standard input")]
+    lines = ["options of every source (they go after SOURCE):", *(entry(n, t) for n, t in common)]
+    for s in SOURCES.values():
+        lines += [f"options of {s.name}:", *(entry(o.flag, ("(required) " if o.required else "") + o.help)
+                                          for o in s.options)] if s.options else []
     p = sub.add_parser("import", help="platform exports (X API, YouTube API, Bluesky, CSV) to contract events",
-                       description="Turn platform exports into contract v2 JSON Lines in the landing directory.",
-                       epilog="sources (options go after the source, see `microradar import SOURCE --help`):\n" + epilog,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description="Turn platform exports into contract v2 JSON Lines in the landing directory: "
+                                   "microradar import SOURCE --out DIR [options] INPUT...",
+                       epilog="\n".join(lines), formatter_class=argparse.RawDescriptionHelpFormatter)
     sources = p.add_subparsers(dest="source", required=True, metavar="SOURCE", parser_class=Parser)
     for s in SOURCES.values():
         sp = sources.add_parser(s.name, help=s.help, description=s.help)
-        sp.add_argument("--out", required=True, help="landing directory the contract file is written to")
-        sp.add_argument("--observed-at", help="when the data was read (RFC 3339 or YYYY-MM-DD, UTC); needed "
-                                              "when the input carries no retrieval time of its own")
+        sp.add_argument("--out", required=True, metavar="DIR", help="landing directory the contract file is written to")
+        sp.add_argument("--observed-at", metavar="TIME", help="when the data was read (RFC 3339, YYYY-MM-DD or an "
+                        "HTTP Date); needed when the input carries no retrieval time of its own")
         sp.add_argument("--json", action="store_true", help="print the summary as JSON")
         for o in s.options:
-            sp.add_argument(o.flag, required=o.required, type=o.type, help=o.help,
+            sp.add_argument(o.flag, required=o.required, type=o.type, help=o.help, choices=o.choices,
                             action="append" if o.repeat else "store")
         sp.add_argument("inputs", nargs="+", metavar="INPUT", help="files (.gz fine) or - for standard input")
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from importer_checks import FIXTURES, assert_accounted, read_events
+from importer_checks import FIXTURES, assert_accounted, assert_contract, read_events
 from importers import SOURCES, ImportRefused, MissingObservedAt, run_import
 
 CASES = {
@@ -36,6 +36,7 @@ def test_reimport_writes_identical_files(tmp_path, source):
     assert first.to_dict() == again.to_dict() | {"output": first.output}
     assert other.events == first.events
     assert_accounted(first)
+    assert_contract(read_events(tmp_path / "a"))
 
 
 def test_two_different_imports_never_overwrite_each_other(tmp_path):
@@ -45,6 +46,12 @@ def test_two_different_imports_never_overwrite_each_other(tmp_path):
     run_import("x-api", tmp_path, [str(FIXTURES / "x_users_lookup.json")], observed_at="2024-01-02")
     assert len(list(tmp_path.glob("import-x-api-*.jsonl"))) == 4
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
+
+
+def test_observed_at_accepts_an_http_date(tmp_path):
+    run_import("youtube-api", tmp_path, [str(FIXTURES / "youtube_channels.jsonl")],
+               observed_at="Tue, 05 Mar 2024 12:00:00 GMT")
+    assert {e["event_time"] for e in read_events(tmp_path)} == {"2024-03-05T12:00:00Z"}
 
 
 def test_missing_observation_time_refuses_and_leaves_nothing(tmp_path):
