@@ -136,8 +136,8 @@ def _json_outcomes(source: Source, name: str, observed_at: str | None, summary: 
         else:
             try:
                 out = source.map_page(page, observed_at)
-            except MissingObservedAt:
-                raise
+            except MissingObservedAt as exc:
+                raise MissingObservedAt(f"{'<stdin>' if name == '-' else name}:{line}: {exc}") from None
             except (BadRecord, ValueError, TypeError, AttributeError, KeyError) as exc:
                 # A page shaped unlike anything the mapper knows is one rejected record, never a crash.
                 out = Outcome()
