@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .core import (BadRecord, ImportRefused, Outcome, base_event, count, event_id, follow_event,
-                   metrics_event, post_event, sigfig_precision, snapshot_event, utc_time)
+from .core import (BadRecord, ImportRefused, Outcome, count, follow_event, metrics_event, post_event,
+                   sigfig_precision, snapshot_event, utc_time)
 
 KINDS = ("profile_snapshot", "post_metrics", "post", "follow")
 COUNTERS = ("likes", "comments", "shares", "saves", "views")
@@ -189,5 +189,3 @@ def _row_events(get, opts: CsvOptions) -> list[dict]:
         events += [metrics] if metrics else []
     return events
 
-
-__all__ = ["CsvOptions", "parse_map", "resolve_columns", "map_row", "KINDS", "FIELDS", "base_event", "event_id"]
