@@ -62,7 +62,8 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
                repeat=True),
         Option("--followers-sigfigs", "followers are rounded to N significant figures (sets followers_precision)",
                type=int),
-        Option("--delimiter", "cell delimiter (default: tab for .tsv/.tab or a tab-separated header, else comma)"),
+        Option("--delimiter", "cell delimiter (default: tab for .tsv/.tab, else comma, or tab/semicolon when the "
+                              "header has no comma)"),
     )),
 )}
 

@@ -120,7 +120,7 @@ def _unpack(n: int, parsed) -> Iterator[tuple[int, object]]:
 
 def csv_rows(name: str, delimiter: str | None) -> Iterator[tuple[int, list[str] | BadInput]]:
     """(line number, cells) per CSV row, the header first; quoted multi-line cells are one row.
-    The delimiter is a tab for .tsv/.tab files or a tab-only header, else a comma."""
+    The delimiter is given or sniffed from the name and the header (`sniff_delimiter`)."""
     with open_input(name) as stream:
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
         try:
@@ -129,8 +129,7 @@ def csv_rows(name: str, delimiter: str | None) -> Iterator[tuple[int, list[str] 
             yield 1, BadInput("corrupt_file", f"{name}: {exc}"[:200])
             return
         if delimiter is None:
-            tsv = name.lower().removesuffix(".gz").endswith((".tsv", ".tab"))
-            delimiter = "\t" if tsv or ("\t" in first and "," not in first) else ","
+            delimiter = sniff_delimiter(name, first)
         reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
         done = 0
         while True:
@@ -152,6 +151,16 @@ def csv_rows(name: str, delimiter: str | None) -> Iterator[tuple[int, list[str] 
                 yield start, BadInput("invalid_encoding", "the row is not valid UTF-8")
             else:
                 yield start, row
+
+
+def sniff_delimiter(name: str, header: str) -> str:
+    """Tab for .tsv/.tab; else the header decides: a comma, or else a tab or a semicolon (the
+    spreadsheet export of locales whose decimal mark is a comma)."""
+    if name.lower().removesuffix(".gz").endswith((".tsv", ".tab")):
+        return "\t"
+    if "," in header:
+        return ","
+    return max(("\t", ";"), key=header.count) if ("\t" in header or ";" in header) else ","
 
 
 def _has_surrogate(text: str) -> bool:

@@ -96,3 +96,10 @@ def test_suffixed_counts_imply_their_precision(tmp_path):
     assert (snaps["c1"]["followers"], snaps["c1"]["followers_precision"]) == (12400, 100)
     assert (snaps["c2"]["followers"], snaps["c2"]["followers_precision"]) == (2_000_000, 1_000_000)
     assert summary.rejected == {"invalid_number": 1}
+
+
+def test_semicolon_export_is_sniffed(tmp_path):
+    src = tmp_path / "export.csv"
+    src.write_bytes("\ufeffprofile_id;actor_id;followed_at\nalice;bob;2024-03-01\n".encode())
+    run_import("csv", tmp_path / "out", [str(src)], platform="instagram", kind="follow")
+    assert [(e["profile_id"], e["actor_id"]) for e in read_events(tmp_path / "out")] == [("alice", "bob")]
