@@ -21,10 +21,13 @@ def page_observed_at(page: dict, observed_at: str | None) -> str | None:
     return observed_at
 
 
+_LEGACY_LANG = {"in": "id", "iw": "he", "ji": "yi"}  # X still sends the withdrawn ISO 639 codes
+
+
 def _language(lang) -> str | None:
     # "und" (undetermined) and X's private q* codes (qme: media only, qht: hashtags only) say nothing.
     if isinstance(lang, str) and lang and lang != "und" and not lang.startswith("q") and lang != "zxx":
-        return lang
+        return _LEGACY_LANG.get(lang, lang)
     return None
 
 
@@ -42,7 +45,10 @@ def _mentions(tweet: dict) -> list[str]:
 
 
 def _hashtags(tweet: dict) -> list[str]:
-    ents = tweet.get("entities") if isinstance(tweet.get("entities"), dict) else {}
+    # A long post's full text and entities are in note_tweet; `text` holds only the first 280 chars.
+    note = tweet.get("note_tweet") if isinstance(tweet.get("note_tweet"), dict) else {}
+    ents = note.get("entities") if isinstance(note.get("entities"), dict) else \
+        tweet.get("entities") if isinstance(tweet.get("entities"), dict) else {}
     tags = [h.get("tag") for h in list_of(ents.get("hashtags")) if isinstance(h, dict)]
     tags = [t for t in tags if isinstance(t, str) and t]
     return tags[:1000] if tags else hashtags_in(tweet.get("text"))

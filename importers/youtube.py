@@ -40,9 +40,12 @@ def map_channel(item: dict, observed_at: str | None) -> Outcome:
     return out
 
 
-def _video_post(video_id: str, channel: str, published: str, snippet: dict) -> dict:
+def _video_post(video_id: str, channel: str, published: str, snippet: dict, item: dict | None = None) -> dict:
     lang = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
+    # part=paidProductPlacementDetails: the creator declared a paid promotion.
+    paid = _obj(_obj(item).get("paidProductPlacementDetails")).get("hasPaidProductPlacement")
     return post_event(PLATFORM, video_id, channel, utc_time(published), media_type="video",
+                      sponsored=paid if isinstance(paid, bool) else None,
                       hashtags=hashtags_in(snippet.get("title"), snippet.get("description")),
                       language=lang if isinstance(lang, str) and lang and lang != "zxx" else None)
 
@@ -55,7 +58,7 @@ def map_video(item: dict, observed_at: str | None) -> Outcome:
         out.reject("missing_field", f"video {vid}: id, snippet.channelId and snippet.publishedAt are needed "
                                     "(request part=snippet,statistics)")
         return out
-    events = [_video_post(vid, channel, snippet["publishedAt"], snippet)]
+    events = [_video_post(vid, channel, snippet["publishedAt"], snippet, item)]
     if stats:
         # likeCount is absent when the owner hides likes, commentCount when comments are off: absent, not 0.
         metrics = metrics_event(PLATFORM, vid, channel, need_time(observed_at, f"YouTube video {vid}"),

@@ -178,3 +178,10 @@ def test_tweet_counts_pages_are_skipped_with_a_reason():
     out = map_page({"data": [{"end": "2024-01-02T00:00:00.000Z", "start": "2024-01-01T00:00:00.000Z", "tweet_count": 5}],
                     "meta": {"total_tweet_count": 5}})
     assert out.skipped == [("tweet_counts_not_imported", "2024-01-01T00:00:00.000Z")]
+
+
+def test_long_posts_take_hashtags_from_note_tweet_and_legacy_language_codes_are_mapped():
+    tweet = {"id": "1", "author_id": "2", "created_at": "2024-01-01T00:00:00Z", "lang": "in", "text": "first 280…",
+             "note_tweet": {"text": "… #late", "entities": {"hashtags": [{"start": 2, "end": 7, "tag": "late"}]}}}
+    post = map_page({"data": [tweet]}).events[0]
+    assert post["hashtags"] == ["late"] and post["language"] == "id"

@@ -83,3 +83,11 @@ def test_odd_items_are_rejected_or_skipped_not_fatal():
                               {"kind": "youtube#video", "id": "v"}, 7, {"kind": "youtube#comment"}]}, OBS)
     assert [r[0] for r in out.rejected] == ["negative_count", "missing_field", "invalid_type"]
     assert out.skipped[0][0] == "unsupported_kind"
+
+
+def test_paid_product_placement_marks_the_post_sponsored():
+    video = {"kind": "youtube#video", "id": "v1", "snippet": {"channelId": "UC1", "publishedAt": "2024-01-01T00:00:00Z"},
+             "paidProductPlacementDetails": {"hasPaidProductPlacement": True}}
+    assert map_page({"items": [video]}, OBS).events[0]["sponsored"] is True
+    del video["paidProductPlacementDetails"]
+    assert "sponsored" not in map_page({"items": [video]}, OBS).events[0]  # not declared: unknown, absent
