@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from test_run import CASES
+from test_import_run import CASES
 from importer_checks import FIXTURES
 from importers import run_import
 
