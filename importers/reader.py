@@ -200,7 +200,10 @@ class LandingWriter:
             self.tmp.unlink()
             return None
         final = self.out_dir / f"import-{self.source}-{self.sha.hexdigest()[:12]}.jsonl"
-        os.replace(self.tmp, final)
+        if final.exists() and final.stat().st_size == self.tmp.stat().st_size:
+            self.tmp.unlink()  # the same content landed before: leave it untouched (mtime too)
+        else:
+            os.replace(self.tmp, final)
         return final
 
     def abort(self) -> None:

@@ -27,7 +27,9 @@ def test_reimport_writes_identical_files(tmp_path, source):
     files, opts = CASES[source]
     inputs = [str(FIXTURES / f) for f in files]
     first = run_import(source, tmp_path / "a", inputs, **opts)
+    landed = (tmp_path / "a" / first.output.rsplit("/", 1)[1]).stat()
     again = run_import(source, tmp_path / "a", inputs, **opts)  # into the same landing dir: no new file
+    assert (tmp_path / "a" / first.output.rsplit("/", 1)[1]).stat().st_ino == landed.st_ino  # left untouched
     other = run_import(source, tmp_path / "b", inputs, **opts)
     names_a = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names_a == [first.output.rsplit("/", 1)[1]] == sorted(p.name for p in (tmp_path / "b").iterdir())
