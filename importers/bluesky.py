@@ -228,6 +228,11 @@ def map_page(page, observed_at: str | None = None) -> Outcome:
             return _each(page["profiles"], map_profile, observed_at)
         if "posts" in page:
             return _each(page["posts"], _posts, observed_at)
+        if isinstance(page.get("followers"), list) or isinstance(page.get("follows"), list):
+            # getFollowers/getFollows say who follows, never since when: no follow event can be dated.
+            for _ in page.get("followers") or page.get("follows"):
+                out.skip("follower_list_without_times")
+            return out
         if "did" in page and "handle" in page:
             return map_profile(page, observed_at)
         if isinstance(page.get("error"), str):

@@ -103,3 +103,8 @@ def test_odd_responses():
     assert map_page({"likes": [], "uri": "nope"}).rejected[0][0] == "missing_field"
     assert map_page({"feed": [{"post": {"$type": "app.bsky.feed.defs#notFoundPost", "uri": A1, "notFound": True}}]}
                     ).skipped[0][0] == "deleted_or_blocked_post"
+
+
+def test_follower_lists_are_counted_but_cannot_be_dated():
+    out = map_page({"subject": {"did": A, "handle": "a"}, "followers": [{"did": B}, {"did": C}], "cursor": "x"})
+    assert out.events == [] and [r for r, _ in out.skipped] == ["follower_list_without_times"] * 2
