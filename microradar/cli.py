@@ -199,6 +199,53 @@ def cmd_query(args) -> int:
     return 0
 
 
+# --- microradar import: platform exports to contract files (importers/, SPEC section 2) ---
+def _add_import_parser(sub) -> None:
+    from importers import SOURCES
+
+    import textwrap
+
+    def entry(name: str, text: str) -> str:
+        return textwrap.fill(text, 100, initial_indent=f"  {name:24}", subsequent_indent=" " * 26)
+
+    common = [("--out DIR", "(required) landing directory the contract file is written to"),
+              ("--observed-at TIME", "when the data was read: RFC 3339, YYYY-MM-DD or an HTTP Date; needed when "
+                                     "the input has no retrieval time of its own (never 'now')"),
+              ("--json", "print the summary as JSON"), ("INPUT...", "files (.gz fine) or - for standard input")]
+    lines = ["options of every source (they go after SOURCE):", *(entry(n, t) for n, t in common)]
+    for s in SOURCES.values():
+        lines += [f"options of {s.name}:", *(entry(o.flag, ("(required) " if o.required else "") + o.help)
+                                          for o in s.options)] if s.options else []
+    p = sub.add_parser("import", help="platform exports (X API, YouTube API, Bluesky, CSV) to contract events",
+                       description="Turn platform exports into contract v2 JSON Lines in the landing directory: "
+                                   "microradar import SOURCE --out DIR [options] INPUT...",
+                       epilog="\n".join(lines), formatter_class=argparse.RawDescriptionHelpFormatter)
+    sources = p.add_subparsers(dest="source", required=True, metavar="SOURCE", parser_class=Parser)
+    for s in SOURCES.values():
+        sp = sources.add_parser(s.name, help=s.help, description=s.help)
+        sp.add_argument("--out", required=True, metavar="DIR", help="landing directory the contract file is written to")
+        sp.add_argument("--observed-at", metavar="TIME", help="when the data was read (RFC 3339, YYYY-MM-DD or an "
+                        "HTTP Date); needed when the input carries no retrieval time of its own")
+        sp.add_argument("--json", action="store_true", help="print the summary as JSON")
+        for o in s.options:
+            sp.add_argument(o.flag, required=o.required, type=o.type, help=o.help, choices=o.choices,
+                            action="append" if o.repeat else "store")
+        sp.add_argument("inputs", nargs="+", metavar="INPUT", help="files (.gz fine) or - for standard input")
+
+
+def cmd_import(args) -> int:
+    from importers import SOURCES, ImportRefused, run_import
+
+    options = {o.dest: getattr(args, o.dest) for o in SOURCES[args.source].options}
+    try:
+        run_import(args.source, Path(args.out), args.inputs, observed_at=args.observed_at,
+                   json_summary=args.json, echo=True, **options)
+    except ImportRefused as exc:
+        raise CliError(str(exc)) from None
+    return 0
+# --- end microradar import ---
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="microradar", description="Find rising micro influencers early.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -251,6 +298,7 @@ def build_parser() -> Parser:
     p.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
     p.add_argument("--output", help="file for csv/json/parquet (default query.<format>)")
     p.add_argument("sql", help="SQL; views: events, engagement_daily, profile_daily, rising_micro_influencers, ...")
+    _add_import_parser(sub)
     return parser
 
 
@@ -272,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_backfill(args, extra)
         if args.command == "stream":
             return cmd_stream(args, extra)
+        if args.command == "import":
+            return cmd_import(args)
         return cmd_query(args)
     except CliError as exc:
         print(f"microradar: error: {exc}", file=sys.stderr)

@@ -1,0 +1,245 @@
+"""Bluesky: AppView XRPC responses (getProfile(s), getAuthorFeed, getLikes, getPosts) and Jetstream
+JSONL commits → contract events.
+
+Profiles are keyed by DID (handles change), posts by their at:// URI, so a post seen through the
+AppView and through Jetstream is one post. AppView responses carry no retrieval time; their
+counters need --observed-at. Jetstream commits carry their own times.
+"""
+
+from __future__ import annotations
+
+from .core import (BadRecord, Outcome, count, follow_event, from_epoch_us, hashtags_in, ident, list_of,
+                   interaction_event, metrics_event, need_time, post_event, snapshot_event, sum_counts,
+                   utc_time)
+
+PLATFORM = "bluesky"
+POST, LIKE, REPOST, FOLLOW = ("app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.feed.repost",
+                              "app.bsky.graph.follow")
+
+
+def _obj(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _type(value) -> str:
+    t = _obj(value).get("$type")
+    return t if isinstance(t, str) else ""
+
+
+def did_of(uri) -> str | None:
+    """The repo DID of an at:// URI: at://did:plc:abc/app.bsky.feed.post/3k… → did:plc:abc."""
+    if isinstance(uri, str) and uri.startswith("at://"):
+        did = uri[5:].split("/", 1)[0]
+        return did if did.startswith("did:") else None
+    return None
+
+
+def _post_fields(record: dict) -> dict:
+    langs = record.get("langs")
+    tags, mentions = [], []
+    for facet in list_of(record.get("facets")):
+        for feat in list_of(_obj(facet).get("features")):
+            feat = _obj(feat)
+            if _type(feat) == "app.bsky.richtext.facet#tag" and ident(feat.get("tag")):
+                tags.append(ident(feat["tag"]))
+            elif _type(feat) == "app.bsky.richtext.facet#mention" and ident(feat.get("did")):
+                mentions.append(ident(feat["did"]))
+    embed = _obj(record.get("embed"))
+    etype = _type(embed)
+    media = _type(embed.get("media")) if "recordWithMedia" in etype else etype
+    media_type = ("image" if "images" in media else "video" if "video" in media else
+                  "other" if media else "text")
+    return {"language": langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
+            "hashtags": list(dict.fromkeys(tags))[:1000] or hashtags_in(record.get("text")),
+            "mentions": list(dict.fromkeys(mentions))[:1000], "media_type": media_type}
+
+
+def _quoted_uri(record: dict) -> str | None:
+    embed = _obj(record.get("embed"))
+    if _type(embed) == "app.bsky.embed.record":
+        return ident(_obj(embed.get("record")).get("uri"))
+    if _type(embed) == "app.bsky.embed.recordWithMedia":
+        return ident(_obj(_obj(embed.get("record")).get("record")).get("uri"))
+    return None
+
+
+def post_record_events(uri: str, author: str, record: dict, fallback_time: str | None) -> list[dict]:
+    """A post record → its post, plus a comment on the parent if a reply, a share if a quote."""
+    created = record.get("createdAt") or fallback_time
+    if not created:
+        raise BadRecord("missing_field", f"{uri}: no createdAt")
+    time = utc_time(created)
+    events = [post_event(PLATFORM, uri, author, time, **_post_fields(record))]
+    parent = ident(_obj(_obj(record.get("reply")).get("parent")).get("uri"))
+    if parent and did_of(parent):
+        events.append(interaction_event(PLATFORM, "comment", (uri,), time, did_of(parent), parent, author))
+    quoted = _quoted_uri(record)
+    if quoted and did_of(quoted) and "/app.bsky.feed.post/" in quoted:  # not a quoted list or feed
+        events.append(interaction_event(PLATFORM, "share", (uri,), time, did_of(quoted), quoted, author))
+    return events
+
+
+def map_post_view(view: dict, observed_at: str | None) -> list[dict]:
+    uri, author = ident(view.get("uri")), ident(_obj(view.get("author")).get("did"))
+    record = _obj(view.get("record"))
+    if uri is None or author is None or not record:
+        raise BadRecord("missing_field", f"post view {uri}: uri, author.did and record are needed")
+    events = post_record_events(uri, author, record, view.get("indexedAt"))
+    counters = dict(likes=count(view.get("likeCount")), comments=count(view.get("replyCount")),
+                    shares=sum_counts(count(view.get("repostCount")), count(view.get("quoteCount"))),
+                    saves=count(view.get("bookmarkCount")))
+    if any(v is not None for v in counters.values()):
+        events.append(metrics_event(PLATFORM, uri, author, need_time(observed_at, f"Bluesky post {uri}"), **counters))
+    return events
+
+
+def map_profile(view: dict, observed_at: str | None) -> Outcome:
+    out = Outcome()
+    did = ident(view.get("did"))
+    if did is None:
+        out.reject("missing_field", "profile without did")
+    elif count(view.get("followersCount")) is None:
+        out.skip("no_follower_count", did)  # profileViewBasic (embedded authors) carries no counts
+    else:
+        out.add([snapshot_event(PLATFORM, did, need_time(observed_at, f"Bluesky profile {did}"),
+                                count(view["followersCount"]), following=count(view.get("followsCount")),
+                                media_count=count(view.get("postsCount")), handle=ident(view.get("handle")),
+                                display_name=ident(view.get("displayName")))])
+    return out
+
+
+def map_feed_item(item: dict, observed_at: str | None) -> Outcome:
+    out = Outcome()
+    post, reason = _obj(item.get("post")), _obj(item.get("reason"))
+    if _type(reason) == "app.bsky.feed.defs#reasonRepost":
+        # The feed owner reposted someone's post: a share by the owner, not a post of theirs.
+        by, uri = ident(_obj(reason.get("by")).get("did")), ident(post.get("uri"))
+        author = ident(_obj(post.get("author")).get("did")) or did_of(uri)
+        if by is None or uri is None or author is None or not reason.get("indexedAt"):
+            out.reject("missing_field", "repost without by.did, post.uri or indexedAt")
+        else:
+            out.add([interaction_event(PLATFORM, "share", (by, uri), utc_time(reason["indexedAt"]), author, uri, by)])
+        return out
+    if _type(post).endswith(("#notFoundPost", "#blockedPost")) or post.get("notFound") or post.get("blocked"):
+        out.skip("deleted_or_blocked_post", str(post.get("uri")))
+        return out
+    out.add(map_post_view(post, observed_at))
+    return out
+
+
+def map_like(like: dict, subject: str) -> Outcome:
+    out = Outcome()
+    actor = ident(_obj(like.get("actor")).get("did"))
+    time = like.get("createdAt") or like.get("indexedAt")
+    if actor is None or not time:
+        out.reject("missing_field", "like without actor.did or createdAt")
+    else:
+        out.add([interaction_event(PLATFORM, "like", (actor, subject), utc_time(time), did_of(subject), subject, actor)])
+    return out
+
+
+def map_jetstream(line: dict) -> Outcome:
+    out = Outcome()
+    kind, did, commit = line.get("kind"), ident(line.get("did")), _obj(line.get("commit"))
+    if kind != "commit":
+        out.skip(f"jetstream_{kind}" if isinstance(kind, str) else "jetstream_unknown_kind")
+        return out
+    op, coll, rkey = commit.get("operation"), commit.get("collection"), ident(commit.get("rkey"))
+    if did is None or rkey is None or not isinstance(coll, str):
+        out.reject("missing_field", "commit without did, collection or rkey")
+        return out
+    if op == "delete":
+        out.skip("deleted", f"{coll} at://{did}/{coll}/{rkey}")  # counted; a deletion is not an event
+        return out
+    if coll not in (POST, LIKE, REPOST, FOLLOW):
+        out.skip("unsupported_collection", coll)
+        return out
+    if op != "create":
+        out.skip(f"{op}_not_imported", coll)  # an edit changes no engagement
+        return out
+    record = _obj(commit.get("record"))
+    fallback = from_epoch_us(line["time_us"]) if "time_us" in line else None
+    time = utc_time(record["createdAt"]) if record.get("createdAt") else fallback
+    if time is None:
+        out.reject("missing_field", "no createdAt or time_us")
+        return out
+    uri = f"at://{did}/{coll}/{rkey}"
+    if coll == POST:
+        out.add(post_record_events(uri, did, record, time))
+        return out
+    subject = record.get("subject")
+    if coll == FOLLOW:
+        if not (isinstance(subject, str) and subject.startswith("did:")):
+            out.reject("missing_field", "follow without subject DID")
+        else:
+            out.add([follow_event(PLATFORM, subject, did, time)])
+        return out
+    target = ident(_obj(subject).get("uri"))
+    if did_of(target) is None:
+        out.reject("missing_field", f"{coll} without subject.uri")
+    elif "/app.bsky.feed.post/" not in target:
+        out.skip("subject_not_a_post", target)  # likes of feed generators, lists
+    else:
+        kind = "like" if coll == LIKE else "share"
+        out.add([interaction_event(PLATFORM, kind, (did, target), time, did_of(target), target, did)])
+    return out
+
+
+def _each(items, fn, *args) -> Outcome:
+    out = Outcome()
+    if not isinstance(items, list):
+        out.reject("invalid_type", "expected a list")
+        return out
+    for item in items:
+        if not isinstance(item, dict):
+            out.reject("invalid_type", "item is not an object")
+            continue
+        try:
+            out.merge(fn(item, *args))
+        except BadRecord as exc:
+            out.reject(exc.reason, exc.detail)
+    return out
+
+
+def _posts(view: dict, observed_at) -> Outcome:
+    out = Outcome()
+    out.add(map_post_view(view, observed_at))
+    return out
+
+
+def map_page(page, observed_at: str | None = None) -> Outcome:
+    """One AppView response or one Jetstream line, recognised by its shape."""
+    out = Outcome()
+    if not isinstance(page, dict):
+        out.reject("unrecognized_page", "not a JSON object")
+        return out
+    try:
+        if "time_us" in page and "kind" in page:
+            return map_jetstream(page)
+        if "feed" in page:
+            return _each(page["feed"], map_feed_item, observed_at)
+        if "likes" in page:
+            subject = ident(page.get("uri"))
+            if did_of(subject) is None:
+                out.reject("missing_field", "getLikes response without the liked post's uri")
+                return out
+            return _each(page["likes"], map_like, subject)
+        if "profiles" in page:
+            return _each(page["profiles"], map_profile, observed_at)
+        if "posts" in page:
+            return _each(page["posts"], _posts, observed_at)
+        if isinstance(page.get("followers"), list) or isinstance(page.get("follows"), list):
+            # getFollowers/getFollows say who follows, never since when: no follow event can be dated.
+            for _ in page.get("followers") or page.get("follows"):
+                out.skip("follower_list_without_times")
+            return out
+        if "did" in page and "handle" in page:
+            return map_profile(page, observed_at)
+        if isinstance(page.get("error"), str):
+            out.skip(f"api_error:{page['error']}", str(page.get("message", ""))[:200])
+            return out
+    except BadRecord as exc:
+        out.reject(exc.reason, exc.detail)
+        return out
+    out.reject("unrecognized_page", "not a getProfile(s), getAuthorFeed, getLikes, getPosts or Jetstream record")
+    return out

@@ -1,0 +1,227 @@
+"""X API v2 pages (search, lookup, timelines, users lookup, filtered stream) → contract events.
+
+One page in, one Outcome out. Records of a page: each tweet or user in `data`, each user in
+`includes.users`, each object in `errors`. `includes.tweets` are expansions, looked up by id to
+find a referenced tweet's author (twarc's `ensure_flattened` idea), not records of their own.
+"""
+
+from __future__ import annotations
+
+from .core import (BadRecord, Outcome, count, hashtags_in, ident, list_of, interaction_event, metrics_event,
+                   need_time, post_event, snapshot_event, sum_counts, utc_time)
+
+PLATFORM = "x"
+
+
+def page_observed_at(page: dict, observed_at: str | None) -> str | None:
+    """The page's own retrieval time (`__twarc.retrieved_at`) wins over the user's --observed-at."""
+    meta = page.get("__twarc")
+    if isinstance(meta, dict) and meta.get("retrieved_at"):
+        return utc_time(meta["retrieved_at"])
+    return observed_at
+
+
+_LEGACY_LANG = {"in": "id", "iw": "he", "ji": "yi"}  # X still sends the withdrawn ISO 639 codes
+
+
+def _language(lang) -> str | None:
+    # "und" (undetermined) and X's private q* codes (qme: media only, qht: hashtags only) say nothing.
+    if isinstance(lang, str) and lang and lang != "und" and not lang.startswith("q") and lang != "zxx":
+        return _LEGACY_LANG.get(lang, lang)
+    return None
+
+
+def _is_user(item: dict) -> bool:
+    return "username" in item and "text" not in item
+
+
+def _mentions(tweet: dict) -> list[str]:
+    ents = tweet.get("entities") if isinstance(tweet.get("entities"), dict) else {}
+    out = []
+    for m in list_of(ents.get("mentions")):
+        if isinstance(m, dict) and (ident(m.get("id")) or ident(m.get("username"))):
+            out.append(ident(m.get("id")) or ident(m.get("username")))
+    return out[:1000]
+
+
+def _hashtags(tweet: dict) -> list[str]:
+    # A long post's full text and entities are in note_tweet; `text` holds only the first 280 chars.
+    note = tweet.get("note_tweet") if isinstance(tweet.get("note_tweet"), dict) else {}
+    ents = note.get("entities") if isinstance(note.get("entities"), dict) else \
+        tweet.get("entities") if isinstance(tweet.get("entities"), dict) else {}
+    tags = [h.get("tag") for h in list_of(ents.get("hashtags")) if isinstance(h, dict)]
+    tags = [t for t in tags if isinstance(t, str) and t]
+    return tags[:1000] if tags else hashtags_in(tweet.get("text"))
+
+
+def _media_type(tweet: dict, media_by_key: dict) -> str | None:
+    keys = (tweet.get("attachments") or {}).get("media_keys") if isinstance(tweet.get("attachments"), dict) else None
+    if not keys:
+        return "text"
+    kinds = {media_by_key.get(k) for k in keys if isinstance(k, str)}
+    if kinds & {"video", "animated_gif"}:
+        return "video"
+    if "photo" in kinds:
+        return "image"
+    # Media not expanded in this page: unknown, so absent (another page's copy may know it).
+    return "other" if kinds - {None} else None
+
+
+def _references(tweet: dict) -> dict[str, str]:
+    refs = {}
+    for ref in list_of(tweet.get("referenced_tweets")):
+        if isinstance(ref, dict) and isinstance(ref.get("type"), str) and ident(ref.get("id")):
+            refs.setdefault(ref["type"], ident(ref["id"]))
+    return refs
+
+
+def _target_author(ref_id: str, tweets: dict, fallback) -> str | None:
+    ref = tweets.get(ref_id)
+    return ident(ref.get("author_id")) if ref else ident(fallback)
+
+
+def map_tweet(tweet: dict, tweets: dict, media: dict, observed_at: str | None) -> Outcome:
+    out = Outcome()
+    tid = ident(tweet.get("id"))
+    if tid is None:
+        out.reject("missing_field", "tweet without id")
+        return out
+    if tweet.get("withheld"):
+        out.skip("withheld", tid)
+        return out
+    author = ident(tweet.get("author_id"))
+    if author is None or not tweet.get("created_at"):
+        out.reject("missing_field", f"tweet {tid}: author_id and created_at are needed (request tweet.fields)")
+        return out
+    created = utc_time(tweet["created_at"])
+    refs = _references(tweet)
+    events = []
+    if "retweeted" in refs:
+        # A retweet is the retweeter sharing the original; its public_metrics are the original's.
+        orig = refs["retweeted"]
+        mention = (_mentions(tweet) or [None])[0]
+        target = _target_author(orig, tweets, mention if (mention or "").isdigit() else None)
+        if target is None:
+            out.skip("retweet_target_unknown", f"retweet {tid} of {orig}: original author not in includes")
+            return out
+        events.append(interaction_event(PLATFORM, "share", (tid,), created, target, orig, author))
+        out.add(events)
+        return out
+    events.append(post_event(PLATFORM, tid, author, created, language=_language(tweet.get("lang")),
+                             hashtags=_hashtags(tweet), mentions=_mentions(tweet),
+                             media_type=_media_type(tweet, media)))
+    if "replied_to" in refs:
+        parent = refs["replied_to"]
+        target = _target_author(parent, tweets, tweet.get("in_reply_to_user_id"))
+        if target is not None:
+            events.append(interaction_event(PLATFORM, "comment", (tid,), created, target, parent, author))
+    if "quoted" in refs:
+        quoted = refs["quoted"]
+        target = _target_author(quoted, tweets, None)
+        if target is not None:
+            events.append(interaction_event(PLATFORM, "share", (tid,), created, target, quoted, author))
+    pm = tweet.get("public_metrics")
+    if isinstance(pm, dict):
+        metrics = metrics_event(
+            PLATFORM, tid, author, need_time(observed_at, f"X page with tweet {tid}"),
+            likes=count(pm.get("like_count")), comments=count(pm.get("reply_count")),
+            shares=sum_counts(count(pm.get("retweet_count")), count(pm.get("quote_count"))),
+            saves=count(pm.get("bookmark_count")), views=count(pm.get("impression_count")))
+        if metrics:
+            events.append(metrics)
+    out.add(events)
+    return out
+
+
+def map_user(user: dict, observed_at: str | None) -> Outcome:
+    out = Outcome()
+    uid = ident(user.get("id"))
+    if uid is None:
+        out.reject("missing_field", "user without id")
+        return out
+    if user.get("withheld"):
+        out.skip("withheld", uid)
+        return out
+    pm = user.get("public_metrics")
+    followers = count(pm.get("followers_count")) if isinstance(pm, dict) else None
+    if followers is None:
+        out.skip("no_follower_count", f"user {uid}: request user.fields=public_metrics")
+        return out
+    out.add([snapshot_event(PLATFORM, uid, need_time(observed_at, f"X page with user {uid}"), followers,
+                            following=count(pm.get("following_count")), media_count=count(pm.get("tweet_count")),
+                            handle=ident(user.get("username")), display_name=ident(user.get("name")))])
+    return out
+
+
+def _error_reason(err) -> str:
+    if not isinstance(err, dict):
+        return "api_error"
+    kind = err.get("type") if isinstance(err.get("type"), str) else ""
+    tail = kind.rstrip("/").rsplit("/", 1)[-1] if kind else ""
+    if tail == "resource-not-found":
+        return "deleted_or_not_found"
+    if tail == "not-authorized-for-resource":
+        return "protected_or_suspended"
+    return f"api_error:{tail}" if tail else "api_error"
+
+
+def _guard(fn, *args) -> Outcome:
+    try:
+        return fn(*args)
+    except BadRecord as exc:
+        out = Outcome()
+        out.reject(exc.reason, exc.detail)
+        return out
+
+
+def map_page(page: dict, observed_at: str | None = None) -> Outcome:
+    if not isinstance(page, dict):
+        out = Outcome()
+        out.reject("unrecognized_page", "not a JSON object")
+        return out
+    if "data" not in page and "id" in page and ("text" in page or "username" in page):
+        # twarc2 flatten output: one tweet per line with its expansions inlined.
+        page = {"data": [page], "includes": {"users": [page["author"]] if isinstance(page.get("author"), dict) else [],
+                "tweets": [r for r in list_of(page.get("referenced_tweets")) if isinstance(r, dict) and "author_id" in r]},
+                "__twarc": page.get("__twarc")}
+    try:
+        observed_at = page_observed_at(page, observed_at)
+    except BadRecord as exc:
+        out = Outcome()
+        out.reject(exc.reason, "__twarc.retrieved_at")
+        return out
+    data = page.get("data")
+    data = [data] if isinstance(data, dict) else data if isinstance(data, list) else []
+    includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
+    inc_tweets = [t for t in list_of(includes.get("tweets")) if isinstance(t, dict)]
+    tweets = {ident(t.get("id")): t for t in inc_tweets + [d for d in data if isinstance(d, dict)] if ident(t.get("id"))}
+    media = {m.get("media_key"): m.get("type") for m in list_of(includes.get("media")) if isinstance(m, dict)}
+    out = Outcome()
+    for item in data:
+        if not isinstance(item, dict):
+            out.reject("invalid_type", "data item is not an object")
+        elif "tweet_count" in item and "start" in item:
+            out.skip("tweet_counts_not_imported", str(item.get("start")))  # /2/tweets/counts buckets
+        elif _is_user(item):
+            out.merge(_guard(map_user, item, observed_at))
+        else:
+            out.merge(_guard(map_tweet, item, tweets, media, observed_at))
+    for user in list_of(includes.get("users")):
+        out.merge(_guard(map_user, user, observed_at) if isinstance(user, dict) else _reject("invalid_type"))
+    for err in list_of(page.get("errors")):
+        detail = err.get("detail") or err.get("message") or "" if isinstance(err, dict) else ""
+        out.skip(_error_reason(err), str(detail)[:200])
+    if not out.records and not _known_empty(page):
+        out.reject("unrecognized_page", "no data, includes or errors")
+    return out
+
+
+def _reject(reason: str) -> Outcome:
+    out = Outcome()
+    out.reject(reason)
+    return out
+
+
+def _known_empty(page: dict) -> bool:
+    # An empty search page ({"meta": {"result_count": 0}}) is a normal answer, nothing to account.
+    return "meta" in page or "data" in page

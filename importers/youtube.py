@@ -1,0 +1,156 @@
+"""YouTube Data API v3 responses (channels.list, videos.list, playlistItems.list, search.list) → events.
+
+One response page in, one Outcome out; each item of `items` is a record, an `error` response one
+skipped record. Responses carry no retrieval time, so observations need --observed-at.
+"""
+
+from __future__ import annotations
+
+from .core import (BadRecord, Outcome, count, hashtags_in, ident, list_of, metrics_event, need_time, post_event,
+                   sigfig_precision, snapshot_event, utc_time)
+
+PLATFORM = "youtube"
+# YouTube shows subscriber counts rounded down to three significant figures (since 2019).
+SUBSCRIBER_SIGFIGS = 3
+
+
+def _obj(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def map_channel(item: dict, observed_at: str | None) -> Outcome:
+    out = Outcome()
+    cid = ident(item.get("id"))
+    if cid is None:
+        out.reject("missing_field", "channel without id")
+        return out
+    stats, snippet = _obj(item.get("statistics")), _obj(item.get("snippet"))
+    if stats.get("hiddenSubscriberCount") is True or "subscriberCount" not in stats:
+        out.skip("hidden_subscriber_count" if stats else "no_statistics", cid)
+        return out
+    followers = count(stats.get("subscriberCount"))
+    country = snippet.get("country") if isinstance(snippet.get("country"), str) and len(snippet["country"]) == 2 else None
+    lang = snippet.get("defaultLanguage") if isinstance(snippet.get("defaultLanguage"), str) else None
+    handle = snippet.get("customUrl") if isinstance(snippet.get("customUrl"), str) else None
+    out.add([snapshot_event(PLATFORM, cid, need_time(observed_at, f"YouTube channel {cid}"), followers,
+                            followers_precision=sigfig_precision(followers, SUBSCRIBER_SIGFIGS),
+                            media_count=count(stats.get("videoCount")), handle=handle,
+                            display_name=ident(snippet.get("title")), country=country and country.upper(),
+                            language=lang)])
+    return out
+
+
+def _video_post(video_id: str, channel: str, published: str, snippet: dict, item: dict | None = None) -> dict:
+    lang = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
+    # part=paidProductPlacementDetails: the creator declared a paid promotion.
+    paid = _obj(_obj(item).get("paidProductPlacementDetails")).get("hasPaidProductPlacement")
+    return post_event(PLATFORM, video_id, channel, utc_time(published), media_type="video",
+                      sponsored=paid if isinstance(paid, bool) else None,
+                      hashtags=hashtags_in(snippet.get("title"), snippet.get("description")),
+                      language=lang if isinstance(lang, str) and lang and lang != "zxx" else None)
+
+
+def map_video(item: dict, observed_at: str | None) -> Outcome:
+    out = Outcome()
+    vid, snippet, stats = ident(item.get("id")), _obj(item.get("snippet")), _obj(item.get("statistics"))
+    channel = ident(snippet.get("channelId"))
+    if vid is None or channel is None or not snippet.get("publishedAt"):
+        out.reject("missing_field", f"video {vid}: id, snippet.channelId and snippet.publishedAt are needed "
+                                    "(request part=snippet,statistics)")
+        return out
+    events = [_video_post(vid, channel, snippet["publishedAt"], snippet, item)]
+    if stats:
+        # likeCount is absent when the owner hides likes, commentCount when comments are off: absent, not 0.
+        metrics = metrics_event(PLATFORM, vid, channel, need_time(observed_at, f"YouTube video {vid}"),
+                                views=count(stats.get("viewCount")), likes=count(stats.get("likeCount")),
+                                comments=count(stats.get("commentCount")))
+        if metrics:
+            events.append(metrics)
+    out.add(events)
+    return out
+
+
+def map_playlist_item(item: dict) -> Outcome:
+    out = Outcome()
+    snippet, details = _obj(item.get("snippet")), _obj(item.get("contentDetails"))
+    vid = ident(details.get("videoId")) or ident(_obj(snippet.get("resourceId")).get("videoId"))
+    owner = ident(snippet.get("videoOwnerChannelId"))
+    published = details.get("videoPublishedAt")
+    if vid is None:
+        out.reject("missing_field", "playlist item without videoId")
+    elif owner is None or not published:
+        # Private and deleted videos stay in playlists as "Private video" / "Deleted video" with no owner.
+        out.skip("private_or_deleted_video", vid)
+    else:
+        out.add([_video_post(vid, owner, published, snippet)])
+    return out
+
+
+def map_search_result(item: dict) -> Outcome:
+    out = Outcome()
+    rid, snippet = _obj(item.get("id")), _obj(item.get("snippet"))
+    kind = rid.get("kind")
+    if kind != "youtube#video":
+        out.skip("search_result_not_a_video", str(kind))
+        return out
+    vid, channel = ident(rid.get("videoId")), ident(snippet.get("channelId"))
+    if vid is None or channel is None or not snippet.get("publishedAt"):
+        out.reject("missing_field", f"search result {vid}: videoId, channelId and publishedAt are needed")
+        return out
+    if snippet.get("liveBroadcastContent") == "upcoming":
+        out.skip("upcoming_broadcast", vid)  # scheduled, not yet published
+        return out
+    out.add([_video_post(vid, channel, snippet["publishedAt"], snippet)])
+    return out
+
+
+_ITEM_MAPPERS = {
+    "youtube#channel": lambda item, t: map_channel(item, t),
+    "youtube#video": lambda item, t: map_video(item, t),
+    "youtube#playlistItem": lambda item, t: map_playlist_item(item),
+    "youtube#searchResult": lambda item, t: map_search_result(item),
+}
+
+
+def map_item(item, observed_at: str | None) -> Outcome:
+    if not isinstance(item, dict):
+        out = Outcome()
+        out.reject("invalid_type", "item is not an object")
+        return out
+    kind = item.get("kind")
+    mapper = _ITEM_MAPPERS.get(kind) if isinstance(kind, str) else None
+    if mapper is None:
+        out = Outcome()
+        out.skip("unsupported_kind", str(item.get("kind"))[:80])
+        return out
+    try:
+        return mapper(item, observed_at)
+    except BadRecord as exc:
+        out = Outcome()
+        out.reject(exc.reason, exc.detail)
+        return out
+
+
+def map_page(page, observed_at: str | None = None) -> Outcome:
+    out = Outcome()
+    if not isinstance(page, dict):
+        out.reject("unrecognized_page", "not a JSON object")
+        return out
+    if isinstance(page.get("error"), dict):
+        err = page["error"]
+        reasons = [e.get("reason") for e in list_of(err.get("errors")) if isinstance(e, dict)]
+        out.skip(f"api_error:{reasons[0] if reasons and isinstance(reasons[0], str) else err.get('code')}",
+                 str(err.get("message", ""))[:200])
+        return out
+    if "items" not in page:
+        if isinstance(page.get("kind"), str) and page["kind"] in _ITEM_MAPPERS:  # a single resource saved on its own
+            return map_item(page, observed_at)
+        out.reject("unrecognized_page", "no items")
+        return out
+    items = page["items"]
+    if not isinstance(items, list):
+        out.reject("invalid_type", "items is not a list")
+        return out
+    for item in items:
+        out.merge(map_item(item, observed_at))
+    return out
