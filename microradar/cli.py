@@ -199,6 +199,32 @@ def cmd_query(args) -> int:
     return 0
 
 
+# --- radar report (report/): `microradar report` --------------------------------------------
+def cmd_report(args) -> int:
+    """Write the radar report page of a warehouse: one self-contained HTML file."""
+    from report.data import NoDataForDay
+    from report.render import write_radar_report
+
+    warehouse = Path(args.warehouse)
+    if not (warehouse / "_meta" / "state.json").exists():
+        raise CliError(f"no warehouse at {warehouse}: run `microradar nightly` first")
+    try:
+        out = write_radar_report(warehouse, Path(args.out) if args.out else None, args.day)
+    except NoDataForDay as exc:
+        raise CliError(str(exc)) from None
+    print(f"radar report: {out}")
+    return 0
+
+
+def add_report_command(sub) -> None:
+    p = sub.add_parser("report", help="write the radar report: a self-contained HTML page of the rising "
+                                      "micro influencers, tier movements and run health")
+    p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
+    p.add_argument("--out", default=None, help="HTML file to write (default WAREHOUSE/radar.html)")
+    p.add_argument("--day", type=_date, default=None, help="the report's day (default: the latest computed day)")
+# --- end of radar report ------------------------------------------------------------------------
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="microradar", description="Find rising micro influencers early.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -251,6 +277,7 @@ def build_parser() -> Parser:
     p.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
     p.add_argument("--output", help="file for csv/json/parquet (default query.<format>)")
     p.add_argument("sql", help="SQL; views: events, engagement_daily, profile_daily, rising_micro_influencers, ...")
+    add_report_command(sub)
     return parser
 
 
@@ -272,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_backfill(args, extra)
         if args.command == "stream":
             return cmd_stream(args, extra)
+        if args.command == "report":
+            return cmd_report(args)
         return cmd_query(args)
     except CliError as exc:
         print(f"microradar: error: {exc}", file=sys.stderr)

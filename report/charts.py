@@ -112,8 +112,9 @@ def tier_mix_chart(rows: list[dict], salt: str = "tier-mix") -> str:
         positions = list(range(len(rows)))[::-1]
         ax.barh(positions, counts, color=[TIER_COLOURS.get(t, "#9ca3af") for t in tiers], height=0.62)
         ax.set_yticks(positions, tiers)
+        gap = max(counts or [1]) * 0.015
         for y, n in zip(positions, counts):
-            ax.text(n, y, f"  {n:,}", va="center", ha="left", fontsize=9, color=INK)
+            ax.text(n + gap, y, f"{n:,}", va="center", ha="left", fontsize=9, color=INK)
         ax.xaxis.set_visible(False)
         ax.spines["bottom"].set_visible(False)
         ax.spines["left"].set_visible(False)

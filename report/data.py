@@ -76,6 +76,10 @@ def open_warehouse(warehouse_dir: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+class NoDataForDay(LookupError):
+    """The day asked for is outside the days profile_daily holds."""
+
+
 @dataclass
 class RunQuery:
     """One query as it ran: shown in the page's "how to reproduce" blocks."""
@@ -134,9 +138,12 @@ def gather(warehouse_dir: Path, day: date | None = None, weeks: int = DEFAULT_WE
     log: list[RunQuery] = []
     con = open_warehouse(warehouse_dir)
     try:
+        span = _Runner(con, {}, log).rows("latest_day", "The report's day: the latest day in profile_daily")[0]
         if day is None:
-            found = _Runner(con, {}, log).rows("latest_day", "The report's day: the latest day in profile_daily")
-            day = found[0]["day"] if found else None
+            day = span["day"]
+        elif span["day"] is None or not span["first_day"] <= day <= span["day"]:
+            raise NoDataForDay(f"no profiles on {day}: profile_daily holds "
+                               + (f"{span['first_day']} .. {span['day']}" if span["day"] else "no day yet"))
         if day is None:  # nothing computed yet
             data = ReportData(warehouse_dir, None, None, weeks, None, run=run, queries=log)
             return data

@@ -5,8 +5,10 @@
 -- or a DuckDB session on WAREHOUSE/microradar.duckdb (same view names).
 
 -- name: latest_day
--- The report's day when none is given: the last day of the gold table.
-select max(day) as day
+-- The report's day when none is given: the last day of the gold table (and its first).
+select
+    min(day) as first_day,
+    max(day) as day
 from profile_daily;
 
 -- name: overview

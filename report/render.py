@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -17,6 +17,7 @@ from report import charts
 from report.data import DEFAULT_WEEKS, ReportData, gather
 
 UNKNOWN = "—"
+STEP_ORDER = ("plan", "ingest", "lookup", "windows", "commit", "sql")  # the nightly flow's steps, in run order
 
 
 # --- numbers for people -------------------------------------------------------------------
@@ -58,6 +59,14 @@ def fmt_day(value) -> str:
     return charts.day_label(value)
 
 
+def fmt_moment(value) -> str:
+    """An ISO timestamp for people: 2 Dec 2026, 02:51 UTC."""
+    if not value:
+        return UNKNOWN
+    moment = datetime.fromisoformat(value).astimezone(timezone.utc)
+    return f"{charts.day_label(moment.date())}, {moment:%H:%M} UTC"
+
+
 def fmt_reason(text: str) -> str:
     return text.replace(" -> ", " → ")
 
@@ -66,7 +75,7 @@ def _environment() -> Environment:
     env = Environment(loader=PackageLoader("report", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(int=fmt_int, change=fmt_change, rate=fmt_rate, decimal=fmt_decimal, seconds=fmt_seconds,
-                       day=fmt_day, reason=fmt_reason)
+                       day=fmt_day, moment=fmt_moment, reason=fmt_reason)
     return env
 
 
@@ -87,7 +96,9 @@ def render(data: ReportData) -> str:
     run = data.run
     durations = []
     if run:
-        steps = {k: v for k, v in (run.get("durations_s") or {}).items() if k != "total"}
+        recorded = {k: v for k, v in (run.get("durations_s") or {}).items() if k != "total"}
+        order = [k for k in STEP_ORDER if k in recorded] + sorted(k for k in recorded if k not in STEP_ORDER)
+        steps = {k: recorded[k] for k in order}
         longest = max(steps.values(), default=0)
         durations = [{"step": k, "seconds": v, "bar": _share_bar(v, longest)} for k, v in steps.items()]
     most_rejects = max((r["all_time"] for r in data.rejects), default=0)
