@@ -134,35 +134,40 @@ def gather(warehouse_dir: Path, day: date | None = None, weeks: int = DEFAULT_WE
            limit: int = cfg.DEFAULT.top_rising) -> ReportData:
     """Every figure of the report for `day` (default: the latest day of profile_daily)."""
     warehouse_dir = Path(warehouse_dir).resolve()
-    run = read_last_run(warehouse_dir)
-    log: list[RunQuery] = []
     con = open_warehouse(warehouse_dir)
     try:
-        span = _Runner(con, {}, log).rows("latest_day", "The report's day: the latest day in profile_daily")[0]
-        if day is None:
-            day = span["day"]
-        elif span["day"] is None or not span["first_day"] <= day <= span["day"]:
-            raise NoDataForDay(f"no profiles on {day}: profile_daily holds "
-                               + (f"{span['first_day']} .. {span['day']}" if span["day"] else "no day yet"))
-        if day is None:  # nothing computed yet
-            data = ReportData(warehouse_dir, None, None, weeks, None, run=run, queries=log)
-            return data
-        since = day - timedelta(days=7 * weeks - 1)
-        movement_since = day - timedelta(days=MOVEMENT_DAYS)
-        params = {"day": day, "since": since, "limit": limit, "run_id": (run or {}).get("run_id")}
-        q = _Runner(con, params, log)
-        data = ReportData(warehouse_dir, day, since, weeks, movement_since, run=run, queries=log)
-        data.overview = q.rows("overview", "Headline numbers of the day")[0]
-        data.top = q.rows("top_rising", "Top rising micro influencers")
-        for row in q.rows("growth_series", f"Growth charts: followers and interactions per day over {weeks} weeks"):
-            data.series.setdefault((row["platform"], row["profile_id"]), []).append(row)
-        q.params = {**params, "since": movement_since}
-        data.movements = q.rows("tier_movements", "Tier movements over four weeks: the profiles")
-        data.movement_counts = q.rows("tier_movement_counts", "Tier movements over four weeks: counts by move")
-        q.params = params
-        data.tier_mix = q.rows("tier_mix", "Profiles per tier on the day")
-        data.freshness = q.rows("freshness", "Freshness: latest event day against the report's day")[0]
-        data.rejects = q.rows("rejects_by_reason", "Rejected lines by reason")
-        return data
+        return gather_from(con, warehouse_dir, read_last_run(warehouse_dir), day, weeks, limit)
     finally:
         con.close()
+
+
+def gather_from(con: duckdb.DuckDBPyConnection, warehouse_dir: Path, run: dict | None, day: date | None = None,
+                weeks: int = DEFAULT_WEEKS, limit: int = cfg.DEFAULT.top_rising) -> ReportData:
+    """`gather` on a connection that names profile_daily, engagement_daily, events and rejected
+    (the warehouse's Parquet views, or fixture tables in tests)."""
+    log: list[RunQuery] = []
+    span = _Runner(con, {}, log).rows("latest_day", "The report's day: the latest day in profile_daily")[0]
+    if day is None:
+        day = span["day"]
+    elif span["day"] is None or not span["first_day"] <= day <= span["day"]:
+        raise NoDataForDay(f"no profiles on {day}: profile_daily holds "
+                           + (f"{span['first_day']} .. {span['day']}" if span["day"] else "no day yet"))
+    if day is None:  # nothing computed yet
+        return ReportData(warehouse_dir, None, None, weeks, None, run=run, queries=log)
+    since = day - timedelta(days=7 * weeks - 1)
+    movement_since = day - timedelta(days=MOVEMENT_DAYS)
+    params = {"day": day, "since": since, "limit": limit, "run_id": (run or {}).get("run_id")}
+    q = _Runner(con, params, log)
+    data = ReportData(warehouse_dir, day, since, weeks, movement_since, run=run, queries=log)
+    data.overview = q.rows("overview", "Headline numbers of the day")[0]
+    data.top = q.rows("top_rising", "Top rising micro influencers")
+    for row in q.rows("growth_series", f"Growth charts: followers and interactions per day over {weeks} weeks"):
+        data.series.setdefault((row["platform"], row["profile_id"]), []).append(row)
+    q.params = {**params, "since": movement_since}
+    data.movements = q.rows("tier_movements", "Tier movements over four weeks: the profiles")
+    data.movement_counts = q.rows("tier_movement_counts", "Tier movements over four weeks: counts by move")
+    q.params = params
+    data.tier_mix = q.rows("tier_mix", "Profiles per tier on the day")
+    data.freshness = q.rows("freshness", "Freshness: latest event day against the report's day")[0]
+    data.rejects = q.rows("rejects_by_reason", "Rejected lines by reason")
+    return data
