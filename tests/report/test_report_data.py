@@ -158,6 +158,9 @@ def test_sql_literals():
     (render.fmt_day, date(2026, 12, 1), "1 Dec 2026"),
     (render.fmt_day, None, "—"),
     (render.fmt_moment, "2026-12-02T02:51:02.437808+00:00", "2 Dec 2026, 02:51 UTC"),
+    (render.fmt_reason, "followers +66% in 28 days (11,085 -> 18,448), 29.4x the micro median",
+     "followers +66% in 28 days (11,085 → 18,448), 29.4× the micro median"),
+    (render.fmt_reject, "invalid_json", "the line is not a JSON object"),
 ])
 def test_numbers_for_people(fn, value, text):
     assert fn(value) == text
