@@ -6,6 +6,7 @@ chart (so the ids of two charts on one page never collide), text kept as text.
 
 from __future__ import annotations
 
+import html
 import io
 import math
 import re
@@ -48,7 +49,7 @@ def compact(value: float, _pos=None) -> str:
     return f"{value:,.0f}"
 
 
-def _svg(fig: Figure, salt: str) -> str:
+def _svg(fig: Figure, salt: str, label: str) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": f"microradar-{salt}", **_STYLE}):
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches=None)
@@ -61,7 +62,10 @@ def _svg(fig: Figure, salt: str) -> str:
     text = re.sub(r'\bid="([^"]+)"', rf'id="{salt}-\1"', text)
     text = re.sub(r'url\(#([^)]+)\)', rf'url(#{salt}-\1)', text)
     text = re.sub(r'href="#([^"]+)"', rf'href="#{salt}-\1"', text)
-    return text.replace("<svg", f'<svg class="chart" role="img" data-chart="{salt}"', 1)
+    label = html.escape(label)
+    text = text.replace("<svg", f'<svg class="chart" role="img" aria-label="{label}" data-chart="{salt}"', 1)
+    head_end = text.index(">") + 1
+    return text[:head_end] + f"\n <title>{label}</title>" + text[head_end:]
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -69,7 +73,7 @@ def _figure(width: float, height: float) -> Figure:
         return Figure(figsize=(width, height), dpi=72)
 
 
-def growth_chart(series: list[dict], salt: str, title: str) -> str:
+def growth_chart(series: list[dict], salt: str, title: str, label: str) -> str:
     """Followers (line, top) and interactions per day (bars, bottom) over the same days."""
     days = [row["day"] for row in series]
     followers = [float("nan") if row["followers"] is None else row["followers"] for row in series]
@@ -98,7 +102,7 @@ def growth_chart(series: list[dict], salt: str, title: str) -> str:
         if days:
             bottom.set_xlim(days[0], days[-1])
         fig.text(0.95, 0.955, title, ha="right", va="center", fontsize=8, color=MUTED)
-        return _svg(fig, salt)
+        return _svg(fig, salt, label)
 
 
 def tier_mix_chart(rows: list[dict], salt: str = "tier-mix") -> str:
@@ -120,7 +124,7 @@ def tier_mix_chart(rows: list[dict], salt: str = "tier-mix") -> str:
         ax.spines["left"].set_visible(False)
         ax.tick_params(length=0, labelsize=9)
         ax.set_xlim(0, max(counts or [1]) * 1.15)
-        return _svg(fig, salt)
+        return _svg(fig, salt, "Profiles per tier: " + ", ".join(f"{t} {n:,}" for t, n in zip(tiers, counts)))
 
 
 def day_label(day: date) -> str:

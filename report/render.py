@@ -98,8 +98,9 @@ def render(data: ReportData) -> str:
     for i, row in enumerate(data.top, 1):
         key = (row["platform"], row["profile_id"])
         series = data.series.get(key, [])
-        chart = charts.growth_chart(series, f"growth-{i}", f"{fmt_day(data.since)} – {fmt_day(data.day)}") \
-            if series else None
+        period = f"{fmt_day(data.since)} – {fmt_day(data.day)}"
+        label = f"{row['profile_id']} on {row['platform']}: followers and interactions per day, {period}"
+        chart = charts.growth_chart(series, f"growth-{i}", period, label) if series else None
         cards.append({"row": row, "chart": chart, "position": i})
     run = data.run
     durations = []

