@@ -46,7 +46,9 @@ limit $limit;
 -- accepted event: 0 interactions. Followers stay null (a gap) before the first snapshot
 -- and when the last one is stale.
 with top as (
-    select platform, profile_id
+    select
+        platform,
+        profile_id
     from profile_daily
     where day = $day and is_rising
     order by rising_score desc, platform asc, profile_id asc
@@ -71,13 +73,21 @@ order by p.platform asc, p.profile_id asc, p.day asc;
 -- the net move over four weeks, so a count wobbling around a threshold is not counted twice.
 -- Up or down follows the followers (tiers are ordered by followers).
 with then_ as (
-    select platform, profile_id, tier, followers
+    select
+        platform,
+        profile_id,
+        tier,
+        followers
     from profile_daily
     where day = $since
 ),
 
 now_ as (
-    select platform, profile_id, tier, followers
+    select
+        platform,
+        profile_id,
+        tier,
+        followers
     from profile_daily
     where day = $day
 )
@@ -98,13 +108,21 @@ order by direction desc, now_.followers desc, now_.platform asc, now_.profile_id
 -- name: tier_movement_counts
 -- How many profiles made each move over the four weeks.
 with then_ as (
-    select platform, profile_id, tier, followers
+    select
+        platform,
+        profile_id,
+        tier,
+        followers
     from profile_daily
     where day = $since
 ),
 
 now_ as (
-    select platform, profile_id, tier, followers
+    select
+        platform,
+        profile_id,
+        tier,
+        followers
     from profile_daily
     where day = $day
 )

@@ -193,3 +193,15 @@ def test_page_without_a_run_report_or_a_day(tmp_path):
         con.execute(f"create view {name} as {sql_layer.empty_view_sql(BY_NAME[name])}")
     page = render.render(report_data.gather_from(con, tmp_path, None))
     assert "No profiles computed yet" in page and 'data-testid="no-run"' in page
+
+
+def test_queries_follow_the_sql_style():
+    """The repository's .sqlfluff on each query as it runs (its $parameters filled in)."""
+    from sqlfluff.core import FluffConfig, Linter
+
+    linter = Linter(config=FluffConfig.from_path(str(Path(__file__).parents[2])))
+    params = {"day": DAY, "since": DAY - timedelta(days=28), "limit": 10, "run_id": "run-b"}
+    problems = [(name, v.line_no, v.rule_code(), v.desc())
+                for name in report_data.QUERIES
+                for v in linter.lint_string(report_data.render_sql(name, params) + "\n").get_violations()]
+    assert problems == []
