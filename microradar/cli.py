@@ -244,6 +244,30 @@ def cmd_import(args) -> int:
         raise CliError(str(exc)) from None
     return 0
 # --- end microradar import ---
+# --- radar report (report/): `microradar report` --------------------------------------------
+def cmd_report(args) -> int:
+    """Write the radar report page of a warehouse: one self-contained HTML file."""
+    from report.data import NoDataForDay
+    from report.render import write_radar_report
+
+    warehouse = Path(args.warehouse)
+    if not (warehouse / "_meta" / "state.json").exists():
+        raise CliError(f"no warehouse at {warehouse}: run `microradar nightly` first")
+    try:
+        out = write_radar_report(warehouse, Path(args.out) if args.out else None, args.day)
+    except NoDataForDay as exc:
+        raise CliError(str(exc)) from None
+    print(f"radar report: {out}")
+    return 0
+
+
+def add_report_command(sub) -> None:
+    p = sub.add_parser("report", help="write the radar report: a self-contained HTML page of the rising "
+                                      "micro influencers, tier movements and run health")
+    p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
+    p.add_argument("--out", default=None, help="HTML file to write (default WAREHOUSE/radar.html)")
+    p.add_argument("--day", type=_date, default=None, help="the report's day (default: the latest computed day)")
+# --- end of radar report ------------------------------------------------------------------------
 
 
 def build_parser() -> Parser:
@@ -299,6 +323,7 @@ def build_parser() -> Parser:
     p.add_argument("--output", help="file for csv/json/parquet (default query.<format>)")
     p.add_argument("sql", help="SQL; views: events, engagement_daily, profile_daily, rising_micro_influencers, ...")
     _add_import_parser(sub)
+    add_report_command(sub)
     return parser
 
 
@@ -322,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_stream(args, extra)
         if args.command == "import":
             return cmd_import(args)
+        if args.command == "report":
+            return cmd_report(args)
         return cmd_query(args)
     except CliError as exc:
         print(f"microradar: error: {exc}", file=sys.stderr)

@@ -39,8 +39,9 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def imports(path: Path, name: str) -> set[str]:
-    """Project modules `path` imports (absolute imports; relative ones resolved against `name`)."""
+def imports(path: Path, name: str, known: set[str]) -> set[str]:
+    """Project modules `path` imports (relative ones resolved against `name`). `from a import b`
+    is an arrow to the module a.b when there is one, else to a."""
     out = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
@@ -50,13 +51,13 @@ def imports(path: Path, name: str) -> set[str]:
             if node.level:
                 parent = name.split(".")[: -node.level] if not path.name == "__init__.py" else name.split(".")
                 base = ".".join(parent + ([base] if base else []))
-            out.add(base)
-            out |= {f"{base}.{alias.name}" for alias in node.names}
+            out |= {f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names}
     return {i for i in out if i.split(".")[0] in LEVEL or i.split(".")[0] in TOOLS}
 
 
 MODULES = modules()
-GRAPH = {name: {i for i in imports(path, name) if i in MODULES and i != name} for name, path in MODULES.items()}
+GRAPH = {name: {i for i in imports(path, name, set(MODULES)) if i in MODULES and i != name}
+         for name, path in MODULES.items()}
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n.split(".")[0] in LEVEL))

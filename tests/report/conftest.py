@@ -1,0 +1,25 @@
+"""A small real warehouse for the report's end-to-end tests: generated days, one nightly run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def radar_warehouse(tmp_path_factory):
+    """40 profiles over 35 days (enough for 28-day growth on the last week), ingested by the nightly flow."""
+    from flows.nightly import nightly
+    from tools.generator import generate_landing
+
+    root = tmp_path_factory.mktemp("radar")
+    summary = generate_landing(root, profiles=40, days=35, seed=7)
+    wh = root / "warehouse"
+    run = nightly(str(summary.landing_dir), str(wh), as_of=summary.end_date, beam_args=["--runner=FnApiRunner"])
+    return wh, run
