@@ -138,6 +138,7 @@ class EngagerFiles:
     def read(self, paths) -> Iterator[pa.Table]:
         con = duckdb.connect()
         try:
+            con.execute("SET TimeZone='UTC'")  # every session the project opens is in UTC
             engagers = con.sql(self.sql(), params={"files": list(paths)}).to_arrow_table()
         finally:
             con.close()

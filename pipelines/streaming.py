@@ -101,7 +101,7 @@ from apache_beam.utils.windowed_value import PaneInfoTiming
 from pipelines import engagement, landing, parse, stream_manifest, tables
 from pipelines.landing import LandedFile
 from pipelines.transforms import write_parquet
-from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED
+from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED, STREAM_TOO_LATE
 
 _LOG = logging.getLogger(__name__)
 DAY_S = 86_400
@@ -112,7 +112,7 @@ EVENTS = "events"
 REJECTED_TAG = "rejected"
 TOO_LATE = "too_late"
 DUPLICATES = "duplicates"
-TOO_LATE_DATASET = "stream_too_late"  # same columns as `rejected`; reason is always `too_late`
+TOO_LATE_DATASET = STREAM_TOO_LATE.name  # same columns as `rejected`; reason is always `too_late`
 
 _I = {name: i for i, name in enumerate(parse.EVENT_COLUMNS)}
 
