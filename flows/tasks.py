@@ -6,7 +6,7 @@ a Beam run is one task, and task timeouts cannot interrupt it (PLATFORM.md).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,16 +14,12 @@ from prefect import task
 
 from microradar import config as cfg
 from microradar import ingest_plan, sql_layer
+from microradar.progress import progress  # long steps say when they start and how long they took; the CLI hooks it
 from microradar.warehouse import Warehouse
 from pipelines import batch, landing
 from pipelines.tables import split_by
 from pipelines.transforms import write_parquet
 from schemas.datasets import PROFILE_DAILY
-
-
-def progress(message: str) -> None:
-    """A progress line on stdout: long steps say when they start and how long they took."""
-    print(f"[{datetime.now(timezone.utc):%H:%M:%S}] {message}", flush=True)
 
 
 @task(retries=2, retry_delay_seconds=5)
