@@ -94,29 +94,28 @@ def _existing_dir(value: str) -> Path:
 _LOG_LEVEL = "WARNING"  # --log-level
 
 
-class _NoFailureTracebacks(logging.Filter):
-    """Below DEBUG, a failed flow/task run or Beam step is not logged with its traceback: the CLI
-    reports the reason itself, on one line (MICRORADAR_DEBUG=1 or --log-level DEBUG show it)."""
+# The loggers that report a failed flow run, task run or Beam step with its traceback. The CLI
+# reports the reason itself on one line, so below DEBUG their ERROR records are dropped (a filter on
+# the logger objects, which Prefect's logging configuration keeps when it sets up its handlers).
+FAILURE_LOGGERS = ("prefect.flow_runs", "prefect.task_runs", "apache_beam.runners.common",
+                   "apache_beam.runners.worker.sdk_worker")
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.levelno >= logging.ERROR and (record.exc_info or record.name.startswith(
-            ("prefect.flow_runs", "prefect.task_runs", "apache_beam"))))
+
+def _no_failure_records(record: logging.LogRecord) -> bool:
+    return record.levelno < logging.ERROR
 
 
 def _quiet_prefect() -> None:
     """Prefect without a server: a temporary local one, telemetry off (PLATFORM.md); Prefect's and
-    Beam's loggers at --log-level (default WARNING). Progress lines are the CLI's own."""
+    Beam's loggers at --log-level (default WARNING). Progress lines are the CLI's own (microradar.progress)."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ["PREFECT_LOGGING_LEVEL"] = _LOG_LEVEL
     logging.getLogger("apache_beam").setLevel(_LOG_LEVEL)
     if _LOG_LEVEL != "DEBUG" and not os.environ.get("MICRORADAR_DEBUG"):
-        import prefect  # noqa: F401  (sets up Prefect's logging handlers, which get the filter)
-
-        for logger in (logging.getLogger(), logging.getLogger("prefect")):
-            for handler in logger.handlers:
-                handler.addFilter(_NoFailureTracebacks())
+        for name in FAILURE_LOGGERS:
+            logging.getLogger(name).addFilter(_no_failure_records)
 
 
 def cmd_generate(args) -> int:

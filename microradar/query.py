@@ -9,14 +9,14 @@
   writers, orjson), so the output path is data, never SQL text: any character in it is fine.
 - Output goes to stdout unless `output` names a file (`-` is stdout too). Parquet is binary: it
   goes to stdout only when stdout is not a terminal (a pipe or a redirect), else it is refused.
-- CSV: nested values (lists, structs, maps) are JSON in one quoted field. JSON: one object per line
+- CSV: quoted where needed; nested values (lists, structs, maps) are JSON in one quoted field. JSON: one object per line
   (JSON Lines), lists as arrays. Table: the first `max_rows` rows, and a note when there are more.
 """
 
 from __future__ import annotations
 
+import csv
 import io
-import os
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -24,7 +24,6 @@ from typing import BinaryIO
 import duckdb
 import orjson
 import pyarrow as pa
-import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from microradar import sql_layer
@@ -115,22 +114,7 @@ def _binary(stream, text_stdout: bool) -> BinaryIO:
     if not text_stdout:
         return stream
     stream.flush()
-    return stream.buffer if hasattr(stream, "buffer") else _TextSink(stream)
-
-
-class _TextSink(io.RawIOBase):
-    """Bytes into a text stream (stdout replaced by a StringIO in tests)."""
-
-    def __init__(self, stream):
-        super().__init__()
-        self.stream = stream
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        self.stream.write(bytes(data).decode("utf-8"))
-        return len(data)
+    return stream.buffer
 
 
 def _write(reader: pa.RecordBatchReader, fmt: str, max_rows: int, sink, text_stdout: bool) -> None:
@@ -155,10 +139,6 @@ def _write(reader: pa.RecordBatchReader, fmt: str, max_rows: int, sink, text_std
 
 # --- formats -------------------------------------------------------------------------------------
 
-def _is_nested(t: pa.DataType) -> bool:
-    return pa.types.is_nested(t)
-
-
 def _json_default(value):
     return str(value)  # Decimal, timedelta, intervals, bytes: their text
 
@@ -169,32 +149,29 @@ def _json_text(value) -> str | None:
     return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _csv_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Columns the CSV writer cannot write become text: nested values as JSON, others as their text."""
-    columns = []
-    for column, field in zip(batch.columns, batch.schema):
-        t = field.type
-        if _is_nested(t):
-            column = pa.array([_json_text(v) for v in column.to_pylist()], pa.string())
-        elif pa.types.is_string_view(t) or pa.types.is_large_string(t):
-            column = column.cast(pa.string())
-        elif pa.types.is_interval(t) or pa.types.is_binary_view(t):
-            column = pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())
-        columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+def _csv_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict, tuple)):
+        return _json_text(value)
+    return str(value)
 
 
 def write_csv(reader: pa.RecordBatchReader, sink: BinaryIO) -> None:
-    writer = None
-    for batch in reader:
-        ready = _csv_ready(batch)
-        if writer is None:
-            writer = pcsv.CSVWriter(sink, ready.schema)
-        writer.write_batch(ready)
-    if writer is None:  # no rows: the header alone
-        empty = _csv_ready(pa.RecordBatch.from_pylist([], schema=reader.schema))
-        writer = pcsv.CSVWriter(sink, empty.schema)
-    writer.close()
+    """RFC 4180 CSV with a header; quotes only where needed; NULL is an empty field; nested values
+    (lists, structs, maps) are JSON in one field."""
+    text = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=True)
+    try:
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(reader.schema.names)
+        for batch in reader:
+            columns = [[_csv_text(v) for v in column.to_pylist()] for column in batch.columns]
+            writer.writerows(zip(*columns))
+        text.flush()
+    finally:
+        text.detach()  # the caller owns `sink`
 
 
 def write_json_lines(reader: pa.RecordBatchReader, sink: BinaryIO) -> None:
