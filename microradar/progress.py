@@ -46,7 +46,7 @@ def terminal(stream=None) -> Iterator[None]:
     from rich.markup import escape
 
     console = Console(file=stream, highlight=False)
-    status = console.status("starting ...", spinner="dots")
+    status = console.status("starting (a temporary Prefect server takes a few seconds) ...", spinner="dots")
 
     def sink(message: str) -> None:
         console.print(f"[dim]{datetime.now(timezone.utc):%H:%M:%S}[/dim] {escape(message)}", soft_wrap=True)
