@@ -18,6 +18,7 @@ import pyarrow as pa
 from prefect import task
 
 from flows import run_report
+from flows.progress import progress  # long steps say when they start and end; the CLI hooks it
 from ingest import landing
 from pipelines import batch
 from planning import nights
@@ -30,11 +31,6 @@ from storage.warehouse import MANIFEST_SCHEMA, Warehouse
 
 class ChangedLandingFiles(RuntimeError):
     pass
-
-
-def progress(message: str) -> None:
-    """A progress line on stdout: long steps say when they start and how long they took."""
-    print(f"[{datetime.now(timezone.utc):%H:%M:%S}] {message}", flush=True)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from storage import sql_layer
 from tools.generator import generate_landing
 from tests.e2e.helpers import assert_same_warehouse, dataset_rows, land_days
 
@@ -31,7 +32,7 @@ def nightly(landing: Path, wh: Path, as_of, kill_at: str | None = None) -> subpr
     if kill_at:
         env["MICRORADAR_KILL_AT"] = kill_at
     args = [str(BIN), "nightly", "--landing", str(landing), "--warehouse", str(wh), "--as-of", as_of.isoformat(),
-            "--runner=FnApiRunner"]
+            "--", "--runner=FnApiRunner"]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, start_new_session=True)
         try:
@@ -72,7 +73,7 @@ def test_a_killed_night_is_completed_by_the_next_run(scenario, kill_at, tmp_path
     killed = nightly(landing, wh, as_of, kill_at=kill_at)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     # The warehouse stays readable: the analyst database opens and every view answers.
-    con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
+    con = sql_layer.open_analyst_db(wh / "microradar.duckdb")  # views relative to the warehouse folder
     for view in ("events", "engagement_daily", "engagement_trailing", "profile_daily", "rejected"):
         con.execute(f"select count(*) from {view}").fetchone()
     con.close()
