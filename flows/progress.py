@@ -1,10 +1,11 @@
 """Progress of long steps: one function every step calls, one sink the command line chooses.
 
 `progress(message)` is what flows and pipelines call ("beam ingest: reading 8 files ...", then
-"beam ingest: 1,000 lines in 3.1 s"). By default it writes a plain time-stamped line to stdout
-(not through `print`, which a Prefect flow with `log_prints` turns into a log record). On a
-terminal the CLI installs `terminal()` instead: the lines stay, and a Rich spinner below them shows
-the step under way (a message ending in "..." starts a step) and for how long.
+"beam ingest: 1,000 lines in 3.1 s"). With no sink installed (a flow run by a Prefect deployment)
+it `print`s a time-stamped line, which the flows' `log_prints` turns into a run log record (the
+Prefect UI shows it). The CLI installs its own within `terminal()`: on a terminal the lines stay and
+a Rich spinner below them shows the step under way (a message ending in "..." starts a step); off a
+terminal, plain time-stamped lines written to stdout directly, whatever Prefect's log level.
 """
 
 from __future__ import annotations
@@ -18,12 +19,20 @@ _sink: Callable[[str], None] | None = None
 
 
 def progress(message: str) -> None:
-    """Reports a step: to the installed sink, else as a plain line on stdout."""
-    (_sink or plain)(message)
+    """Reports a step: to the installed sink, else printed (a flow's `log_prints` logs it)."""
+    if _sink is not None:
+        _sink(message)
+    else:
+        print(_stamped(message), flush=True)
+
+
+def _stamped(message: str) -> str:
+    return f"[{datetime.now(timezone.utc):%H:%M:%S}] {message}"
 
 
 def plain(message: str) -> None:
-    sys.stdout.write(f"[{datetime.now(timezone.utc):%H:%M:%S}] {message}\n")
+    """A time-stamped line on stdout, not through `print` (which `log_prints` diverts to Prefect's logger)."""
+    sys.stdout.write(_stamped(message) + "\n")
     sys.stdout.flush()
 
 
@@ -40,7 +49,11 @@ def terminal(stream=None) -> Iterator[None]:
     terminal; plain lines otherwise (a pipe, a file, a scheduler's log)."""
     stream = stream or sys.stdout
     if not getattr(stream, "isatty", lambda: False)():
-        yield
+        previous = set_sink(plain)
+        try:
+            yield
+        finally:
+            set_sink(previous)
         return
     from rich.console import Console
     from rich.markup import escape

@@ -429,6 +429,29 @@ def _non_negative_int(value: str) -> int:
     return number
 
 
+def _unknown_beam_options(beam_args: list[str]) -> list[str]:
+    """Beam options no Beam options class defines (Beam itself only warns and drops them), each with
+    the closest known one suggested."""
+    if not beam_args:
+        return []
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    beam_logger = logging.getLogger("apache_beam.options.pipeline_options")
+    level = beam_logger.level
+    beam_logger.setLevel(logging.ERROR)  # "Discarding unparseable args": said here, as an error
+    try:
+        options = PipelineOptions(beam_args)
+        known = options.get_all_options(retain_unknown_options=False)
+        unknown = [name for name in options.get_all_options(retain_unknown_options=True) if name not in known]
+    finally:
+        beam_logger.setLevel(level)
+    described = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+        described.append(f"--{name}" + (f" (did you mean --{close[0]}?)" if close else ""))
+    return described
+
+
 def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
     """The arguments, and the Beam pipeline options: what follows the first `--` of a command that
     takes them. Nothing unknown is passed on: every option before `--` must be one of ours."""
@@ -440,6 +463,10 @@ def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]
         if any(token in BEAM_COMMANDS for token in head):
             args = parser.parse_args(head)
             if args.command in BEAM_COMMANDS:
+                unknown = _unknown_beam_options(beam_args)
+                if unknown:
+                    parser.exit(2, f"microradar {args.command}: error: unrecognized Beam pipeline options after --: "
+                                   f"{' '.join(unknown)}\n")
                 return args, beam_args
     args = parser.parse_args(argv)  # a `--` elsewhere is argparse's own (e.g. query -- "-- a comment")
     return args, []

@@ -185,6 +185,8 @@ def test_version_comes_from_the_package_metadata():
         (["nightly", "--landing", ".", "--runner=FnApiRunner", "--", "--direct_num_workers=2"],
          "unrecognized arguments: --runner=FnApiRunner"),
         (["generate", "--out", "x", "--", "--runner=FnApiRunner"], "take Beam pipeline options after --"),
+        (["nightly", "--landing", ".", "--", "--direct_num_workrs=2"],
+         "unrecognized Beam pipeline options after --: --direct_num_workrs (did you mean --direct_num_workers?)"),
         (["query", "--log-level", "LOUD", "select 1"], "invalid choice"),
     ],
 )
