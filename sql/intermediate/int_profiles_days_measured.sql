@@ -139,8 +139,8 @@ windowed as (
         sum(organic_interactions_today) over last_28 as organic_interactions_28d,
         -- the reading steps of the last 28 days: the largest rise (the jump candidate) and the largest
         -- fall, each one step (ties: the later step)
-        arg_max(step, (step.gain, step.day)) filter (where step.gain is not null) over last_28 as jump,
-        arg_min(step, (step.gain, -epoch(step.day))) filter (where step.gain is not null) over last_28 as fall,
+        arg_max(step, (step_gain, day)) filter (where step_gain is not null) over last_28 as jump,
+        arg_min(step, (step_gain, -epoch(day))) filter (where step_gain is not null) over last_28 as fall,
         median(step_rate) over last_28 as median_abs_daily_change
     from growth
     window last_28 as (
@@ -151,15 +151,15 @@ windowed as (
 unpacked as (
     select
         * exclude (jump, fall),
-        jump.gain as max_daily_gain,
-        jump.day as max_gain_day,
-        jump.from_day as max_gain_from_day,
-        jump.days as max_gain_step_days,
-        jump.precision as max_gain_precision,
-        jump.from_followers as followers_before_jump,
-        fall.gain as min_daily_gain,
-        fall.day as min_gain_day,
-        fall.precision as min_gain_precision
+        jump['gain'] as max_daily_gain,
+        jump['day'] as max_gain_day,
+        jump['from_day'] as max_gain_from_day,
+        jump['days'] as max_gain_step_days,
+        jump['precision'] as max_gain_precision,
+        jump['from_followers'] as followers_before_jump,
+        fall['gain'] as min_daily_gain,
+        fall['day'] as min_gain_day,
+        fall['precision'] as min_gain_precision
     from windowed
 ),
 

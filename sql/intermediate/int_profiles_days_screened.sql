@@ -42,11 +42,13 @@ screened as (
         has_jump and (engagement_flat or dropped_after_jump or round_jump) as is_suspicious,
         case when has_jump and (engagement_flat or dropped_after_jump or round_jump) then list_filter([
             case
-                when max_gain_step_days <= 1.5 then format(
-                    'gained {:,} followers on {} (+{:d}%), {:,.0f}x its usual daily change',
-                    max_daily_gain, strftime(max_gain_day, '%Y-%m-%d'),
-                    cast(round(100 * max_jump_pct) as integer), max_daily_gain_vs_baseline
-                )
+                when max_gain_step_days <= 1.5
+                    then
+                        format(
+                            'gained {:,} followers on {} (+{:d}%), {:,.0f}x its usual daily change',
+                            max_daily_gain, strftime(max_gain_day, '%Y-%m-%d'),
+                            cast(round(100 * max_jump_pct) as integer), max_daily_gain_vs_baseline
+                        )
                 else format(
                     'gained {:,} followers between {} and {} (+{:d}%), {:,.0f}x its usual change over {:d} days',
                     max_daily_gain, strftime(max_gain_from_day, '%Y-%m-%d'), strftime(max_gain_day, '%Y-%m-%d'),

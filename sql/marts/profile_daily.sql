@@ -62,12 +62,14 @@ signals as (
             as signal_per_post_growth_pct,
         case signal_window_days when 28 then interaction_growth_pct_28d else interaction_growth_pct_14d end
             as signal_interaction_growth_pct,
-        case signal_window_days when 28 then interactions_prev_28d + posts_prev_28d
+        case signal_window_days
+            when 28 then interactions_prev_28d + posts_prev_28d
             else interactions_prev_14d + posts_prev_14d
         end as signal_previous_activity,
         case signal_window_days when 28 then posts_28d else posts_14d end as signal_posts,
         case signal_window_days when 28 then posts_per_week_28d else posts_per_week_14d end as signal_posts_per_week,
-        case signal_window_days when 28 then platform_median_posts_per_week_28d
+        case signal_window_days
+            when 28 then platform_median_posts_per_week_28d
             else platform_median_posts_per_week_14d
         end as signal_platform_posts_per_week
     from measured
@@ -169,7 +171,9 @@ explained as (
                         )
                     else ''
                 end,
-                case when followers_precision > 1 then format(' (counts rounded to {:,})', followers_precision) else '' end
+                case
+                    when followers_precision > 1 then format(' (counts rounded to {:,})', followers_precision) else ''
+                end
             ),
             format(
                 'engagement rate {:.1f}% over {:d} days, {:.1f}x the {} median',
