@@ -39,3 +39,63 @@ def test_blocks_hold_the_same_numbered_lines(tmp_path, body, block_bytes):
     path.write_bytes(gzip.compress(body))
     from_blocks = [(first + i, raw) for first, lines in iter_blocks(str(path), block_bytes) for i, raw in enumerate(lines)]
     assert from_blocks == list(iter_lines(str(path)))
+
+
+# --- a cut or corrupt .gz keeps its lines before the damage (SPEC section 2: corrupt_file) ---
+from ingest.landing import CorruptFile  # noqa: E402
+
+_LINES = b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, b"x" * (i % 50)) for i in range(3000))
+
+
+def _read_until_damage(path, block_bytes=1 << 20):
+    kept = []
+    try:
+        for first, lines in iter_blocks(str(path), block_bytes):
+            kept += [(first + i, raw) for i, raw in enumerate(lines)]
+    except CorruptFile as exc:
+        return kept, exc
+    return kept, None
+
+
+@pytest.mark.parametrize("block_bytes", [7, 1 << 12, 1 << 20])
+def test_a_cut_gz_yields_the_lines_before_the_cut_then_says_where(tmp_path, block_bytes):
+    packed = gzip.compress(_LINES)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    kept, damage = _read_until_damage(path, block_bytes)
+    expected = list(enumerate(_LINES.split(b"\n")[:-1], 1))
+    assert damage is not None and damage.offset <= len(packed) // 2
+    assert len(kept) > 100 and kept == expected[: len(kept)]
+    assert damage.line == len(kept) + 1
+    assert expected[len(kept)][1].startswith(damage.fragment)  # the line the cut went through
+
+
+def test_corrupt_bytes_keep_the_lines_before_and_name_the_byte(tmp_path):
+    first = gzip.compress(_LINES[:30000])
+    second = bytearray(gzip.compress(_LINES[30000:]))
+    second[:4] = b"\xff" * 4  # the second member's header is destroyed
+    path = tmp_path / "bad.ndjson.gz"
+    path.write_bytes(first + bytes(second))
+    kept, damage = _read_until_damage(path)
+    assert damage is not None and damage.offset == len(first)
+    assert b"\n".join(raw for _, raw in kept) + b"\n" + damage.fragment == _LINES[:30000]
+    # Damage inside the deflate data is found where zlib finds it (at the latest, the checksum).
+    packed = bytearray(gzip.compress(_LINES))
+    packed[-6] ^= 0xFF
+    path.write_bytes(bytes(packed))
+    kept, damage = _read_until_damage(path)
+    assert damage is not None and len(packed) - 8 <= damage.offset < len(packed) - 4 and "check" in damage.reason
+
+
+def test_not_gzip_at_all_is_damage_at_byte_0_and_multi_member_files_read_whole(tmp_path):
+    fake = tmp_path / "fake.jsonl.gz"
+    fake.write_bytes(b'{"a": 1}\n')
+    kept, damage = _read_until_damage(fake)
+    assert kept == [] and damage.offset == 0 and damage.line == 1
+    multi = tmp_path / "multi.jsonl.gz"
+    multi.write_bytes(gzip.compress(b'{"a": 1}\n') + gzip.compress(b'{"b": 2}\n') + b"\x00" * 8)
+    assert list(iter_lines(str(multi))) == [(1, b'{"a": 1}'), (2, b'{"b": 2}')]
+    trailing = tmp_path / "trailing.jsonl.gz"
+    trailing.write_bytes(gzip.compress(b'{"a": 1}\n') + b"garbage")
+    kept, damage = _read_until_damage(trailing)
+    assert kept == [(1, b'{"a": 1}')] and damage.line == 2
