@@ -84,6 +84,7 @@ class Landed:
     plan: manifest.IngestPlan
     manifest: pa.Table  # what earlier runs read (empty for a full refresh)
     state: dict  # the warehouse state before the run
+    entries: dict = field(default_factory=dict)  # the landing entries' account (run report)
 
     @property
     def to_read(self) -> list[landing.LandedFile]:
@@ -113,14 +114,36 @@ def resume_pending(night: Night) -> list[str]:
 
 
 @task(retries=2, retry_delay_seconds=5)
-def scan_landing(landing_dir: str, seen: pa.Table, rehash: bool = False) -> manifest.IngestPlan:
-    """Lists the landing directory and compares it with the manifest (file system: retried). Files
-    the manifest saw with the same size and modification time keep their recorded hash, unless
-    `rehash`: the others are read and hashed, so a night reads the new files, not the history."""
-    landed = landing.discover(Path(landing_dir))
+def list_landing(landing_dir: str, ignored_patterns: tuple[str, ...]) -> landing.LandingScan:
+    """Every entry below the landing directory, sorted into contract files, hidden, ignored, unknown
+    and unreadable (file system: retried)."""
+    return landing.scan(Path(landing_dir), ignored_patterns)
+
+
+@task(retries=2, retry_delay_seconds=5)
+def scan_landing(landed: list[landing.LandedFile], seen: pa.Table, rehash: bool = False) -> manifest.IngestPlan:
+    """Compares the landed files with the manifest (file system: retried). Files the manifest saw
+    with the same size and modification time keep their recorded hash, unless `rehash`: the others
+    are read and hashed, so a night reads the new files, not the history."""
     hashes = {} if rehash else manifest.recorded_hashes(landed, seen)
     hashes |= {f.relpath: landing.file_sha256(f.path) for f in landed if f.relpath not in hashes}
     return manifest.plan_ingest(landed, hashes, seen)
+
+
+def check_landing(night: Night, entries: landing.LandingScan) -> dict:
+    """The run report's account of the landing entries; an entry the run cannot account for fails
+    it, named, with a report of the failed run (runs/<run_id>.json) listing every entry."""
+    account = entries.report(night.config.skip_unreadable_landing)
+    try:
+        entries.check(night.landing_dir, night.config.skip_unreadable_landing)
+    except landing.LandingProblems as exc:
+        night.wh.write_json(f"runs/{night.run_id}.json", {
+            "run_id": night.run_id, "status": "failed", "phase": "landing", "error": str(exc),
+            "landing": str(Path(night.landing_dir).resolve()), "landing_entries": account})
+        raise
+    if entries.hidden:
+        progress(f"landing: {len(entries.hidden)} hidden (dot-named) entries left for later")
+    return account
 
 
 @timed("plan")
@@ -128,14 +151,16 @@ def find_landed(night: Night, rehash: bool = False, allow_changed: bool = False)
     """What landed since the manifest: new files are read; changed ones refused unless allowed."""
     state = {} if night.full_refresh else night.wh.read_state()
     seen = MANIFEST_SCHEMA.empty_table() if night.full_refresh else night.wh.read_manifest()
-    plan = scan_landing(night.landing_dir, seen, rehash)
+    entries = list_landing(night.landing_dir, tuple(night.config.ignored_landing_patterns))
+    account = check_landing(night, entries)
+    plan = scan_landing(entries.files, seen, rehash)
     progress(f"landing: {len(plan.new)} new, {len(plan.changed)} changed, {plan.already_ingested} already ingested")
     if plan.changed and not allow_changed:
         names = ", ".join(f.relpath for f in plan.changed)
         raise ChangedLandingFiles(f"landed files changed after ingestion (use --allow-changed to re-read): {names}")
     # Unless told, the bucket count follows the night's input, so a bucket's memory does not.
     night.num_buckets = night.num_buckets or batch.buckets_for(sum(f.size for f in plan.new + plan.changed))
-    return Landed(plan, seen, state)
+    return Landed(plan, seen, state, account)
 
 
 @task
@@ -297,6 +322,7 @@ def write_report(night: Night, resumed: list[str], landed: Landed, ingested: dic
         "resumed_runs": resumed,
         "files": {"new": len(landed.plan.new), "changed": len(landed.plan.changed),
                   "already_ingested": landed.plan.already_ingested},
+        "landing_entries": landed.entries,
         "recomputed": windows is not None,
         "touched_event_dates": sorted(d.isoformat() for d in plan.touched),
         "event_dates_rewritten": sorted(d.isoformat() for d in plan.rewritten) if windows else [],

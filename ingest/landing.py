@@ -141,7 +141,8 @@ def scan(landing_dir: Path, ignored_patterns: tuple[str, ...] = ()) -> LandingSc
                 result.files.append(LandedFile(relpath, entry.path, st.st_size, st.st_mtime_ns))
 
     walk(root, "", frozenset({(root_stat.st_dev, root_stat.st_ino)}))
-    result.files.sort()
+    for found in (result.files, result.hidden, result.ignored, result.unknown, result.unreadable):
+        found.sort()
     return result
 
 

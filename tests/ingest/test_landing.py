@@ -99,3 +99,64 @@ def test_not_gzip_at_all_is_damage_at_byte_0_and_multi_member_files_read_whole(t
     trailing.write_bytes(gzip.compress(b'{"a": 1}\n') + b"garbage")
     kept, damage = _read_until_damage(trailing)
     assert kept == [(1, b'{"a": 1}')] and damage.line == 2
+
+
+# --- every entry below the landing directory is accounted for (SPEC section 2) ---
+import os  # noqa: E402
+
+from ingest.landing import LandingProblems, LandingUnreadable, scan  # noqa: E402
+
+
+def _touch(root, *names):
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+
+
+def test_every_entry_is_in_exactly_one_list(tmp_path):
+    _touch(tmp_path, "a.jsonl", "d/b.ndjson.gz", "d/raw/page-1.json", "export.csv", ".import-1.tmp", ".cache/x.jsonl")
+    os.mkfifo(tmp_path / "d" / "pipe.jsonl")
+    os.symlink(tmp_path / "gone.jsonl", tmp_path / "dangling.jsonl")
+    os.symlink(tmp_path / "d", tmp_path / "d" / "loop")
+    os.symlink(tmp_path / "a.jsonl", tmp_path / "d" / "link.jsonl")  # a link to a file reads as the file
+    found = scan(tmp_path, ignored_patterns=("*/raw/*",))
+    assert [f.relpath for f in found.files] == ["a.jsonl", "d/b.ndjson.gz", "d/link.jsonl"]
+    assert found.hidden == [".cache", ".import-1.tmp"]
+    assert found.ignored == ["d/raw/page-1.json"]
+    assert found.unknown == ["export.csv"]
+    assert found.unreadable == [("d/loop", "a symlink loop"), ("d/pipe.jsonl", "a FIFO"),
+                                ("dangling.jsonl", "a dangling symlink")]
+    with pytest.raises(LandingProblems) as failed:
+        found.check(tmp_path, skip_unreadable=False)
+    for name in ("export.csv", "dangling.jsonl", "d/loop", "d/pipe.jsonl"):
+        assert name in str(failed.value)
+    with pytest.raises(LandingProblems) as failed:  # an unknown file fails even when unreadable ones are skipped
+        found.check(tmp_path, skip_unreadable=True)
+    assert "export.csv" in str(failed.value) and "pipe" not in str(failed.value)
+    report = found.report(skip_unreadable=True)
+    assert report["skipped_unreadable"] == ["d/loop: a symlink loop", "d/pipe.jsonl: a FIFO",
+                                            "dangling.jsonl: a dangling symlink"]
+    assert report["hidden"] == [".cache", ".import-1.tmp"] and report["ignored"] == ["d/raw/page-1.json"]
+
+
+def test_an_unreadable_folder_or_file_is_named(tmp_path, monkeypatch):
+    _touch(tmp_path, "ok/a.jsonl", "locked/b.jsonl", "c.jsonl")
+    real_scandir, real_access = os.scandir, os.access
+    # The tests may run as root, who reads everything: the permission errors are simulated.
+    monkeypatch.setattr(os, "scandir", lambda p: (_ for _ in ()).throw(PermissionError(13, "Permission denied"))
+                        if str(p).endswith("locked") else real_scandir(p))
+    monkeypatch.setattr(os, "access", lambda p, mode: not str(p).endswith("c.jsonl") and real_access(p, mode))
+    found = scan(tmp_path)
+    assert [f.relpath for f in found.files] == ["ok/a.jsonl"]
+    assert found.unreadable == [("c.jsonl", "file cannot be read: Permission denied"),
+                                ("locked", "folder cannot be read: Permission denied")]
+    found.check(tmp_path, skip_unreadable=True)  # skipped when configured
+
+
+def test_a_missing_or_unlistable_landing_directory_is_an_error(tmp_path):
+    with pytest.raises(LandingUnreadable, match="cannot be read"):
+        scan(tmp_path / "nowhere")
+    _touch(tmp_path, "file")
+    with pytest.raises(LandingUnreadable, match="not a directory"):
+        scan(tmp_path / "file")
