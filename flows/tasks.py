@@ -8,8 +8,10 @@ its wall time in the night's `durations` under one name, for the run report.
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -103,11 +105,25 @@ class NightPlan:
     previous_as_of: date | None
 
 
+@contextmanager
+def cleaned_on_failure(night: Night):
+    """A failed run removes what it staged, unless it got to READY (the next run finishes that
+    commit): a failure never leaves `_staging` filling the disk until the next run (#19 item 9)."""
+    try:
+        yield
+    except BaseException:
+        removed = night.wh.discard_unready([night.run_id, f"{night.run_id}-sql", f"{night.run_id}-sql-db"])
+        if removed:
+            progress(f"failed run: removed its staging {', '.join(removed)}")
+        raise
+
+
 @task
 @timed("resume")
-def resume_pending(night: Night) -> list[str]:
-    """Finishes the commits a killed run had started; discards what never got to READY."""
-    resumed = night.wh.resume_pending()
+def resume_pending(night: Night) -> dict[str, dict]:
+    """Finishes the commits a killed run had started; discards what never got to READY. Returns each
+    finished run's figures (its line counts and files, kept with its READY marker)."""
+    resumed = night.wh.resume_pending_with_figures()
     if resumed:
         progress(f"finished the commit of interrupted run(s) {', '.join(resumed)}")
     return resumed
@@ -254,9 +270,24 @@ def publish(night: Night, landed: Landed, plan: NightPlan, job: batch.MergeJob) 
     night.wh.stage_manifest(night.run_id, manifest.updated_manifest(
         landed.manifest, landed.to_read, landed.plan.hashes, night.run_id, night.ingest_us, MANIFEST_SCHEMA))
     state = {**landed.state, "as_of": plan.windows_as_of.isoformat(), "data_run": night.run_id}
-    night.wh.mark_ready(night.run_id, state, replace_datasets=night.full_refresh)
+    night.wh.mark_ready(night.run_id, state, replace_datasets=night.full_refresh,
+                        figures=commit_figures(night, landed, plan))
     faults.point("before_commit")
     night.wh.commit(night.run_id)
+
+
+def commit_figures(night: Night, landed: Landed, plan: NightPlan) -> dict:
+    """What the run report says of this run's data, kept with its READY marker: a run killed after
+    it is finished by the next one, whose report then carries these figures (#19 item 8)."""
+    stats = {}
+    for name in (batch.INGEST_STATS, batch.MERGE_STATS):
+        path = Path(night.staging, name)
+        stats[name] = json.loads(path.read_text()) if path.exists() else None
+    counts = batch.run_report_counts(stats[batch.INGEST_STATS], stats[batch.MERGE_STATS], plan.stored_wins)
+    return {"as_of": night.as_of.isoformat(), "started_at": night.started.isoformat(),
+            "files": {"new": len(landed.plan.new), "changed": len(landed.plan.changed)},
+            "counts": run_report.accounting(counts),
+            "touched_event_dates": sorted(d.isoformat() for d in plan.touched)}
 
 
 @task
@@ -281,16 +312,26 @@ def refresh_sql(wh: Warehouse, run_id: str, as_of: date, recompute_from: date | 
     progress("sql layer: profile_daily, rising and suspicious flags ...")
     sql_run = run_id + "-sql"
     rows = stage_sql_layer(wh, sql_run, as_of, recompute_from, config)
+    faults.point("sql_staged")
     state = wh.read_state()
     state["sql_run"] = state.get("data_run")
+    state["db_run"] = None  # until the analyst database of this data is committed (refresh_analyst_db)
     wh.mark_ready(sql_run, state, replace_datasets=replace)
     wh.commit(sql_run)
-    stage_analyst_db(wh, sql_run + "-db", as_of, config)
-    wh.mark_ready(sql_run + "-db", wh.read_state())
-    wh.commit(sql_run + "-db")
+    refresh_analyst_db(wh, sql_run, as_of, config)
     seconds = time.perf_counter() - clock
     progress(f"sql layer: {rows:,} profile-days written in {seconds:.1f} s")
     return seconds
+
+
+def refresh_analyst_db(wh: Warehouse, sql_run: str, as_of: date, config: cfg.Config) -> None:
+    """Stages and commits the analyst database of the committed data; the state records it."""
+    stage_analyst_db(wh, sql_run + "-db", as_of, config)
+    faults.point("db_staged")
+    state = wh.read_state()
+    state["db_run"] = state.get("data_run")
+    wh.mark_ready(sql_run + "-db", state)
+    wh.commit(sql_run + "-db")
 
 
 @task
@@ -299,6 +340,10 @@ def refresh_sql_if_due(night: Night, recompute_from: date | None) -> bool:
     """The SQL layer, when the data committed since its last refresh (a refresh that never
     committed, even a killed night's, is redone in full)."""
     state = night.wh.read_state()
+    if state.get("data_run") and state.get("sql_run") == state["data_run"] and state.get("db_run", 0) is None:
+        # A run stopped between the SQL commit and the analyst database's: only the latter is redone.
+        refresh_analyst_db(night.wh, night.run_id + "-sql", date.fromisoformat(state["as_of"]), night.config)
+        return True
     if not state.get("data_run") or state.get("sql_run") == state.get("data_run"):
         return False
     faults.point("before_sql")
@@ -308,7 +353,7 @@ def refresh_sql_if_due(night: Night, recompute_from: date | None) -> bool:
 
 
 @task
-def write_report(night: Night, resumed: list[str], landed: Landed, ingested: dict | None, plan: NightPlan,
+def write_report(night: Night, resumed: dict[str, dict], landed: Landed, ingested: dict | None, plan: NightPlan,
                  windows: tuple[batch.MergeJob, dict] | None, top_rising: int) -> dict:
     """The run report: accounting of every line, what was recomputed, durations, top rising."""
     merge_stats = windows[1] if windows else None
@@ -319,7 +364,9 @@ def write_report(night: Night, resumed: list[str], landed: Landed, ingested: dic
         "landing": str(Path(night.landing_dir).resolve()),
         "warehouse": str(night.wh.root),
         "full_refresh": night.full_refresh,
-        "resumed_runs": resumed,
+        "resumed_runs": list(resumed),
+        # The figures of each interrupted run this one finished (its lines are counted there, not here).
+        "resumed": resumed,
         "files": {"new": len(landed.plan.new), "changed": len(landed.plan.changed),
                   "already_ingested": landed.plan.already_ingested},
         "landing_entries": landed.entries,
