@@ -160,3 +160,34 @@ def test_a_missing_or_unlistable_landing_directory_is_an_error(tmp_path):
     _touch(tmp_path, "file")
     with pytest.raises(LandingUnreadable, match="not a directory"):
         scan(tmp_path / "file")
+
+
+# --- property: any bytes in a .gz, and any cut of a real one, read as a prefix then one damage ---
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_PROPS
+@given(payload=st.binary(max_size=300))
+def test_arbitrary_bytes_in_a_gz_never_raise_anything_but_corrupt_file(tmp_path, payload):
+    path = tmp_path / "any.jsonl.gz"
+    path.write_bytes(payload)
+    _read_until_damage(path, block_bytes=64)  # CorruptFile is caught; anything else fails the test
+
+
+@_PROPS
+@given(lines=st.lists(st.binary(max_size=40).filter(lambda b: not set(b) & set(b"\n\r\xef")), max_size=30),
+       cut=st.floats(0, 1), block_bytes=st.sampled_from([1, 16, 1 << 20]))
+def test_a_cut_gz_reads_a_prefix_of_its_lines(tmp_path, lines, cut, block_bytes):
+    body = b"".join(raw + b"\n" for raw in lines)
+    packed = gzip.compress(body)
+    path = tmp_path / "cut.jsonl.gz"
+    size = int(len(packed) * cut)
+    path.write_bytes(packed[:size])
+    kept, damage = _read_until_damage(path, block_bytes)
+    assert kept == list(enumerate(lines, 1))[: len(kept)]
+    if 0 < size < len(packed):  # an empty file is an empty file; any other cut is damage
+        assert damage is not None and damage.line == len(kept) + 1
+    elif size == len(packed):
+        assert damage is None and len(kept) == len(lines)
