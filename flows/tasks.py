@@ -301,8 +301,12 @@ def stage_sql_layer(warehouse: Warehouse, run_id: str, as_of: date, recompute_fr
 
 @task
 def stage_analyst_db(warehouse: Warehouse, run_id: str, as_of: date, config: cfg.Config) -> None:
-    """A fresh microradar.duckdb, renamed into place by the commit (readers keep the old file open)."""
-    sql_layer.build_analyst_db(warehouse, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config)
+    """A fresh microradar.duckdb, renamed into place by the commit (readers keep the old file open).
+    Its dataset views read a snapshot of the published files taken now (Warehouse.snapshot), so a
+    session sees one night across datasets: between the next data commit and the next SQL commit,
+    the views still read this night's files, not a new engagement_daily beside an old profile_daily."""
+    snapshot = warehouse.snapshot(run_id)
+    sql_layer.build_analyst_db(snapshot, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config)
 
 
 def refresh_sql(wh: Warehouse, run_id: str, as_of: date, recompute_from: date | None, config: cfg.Config,
@@ -329,9 +333,12 @@ def refresh_analyst_db(wh: Warehouse, sql_run: str, as_of: date, config: cfg.Con
     stage_analyst_db(wh, sql_run + "-db", as_of, config)
     faults.point("db_staged")
     state = wh.read_state()
+    previous = state.get("snapshot")
     state["db_run"] = state.get("data_run")
+    state["snapshot"] = sql_run + "-db"
     wh.mark_ready(sql_run + "-db", state)
     wh.commit(sql_run + "-db")
+    wh.prune_snapshots({sql_run + "-db", previous})
 
 
 @task

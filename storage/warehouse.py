@@ -31,6 +31,7 @@ from schemas.datasets import ALL_DATASETS, Dataset
 
 META = "_meta"
 STAGING = "_staging"
+SNAPSHOTS = "_snapshots"  # immutable views of the published files, read by the analyst database
 READY = "READY"
 MANIFEST_SCHEMA = pa.schema(
     [
@@ -284,6 +285,35 @@ class Warehouse:
             shutil.rmtree(staged)
         else:
             os.rename(staged, target)
+
+    # --- snapshots: one night across datasets for the analyst database (#19 item 10) ----------
+    def snapshot(self, name: str) -> "Warehouse":
+        """A hard link of every published Parquet file below `_snapshots/<name>`, in the warehouse's
+        layout, returned as a Warehouse to build views over. Links share the files' blocks (no
+        copy), and a snapshot never changes: the partition swaps of a later data commit replace the
+        live directories, not these links, so views over a snapshot see one night in every dataset
+        until the analyst database pointing at the next snapshot is committed."""
+        final = self.root / SNAPSHOTS / name
+        tmp = self.root / SNAPSHOTS / f".{name}.tmp"
+        for stale in (final, tmp):
+            if stale.exists():
+                shutil.rmtree(stale)  # a killed earlier attempt of the same run
+        tmp.mkdir(parents=True)
+        for dataset in ALL_DATASETS:
+            for partition, files in self.files_by_partition(dataset).items():
+                target = tmp / dataset.name / f"{dataset.partition}={partition.isoformat()}"
+                target.mkdir(parents=True)
+                for path in files:
+                    os.link(path, target / Path(path).name)
+        os.rename(tmp, final)
+        return Warehouse(final)
+
+    def prune_snapshots(self, keep: set[str]) -> None:
+        """Removes the snapshots not in `keep` (the committed analyst database's and the one before,
+        which sessions opened before the last commit still read)."""
+        for path in sorted((self.root / SNAPSHOTS).glob("*")):
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
 
     def resume_pending(self) -> list[str]:
         """Finish commits a killed run had started; discard runs that never got to READY."""

@@ -50,6 +50,15 @@ def assert_readable(wh: Path) -> None:
             pq.read_table(path)
 
 
+def analyst_counts(wh: Path) -> dict[str, int]:
+    """Rows per dataset as a session of the analyst database sees them."""
+    con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
+    try:
+        return {d.name: con.execute(f"select count(*) from {d.name}").fetchone()[0] for d in ALL_DATASETS}
+    finally:
+        con.close()
+
+
 def analyst_as_of(wh: Path):
     con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
     try:
@@ -80,6 +89,9 @@ def test_a_fault_at_each_point_keeps_the_previous_state_and_the_next_run_complet
         for staged in (wh / "_staging").glob("*") if (wh / "_staging").exists() else []:
             assert (staged / "READY").exists(), staged
     assert_readable(wh)
+    # A session of the analyst database sees one night across datasets: the previous one until the
+    # new analyst database is committed, then the new one (never new engagement beside old profile_daily).
+    assert analyst_counts(wh) in (analyst_counts(night1), analyst_counts(reference)), point
     if point in ("after_ingest", "after_windows", "stage_manifest", "ready_write"):  # nothing committed yet
         assert dataset_rows(wh, "events") == dataset_rows(night1, "events")
 
