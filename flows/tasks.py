@@ -65,7 +65,8 @@ class Night:
 
 
 def timed(step: str):
-    """Records the wrapped step's wall time in `night.durations[step]` (its first argument)."""
+    """Records the wrapped step's wall time in `night.durations[step]` (its first argument). An I/O
+    error leaving it says in which step it happened, beside the path it names."""
 
     def wrap(fn):
         @functools.wraps(fn)
@@ -73,6 +74,10 @@ def timed(step: str):
             clock = time.perf_counter()
             try:
                 return fn(night, *args, **kwargs)
+            except OSError as exc:
+                if exc.errno is None or (exc.strerror or "").endswith(")"):
+                    raise
+                raise type(exc)(exc.errno, f"{exc.strerror} (nightly step: {step})", exc.filename) from exc
             finally:
                 night.durations[step] = time.perf_counter() - clock
 
