@@ -26,8 +26,8 @@ from tests.e2e.helpers import assert_same_warehouse, dataset_rows, nightly
 
 # One trial per phase of a night, alternating the two modes.
 DEFAULT_TRIALS = [
-    ("kill", "ready_write"), ("fail", "stage_manifest"), ("kill", "data_mid_commit"),
-    ("fail", "data_state_fsync"), ("kill", "sql_mid_commit"), ("fail", "db_duckdb_rename"),
+    ("kill", "sql_mid_commit"), ("kill", "data_mid_commit"), ("fail", "data_state_fsync"),
+    ("fail", "stage_manifest"), ("fail", "db_duckdb_rename"), ("kill", "ready_write"),
 ]
 ALL_TRIALS = [(mode, point) for point in POINTS for mode in ("kill", "fail")]
 TRIALS = ALL_TRIALS if os.environ.get("MICRORADAR_FAULTS") == "all" else DEFAULT_TRIALS
