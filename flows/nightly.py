@@ -26,7 +26,7 @@ def nightly(landing_dir: str, warehouse_dir: str, as_of: date | None = None, all
     night = tasks.Night(Warehouse.at(warehouse_dir), landing_dir, new_run_id(datetime.now(timezone.utc)),
                         as_of or default_as_of(started), started, full_refresh, list(beam_args or []),
                         num_buckets, config)
-    with night.wh.lock():
+    with night.wh.lock(), tasks.cleaned_on_failure(night):
         resumed = tasks.resume_pending(night)
         landed = tasks.find_landed(night, rehash, allow_changed)
         ingested = tasks.ingest(night, landed)

@@ -8,8 +8,10 @@ its wall time in the night's `durations` under one name, for the run report.
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -59,7 +61,8 @@ class Night:
 
 
 def timed(step: str):
-    """Records the wrapped step's wall time in `night.durations[step]` (its first argument)."""
+    """Records the wrapped step's wall time in `night.durations[step]` (its first argument). An I/O
+    error leaving it says in which step it happened, beside the path it names."""
 
     def wrap(fn):
         @functools.wraps(fn)
@@ -67,6 +70,10 @@ def timed(step: str):
             clock = time.perf_counter()
             try:
                 return fn(night, *args, **kwargs)
+            except OSError as exc:
+                if exc.errno is None or (exc.strerror or "").endswith(")"):
+                    raise
+                raise type(exc)(exc.errno, f"{exc.strerror} (nightly step: {step})", exc.filename) from exc
             finally:
                 night.durations[step] = time.perf_counter() - clock
 
@@ -80,6 +87,7 @@ class Landed:
     plan: manifest.IngestPlan
     manifest: pa.Table  # what earlier runs read (empty for a full refresh)
     state: dict  # the warehouse state before the run
+    entries: dict = field(default_factory=dict)  # the landing entries' account (run report)
 
     @property
     def to_read(self) -> list[landing.LandedFile]:
@@ -98,25 +106,61 @@ class NightPlan:
     previous_as_of: date | None
 
 
+@contextmanager
+def cleaned_on_failure(night: Night):
+    """A failed run removes what it staged, unless it got to READY (the next run finishes that
+    commit): a failure never leaves `_staging` filling the disk until the next run (#19 item 9)."""
+    try:
+        yield
+    except BaseException:
+        removed = night.wh.discard_unready([night.run_id, f"{night.run_id}-sql", f"{night.run_id}-sql-db"])
+        if removed:
+            progress(f"failed run: removed its staging {', '.join(removed)}")
+        raise
+
+
 @task
 @timed("resume")
-def resume_pending(night: Night) -> list[str]:
-    """Finishes the commits a killed run had started; discards what never got to READY."""
-    resumed = night.wh.resume_pending()
+def resume_pending(night: Night) -> dict[str, dict]:
+    """Finishes the commits a killed run had started; discards what never got to READY. Returns each
+    finished run's figures (its line counts and files, kept with its READY marker)."""
+    resumed = night.wh.resume_pending_with_figures()
     if resumed:
         progress(f"finished the commit of interrupted run(s) {', '.join(resumed)}")
     return resumed
 
 
 @task(retries=2, retry_delay_seconds=5)
-def scan_landing(landing_dir: str, seen: pa.Table, rehash: bool = False) -> manifest.IngestPlan:
-    """Lists the landing directory and compares it with the manifest (file system: retried). Files
-    the manifest saw with the same size and modification time keep their recorded hash, unless
-    `rehash`: the others are read and hashed, so a night reads the new files, not the history."""
-    landed = landing.discover(Path(landing_dir))
+def list_landing(landing_dir: str, ignored_patterns: tuple[str, ...]) -> landing.LandingScan:
+    """Every entry below the landing directory, sorted into contract files, hidden, ignored, unknown
+    and unreadable (file system: retried)."""
+    return landing.scan(Path(landing_dir), ignored_patterns)
+
+
+@task(retries=2, retry_delay_seconds=5)
+def scan_landing(landed: list[landing.LandedFile], seen: pa.Table, rehash: bool = False) -> manifest.IngestPlan:
+    """Compares the landed files with the manifest (file system: retried). Files the manifest saw
+    with the same size and modification time keep their recorded hash, unless `rehash`: the others
+    are read and hashed, so a night reads the new files, not the history."""
     hashes = {} if rehash else manifest.recorded_hashes(landed, seen)
     hashes |= {f.relpath: landing.file_sha256(f.path) for f in landed if f.relpath not in hashes}
     return manifest.plan_ingest(landed, hashes, seen)
+
+
+def check_landing(night: Night, entries: landing.LandingScan) -> dict:
+    """The run report's account of the landing entries; an entry the run cannot account for fails
+    it, named, with a report of the failed run (runs/<run_id>.json) listing every entry."""
+    account = entries.report(night.config.skip_unreadable_landing)
+    try:
+        entries.check(night.landing_dir, night.config.skip_unreadable_landing)
+    except landing.LandingProblems as exc:
+        night.wh.write_json(f"runs/{night.run_id}.json", {
+            "run_id": night.run_id, "status": "failed", "phase": "landing", "error": str(exc),
+            "landing": str(Path(night.landing_dir).resolve()), "landing_entries": account})
+        raise
+    if entries.hidden:
+        progress(f"landing: {len(entries.hidden)} hidden (dot-named) entries left for later")
+    return account
 
 
 @timed("plan")
@@ -124,14 +168,16 @@ def find_landed(night: Night, rehash: bool = False, allow_changed: bool = False)
     """What landed since the manifest: new files are read; changed ones refused unless allowed."""
     state = {} if night.full_refresh else night.wh.read_state()
     seen = MANIFEST_SCHEMA.empty_table() if night.full_refresh else night.wh.read_manifest()
-    plan = scan_landing(night.landing_dir, seen, rehash)
+    entries = list_landing(night.landing_dir, tuple(night.config.ignored_landing_patterns))
+    account = check_landing(night, entries)
+    plan = scan_landing(entries.files, seen, rehash)
     progress(f"landing: {len(plan.new)} new, {len(plan.changed)} changed, {plan.already_ingested} already ingested")
     if plan.changed and not allow_changed:
         names = ", ".join(f.relpath for f in plan.changed)
         raise ChangedLandingFiles(f"landed files changed after ingestion (use --allow-changed to re-read): {names}")
     # Unless told, the bucket count follows the night's input, so a bucket's memory does not.
     night.num_buckets = night.num_buckets or batch.buckets_for(sum(f.size for f in plan.new + plan.changed))
-    return Landed(plan, seen, state)
+    return Landed(plan, seen, state, account)
 
 
 @task
@@ -225,9 +271,24 @@ def publish(night: Night, landed: Landed, plan: NightPlan, job: batch.MergeJob) 
     night.wh.stage_manifest(night.run_id, manifest.updated_manifest(
         landed.manifest, landed.to_read, landed.plan.hashes, night.run_id, night.ingest_us, MANIFEST_SCHEMA))
     state = {**landed.state, "as_of": plan.windows_as_of.isoformat(), "data_run": night.run_id}
-    night.wh.mark_ready(night.run_id, state, replace_datasets=night.full_refresh)
+    night.wh.mark_ready(night.run_id, state, replace_datasets=night.full_refresh,
+                        figures=commit_figures(night, landed, plan))
     faults.point("before_commit")
     night.wh.commit(night.run_id)
+
+
+def commit_figures(night: Night, landed: Landed, plan: NightPlan) -> dict:
+    """What the run report says of this run's data, kept with its READY marker: a run killed after
+    it is finished by the next one, whose report then carries these figures (#19 item 8)."""
+    stats = {}
+    for name in (batch.INGEST_STATS, batch.MERGE_STATS):
+        path = Path(night.staging, name)
+        stats[name] = json.loads(path.read_text()) if path.exists() else None
+    counts = batch.run_report_counts(stats[batch.INGEST_STATS], stats[batch.MERGE_STATS], plan.stored_wins)
+    return {"as_of": night.as_of.isoformat(), "started_at": night.started.isoformat(),
+            "files": {"new": len(landed.plan.new), "changed": len(landed.plan.changed)},
+            "counts": run_report.accounting(counts),
+            "touched_event_dates": sorted(d.isoformat() for d in plan.touched)}
 
 
 @task
@@ -241,8 +302,12 @@ def stage_sql_layer(warehouse: Warehouse, run_id: str, as_of: date, recompute_fr
 
 @task
 def stage_analyst_db(warehouse: Warehouse, run_id: str, as_of: date, config: cfg.Config) -> None:
-    """A fresh microradar.duckdb, renamed into place by the commit (readers keep the old file open)."""
-    sql_layer.build_analyst_db(warehouse, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config)
+    """A fresh microradar.duckdb, renamed into place by the commit (readers keep the old file open).
+    Its dataset views read a snapshot of the published files taken now (Warehouse.snapshot), so a
+    session sees one night across datasets: between the next data commit and the next SQL commit,
+    the views still read this night's files, not a new engagement_daily beside an old profile_daily."""
+    snapshot = warehouse.snapshot(run_id)
+    sql_layer.build_analyst_db(snapshot, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config)
 
 
 def refresh_sql(wh: Warehouse, run_id: str, as_of: date, recompute_from: date | None, config: cfg.Config,
@@ -252,16 +317,29 @@ def refresh_sql(wh: Warehouse, run_id: str, as_of: date, recompute_from: date | 
     progress("sql layer: profile_daily, rising and suspicious flags ...")
     sql_run = run_id + "-sql"
     rows = stage_sql_layer(wh, sql_run, as_of, recompute_from, config)
+    faults.point("sql_staged")
     state = wh.read_state()
     state["sql_run"] = state.get("data_run")
+    state["db_run"] = None  # until the analyst database of this data is committed (refresh_analyst_db)
     wh.mark_ready(sql_run, state, replace_datasets=replace)
     wh.commit(sql_run)
-    stage_analyst_db(wh, sql_run + "-db", as_of, config)
-    wh.mark_ready(sql_run + "-db", wh.read_state())
-    wh.commit(sql_run + "-db")
+    refresh_analyst_db(wh, sql_run, as_of, config)
     seconds = time.perf_counter() - clock
     progress(f"sql layer: {rows:,} profile-days written in {seconds:.1f} s")
     return seconds
+
+
+def refresh_analyst_db(wh: Warehouse, sql_run: str, as_of: date, config: cfg.Config) -> None:
+    """Stages and commits the analyst database of the committed data; the state records it."""
+    stage_analyst_db(wh, sql_run + "-db", as_of, config)
+    faults.point("db_staged")
+    state = wh.read_state()
+    previous = state.get("snapshot")
+    state["db_run"] = state.get("data_run")
+    state["snapshot"] = sql_run + "-db"
+    wh.mark_ready(sql_run + "-db", state)
+    wh.commit(sql_run + "-db")
+    wh.prune_snapshots({sql_run + "-db", previous})
 
 
 @task
@@ -270,6 +348,10 @@ def refresh_sql_if_due(night: Night, recompute_from: date | None) -> bool:
     """The SQL layer, when the data committed since its last refresh (a refresh that never
     committed, even a killed night's, is redone in full)."""
     state = night.wh.read_state()
+    if state.get("data_run") and state.get("sql_run") == state["data_run"] and state.get("db_run", 0) is None:
+        # A run stopped between the SQL commit and the analyst database's: only the latter is redone.
+        refresh_analyst_db(night.wh, night.run_id + "-sql", date.fromisoformat(state["as_of"]), night.config)
+        return True
     if not state.get("data_run") or state.get("sql_run") == state.get("data_run"):
         return False
     faults.point("before_sql")
@@ -279,7 +361,7 @@ def refresh_sql_if_due(night: Night, recompute_from: date | None) -> bool:
 
 
 @task
-def write_report(night: Night, resumed: list[str], landed: Landed, ingested: dict | None, plan: NightPlan,
+def write_report(night: Night, resumed: dict[str, dict], landed: Landed, ingested: dict | None, plan: NightPlan,
                  windows: tuple[batch.MergeJob, dict] | None, top_rising: int) -> dict:
     """The run report: accounting of every line, what was recomputed, durations, top rising."""
     merge_stats = windows[1] if windows else None
@@ -290,9 +372,12 @@ def write_report(night: Night, resumed: list[str], landed: Landed, ingested: dic
         "landing": str(Path(night.landing_dir).resolve()),
         "warehouse": str(night.wh.root),
         "full_refresh": night.full_refresh,
-        "resumed_runs": resumed,
+        "resumed_runs": list(resumed),
+        # The figures of each interrupted run this one finished (its lines are counted there, not here).
+        "resumed": resumed,
         "files": {"new": len(landed.plan.new), "changed": len(landed.plan.changed),
                   "already_ingested": landed.plan.already_ingested},
+        "landing_entries": landed.entries,
         "recomputed": windows is not None,
         "touched_event_dates": sorted(d.isoformat() for d in plan.touched),
         "event_dates_rewritten": sorted(d.isoformat() for d in plan.rewritten) if windows else [],

@@ -10,6 +10,7 @@ directory when its pipeline is done.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 
 import pyarrow as pa
@@ -35,5 +36,9 @@ def read(paths: list[str]) -> pa.Table:
 
 
 def remove(directory: str) -> None:
-    if FileSystems.exists(directory):
+    """Removes the spill directory. A local one directly: Beam's delete matches its argument as a
+    glob, so a staging path holding `[`, `*` or `?` would never be found (#19)."""
+    if FileSystems.get_scheme(directory) in (None, "file"):
+        shutil.rmtree(directory.removeprefix("file://"), ignore_errors=True)
+    elif FileSystems.exists(directory):
         FileSystems.delete([directory])

@@ -18,7 +18,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from pipelines import engagement
-from storage.duck import connect
+from storage.duck import connect, literal
 
 from ingest import tables
 
@@ -143,8 +143,7 @@ class EngagerFiles:
     def read(self, paths) -> Iterator[pa.Table]:
         con = connect()
         try:
-            con.execute("SET TimeZone='UTC'")  # every session the project opens is in UTC
-            engagers = con.sql(self.sql(), params={"files": list(paths)}).to_arrow_table()
+            engagers = con.sql(self.sql(), params={"files": [literal(p) for p in paths]}).to_arrow_table()
         finally:
             con.close()
         if engagers.num_rows:

@@ -51,16 +51,22 @@ class ParseFileFn(beam.DoFn):
     def _parse(self, landed: landing.LandedFile):
         rejects = []
         counts = {"lines_read": 0, "blank": 0, "valid": 0, "rejected": {}}
-        for first, lines in landing.iter_blocks(landed.path, self.block_bytes):
-            block = parse_block.parse_block(lines, first, self.ingest_us, landed.relpath, self.min_event_us)
-            counts["lines_read"] += len(lines)
-            counts["blank"] += block.blank
-            counts["valid"] += block.events.num_rows
-            for number, raw, reject in block.rejects:
-                rejects.append((landed.relpath, number, parse.raw_text(raw), reject.reason, reject.detail))
-                counts["rejected"][reject.reason] = counts["rejected"].get(reject.reason, 0) + 1
-            if block.events.num_rows:
-                yield block.events
+        try:
+            for first, lines in landing.iter_blocks(landed.path, self.block_bytes):
+                block = parse_block.parse_block(lines, first, self.ingest_us, landed.relpath, self.min_event_us)
+                counts["lines_read"] += len(lines)
+                counts["blank"] += block.blank
+                counts["valid"] += block.events.num_rows
+                for number, raw, reject in block.rejects:
+                    rejects.append((landed.relpath, number, parse.raw_text(raw), reject.reason, reject.detail))
+                    counts["rejected"][reject.reason] = counts["rejected"].get(reject.reason, 0) + 1
+                if block.events.num_rows:
+                    yield block.events
+        except landing.CorruptFile as exc:  # the lines before the damage are in; the damage is one record
+            counts["lines_read"] += 1
+            counts["rejected"]["corrupt_file"] = counts["rejected"].get("corrupt_file", 0) + 1
+            rejects.append((landed.relpath, exc.line, parse.raw_text(exc.fragment), "corrupt_file",
+                            f"{landed.relpath}: {exc}"))
         if rejects:
             self.rejected_lines.inc(len(rejects))
             yield beam.pvalue.TaggedOutput(REJECTED, tables.rejected_table(rejects, self.run_id, self.ingest_us))

@@ -101,6 +101,14 @@ class Config:
     # future bound (ingest + 24 h) it is the one bound on event times, so no later date arithmetic
     # (windows, day offsets) can overflow on a year-0001 or 1900 line. Must be timezone-aware.
     min_event_time: datetime = datetime.fromisoformat(DEFAULT_MIN_EVENT_TIME)
+    # Every entry below the landing directory is accounted for (SPEC section 2). A file that is not a
+    # contract file (*.jsonl, *.ndjson, optionally .gz) fails the run, named, unless it matches one of
+    # these globs (fnmatch, relative to the landing directory, '/'-separated; `*` also matches '/':
+    # "*.csv" ignores a CSV in any folder); an ignored one is listed in the run report.
+    ignored_landing_patterns: tuple[str, ...] = ()
+    # An entry that cannot be read (permissions, a dangling link, a link loop, a FIFO) fails the run,
+    # named; set this to skip such entries instead (each is listed in the run report).
+    skip_unreadable_landing: bool = False
 
     def __post_init__(self):
         # Day numbers are computed by integer division of µs since 1970 (truncating): an earlier

@@ -112,4 +112,6 @@ REJECT_REASONS = {
     "future_event": "event_time is more than 24 hours after the line was ingested",
     "too_old_event": "event_time is before min_event_time (configuration, default 2004-01-01)",
     "oversized_field": "an id over 128 characters, a string over 64 KiB (UTF-8) or a list over 1,000 items",
+    "corrupt_file": "a compressed file is cut short or corrupt: its lines before the damage are read, the damage "
+                    "is this one record (source_line: the line it cut; detail: the byte offset)",
 }

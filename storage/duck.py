@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 
 import duckdb
@@ -13,3 +14,10 @@ def connect(path: str | Path = ":memory:", read_only: bool = False, config: dict
     con = duckdb.connect(str(path), read_only=read_only, config=config or {})
     con.execute("SET TimeZone='UTC'")
     return con
+
+
+def literal(path: str | Path) -> str:
+    """`path` as DuckDB reads it literally: DuckDB expands `*`, `?` and `[...]` in every file path it
+    is given (in a list too), so a warehouse below a folder named `nights[1]` would match nothing.
+    Each such character becomes a one-character class (`[[]`, `[*]`, `[?]`)."""
+    return glob.escape(str(path))

@@ -18,7 +18,7 @@ from datetime import date
 import pyarrow as pa
 
 from ingest.dedup import FIELDS_SET, SORT_KEYS, fields_set_sql
-from storage.duck import connect
+from storage.duck import connect, literal
 
 # Candidates whose stored copy stays kept: (platform, event_id, conflicting: payloads differ).
 STORED_WINS_SCHEMA = pa.schema([("platform", pa.string()), ("event_id", pa.string()), ("conflicting", pa.bool_())])
@@ -35,7 +35,8 @@ class TouchedDates:
 
 
 def _glob_list(files: list[str]) -> str:
-    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    """An SQL list of the files, each read literally (never as a pattern)."""
+    return "[" + ", ".join("'" + literal(f).replace("'", "''") + "'" for f in files) + "]"
 
 
 def _sorts_before(a: str, b: str) -> str:

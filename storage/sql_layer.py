@@ -11,6 +11,7 @@ import hashlib
 import re
 import json
 import shutil
+import tempfile
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -20,7 +21,7 @@ import pyarrow as pa
 
 from schemas import config as cfg
 from schemas.units import WINDOW_LENGTHS
-from storage.duck import connect
+from storage.duck import connect, literal
 from storage.warehouse import Warehouse
 from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, VIEW_DATASETS, Dataset
 
@@ -125,7 +126,7 @@ def dataset_view_sql(wh: Warehouse, dataset: Dataset, union_by_name: bool = True
     query. The pipeline's own queries name the columns they read and skip it: a file missing one
     fails the query loudly, and the footers of a long history cost more than a night's days."""
     if wh.partition_files(dataset):
-        base = wh.root.as_posix() + "/" if root is None else (root.rstrip("/") + "/" if root else "")
+        base = literal(wh.root.as_posix()) + "/" if root is None else (literal(root.rstrip("/")) + "/" if root else "")
         glob = f"{base}{dataset.name}/*=*/*.parquet".replace("'", "''")
         return (
             f"select * from read_parquet('{glob}', hive_partitioning = true, "
@@ -237,6 +238,18 @@ def _reuse_published(wh: Warehouse, path: Path, definition: str, as_of: date | N
 
 
 def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT) -> None:
+    """The analyst database at `path` (_build_analyst_db). DuckDB cannot write a database whose path
+    holds `?` (it misplaces the write-ahead log's name), so such a file is built in a temporary
+    folder and moved to `path`; readers open it read-only, which works (#19 item 6)."""
+    if "?" not in str(path):
+        return _build_analyst_db(wh, path, as_of, config)
+    with tempfile.TemporaryDirectory(prefix="microradar-db-") as tmp:
+        _build_analyst_db(wh, Path(tmp) / path.name, as_of, config)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(Path(tmp) / path.name, path)
+
+
+def _build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT) -> None:
     """The analyst database at `path`: views over every dataset, the configuration, analyst views and
     macros. A copy of the published one when only the as-of day differs (its views read the files
     found at query time); built afresh otherwise, since creating the views reads every file's footer."""

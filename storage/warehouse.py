@@ -31,6 +31,7 @@ from schemas.datasets import ALL_DATASETS, Dataset
 
 META = "_meta"
 STAGING = "_staging"
+SNAPSHOTS = "_snapshots"  # immutable views of the published files, read by the analyst database
 READY = "READY"
 MANIFEST_SCHEMA = pa.schema(
     [
@@ -149,16 +150,26 @@ class Warehouse:
         path = self.meta / "state.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
-    def write_json(self, name: str, payload: dict) -> Path:
+    def write_json(self, name: str, payload: dict, fault: str | None = None) -> Path:
+        """Replaces `_meta/<name>` in one step: a temp file, fsync, rename (`fault`: the prefix of
+        the fault points of each step)."""
         path = self.meta / name
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str))
+        with open(tmp, "w") as handle:
+            handle.write(json.dumps(payload, indent=2, sort_keys=True, default=str))
+            handle.flush()
+            if fault:
+                faults.point(f"{fault}_fsync")
+            os.fsync(handle.fileno())
+        if fault:
+            faults.point(f"{fault}_rename")
         os.replace(tmp, path)
         return path
 
     # --- publishing -------------------------------------------------------------------------
     def stage_manifest(self, run_id: str, manifest: pa.Table) -> None:
+        faults.point("stage_manifest")
         staged = self.staging_dir(run_id) / "manifest.parquet"
         write_parquet(manifest.cast(MANIFEST_SCHEMA), staged)
 
@@ -195,11 +206,13 @@ class Warehouse:
                 if not target.exists():
                     os.link(old, target)
 
-    def mark_ready(self, run_id: str, state: dict, replace_datasets: bool = False) -> None:
+    def mark_ready(self, run_id: str, state: dict, replace_datasets: bool = False, figures: dict | None = None) -> None:
         """Everything is staged: from here on a commit is finished, never discarded.
 
         replace_datasets (a full rebuild): each staged dataset replaces the published one whole,
-        so partitions the rebuild no longer produces disappear.
+        so partitions the rebuild no longer produces disappear. figures: the run's report figures
+        (line counts, files), kept with the marker so that a run finishing this commit after a kill
+        reports them (resume_pending_with_figures).
         """
         staging = self.staging_dir(run_id)
         staging.mkdir(parents=True, exist_ok=True)
@@ -207,31 +220,47 @@ class Warehouse:
             for dataset in ALL_DATASETS:
                 if (staging / dataset.name).exists():
                     (staging / dataset.name / f".run-{run_id}").touch()
-        ready = {"state": state, "replace_datasets": replace_datasets}
-        (staging / READY).write_text(json.dumps(ready, default=str))
+        ready = {"state": state, "replace_datasets": replace_datasets, "figures": figures or {}}
+        if not run_id.endswith("-sql") and not run_id.endswith("-sql-db"):
+            faults.point("ready_write")
+        tmp = staging / f".{READY}.tmp"  # the marker appears whole or not at all
+        tmp.write_text(json.dumps(ready, default=str))
+        os.replace(tmp, staging / READY)
 
     def commit(self, run_id: str) -> dict:
         """Swap every staged partition (or dataset) in, then the manifest and state; remove the staging dir."""
         staging = self.staging_dir(run_id)
         ready = json.loads((staging / READY).read_text())
         state = ready["state"]
+        # Fault points (storage.faults): data_*, sql_* or db_* after the commit's kind.
+        kind = "db" if run_id.endswith("-sql-db") else "sql" if run_id.endswith("-sql") else "data"
+        faults.point(f"{kind}_commit_start")
         swapped = 0
         for dataset in ALL_DATASETS:
             if ready["replace_datasets"]:
                 if (staging / dataset.name).exists():
+                    faults.point(f"{kind}_swap")
                     self._publish_dataset(staging / dataset.name, self.dataset_dir(dataset), run_id)
                     swapped += 1
                 continue
             for staged in sorted((staging / dataset.name).glob("*=*")):
+                if swapped == 0:
+                    faults.point(f"{kind}_swap")
                 self._publish_partition(staged, self.dataset_dir(dataset) / staged.name, run_id)
                 swapped += 1
                 if swapped == 1:
-                    faults.point("mid_commit")
+                    faults.point(f"{kind}_mid_commit")
+                    if kind == "data":
+                        faults.point("mid_commit")  # the name the first kill tests used
         if (staging / "manifest.parquet").exists():
+            faults.point(f"{kind}_manifest_rename")
             os.replace(staging / "manifest.parquet", self.manifest_path)
         if (staging / "microradar.duckdb").exists():
+            faults.point(f"{kind}_duckdb_rename")
             os.replace(staging / "microradar.duckdb", self.duckdb_path)
-        self.write_json("state.json", state)
+        faults.point(f"{kind}_state_write")
+        self.write_json("state.json", state, fault=f"{kind}_state")
+        faults.point(f"{kind}_staging_removed")
         shutil.rmtree(staging)
         return {"partitions_published": swapped}
 
@@ -257,16 +286,61 @@ class Warehouse:
         else:
             os.rename(staged, target)
 
+    # --- snapshots: one night across datasets for the analyst database (#19 item 10) ----------
+    def snapshot(self, name: str) -> "Warehouse":
+        """A hard link of every published Parquet file below `_snapshots/<name>`, in the warehouse's
+        layout, returned as a Warehouse to build views over. Links share the files' blocks (no
+        copy), and a snapshot never changes: the partition swaps of a later data commit replace the
+        live directories, not these links, so views over a snapshot see one night in every dataset
+        until the analyst database pointing at the next snapshot is committed."""
+        final = self.root / SNAPSHOTS / name
+        tmp = self.root / SNAPSHOTS / f".{name}.tmp"
+        for stale in (final, tmp):
+            if stale.exists():
+                shutil.rmtree(stale)  # a killed earlier attempt of the same run
+        tmp.mkdir(parents=True)
+        for dataset in ALL_DATASETS:
+            for partition, files in self.files_by_partition(dataset).items():
+                target = tmp / dataset.name / f"{dataset.partition}={partition.isoformat()}"
+                target.mkdir(parents=True)
+                for path in files:
+                    os.link(path, target / Path(path).name)
+        os.rename(tmp, final)
+        return Warehouse(final)
+
+    def prune_snapshots(self, keep: set[str]) -> None:
+        """Removes the snapshots not in `keep` (the committed analyst database's and the one before,
+        which sessions opened before the last commit still read)."""
+        for path in sorted((self.root / SNAPSHOTS).glob("*")):
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+
     def resume_pending(self) -> list[str]:
         """Finish commits a killed run had started; discard runs that never got to READY."""
-        finished = []
+        return list(self.resume_pending_with_figures())
+
+    def resume_pending_with_figures(self) -> dict[str, dict]:
+        """resume_pending, with the figures each finished run kept with its READY marker."""
+        finished = {}
         for staging in sorted((self.root / STAGING).glob("*")):
             if (staging / READY).exists():
+                figures = json.loads((staging / READY).read_text()).get("figures", {})
                 self.commit(staging.name)
-                finished.append(staging.name)
+                finished[staging.name] = figures
             else:
                 shutil.rmtree(staging)
         return finished
+
+    def discard_unready(self, run_ids: list[str]) -> list[str]:
+        """A failed run's staging dirs that never got to READY, removed (a READY one is finished by
+        the next run). Returns the ones removed."""
+        removed = []
+        for run_id in run_ids:
+            staging = self.staging_dir(run_id)
+            if staging.exists() and not (staging / READY).exists():
+                shutil.rmtree(staging, ignore_errors=True)
+                removed.append(run_id)
+        return removed
 
 
 def replace_partition(table: pa.Table, target: Path, staging_root: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime, timezone
 
 import pytest
@@ -41,3 +42,26 @@ def line(obj: dict) -> bytes:
 @pytest.fixture
 def ingest_us() -> int:
     return INGEST_US
+
+
+@pytest.fixture(scope="session")
+def crash_scenario(tmp_path_factory):
+    """Night 1 landed and committed; night 2's files landed; the uninterrupted night 2 as reference.
+    Built once per session through the CLI: the kill tests (tests/e2e/test_crash.py) and the fault
+    suite (tests/faults/) start each trial from a copy of night 1."""
+    from tests.e2e.helpers import land_days, nightly
+    from tools.generator import generate_landing
+
+    root = tmp_path_factory.mktemp("crash")
+    summary = generate_landing(root / "gen", profiles=12, days=30, seed=3)
+    days = sorted(p.name for p in summary.landing_dir.iterdir())
+    landing = root / "landing"
+    landing.mkdir()
+    land_days(summary.landing_dir, landing, days[:-3])
+    night1 = root / "night1"
+    assert nightly(landing, night1, summary.end_date).returncode == 0
+    land_days(summary.landing_dir, landing, days[-3:])
+    reference = root / "reference"
+    shutil.copytree(night1, reference)
+    assert nightly(landing, reference, summary.end_date).returncode == 0
+    return root, landing, night1, reference, summary.end_date

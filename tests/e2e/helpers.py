@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -43,3 +48,34 @@ def assert_same_warehouse(a: Path, b: Path) -> None:
         assert len(rows_a) == len(rows_b), (dataset.name, len(rows_a), len(rows_b))
         diff = [(x, y) for x, y in zip(rows_a, rows_b) if x != y]
         assert not diff, (dataset.name, diff[:3])
+
+
+BIN = Path(sys.executable).parent / "microradar"
+
+
+def nightly(landing: Path, wh: Path, as_of, kill_at: str | None = None, fail_at: str | None = None
+            ) -> subprocess.CompletedProcess:
+    """Runs the CLI in its own process group. A SIGKILLed run leaves its children (Prefect's
+    temporary server) behind, as any killed job would: the group is cleaned up afterwards."""
+    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
+    env.pop("MICRORADAR_KILL_AT", None)
+    env.pop("MICRORADAR_FAIL_AT", None)
+    if kill_at:
+        env["MICRORADAR_KILL_AT"] = kill_at
+    if fail_at:
+        env["MICRORADAR_FAIL_AT"] = fail_at
+    args = [str(BIN), "nightly", "--landing", str(landing), "--warehouse", str(wh), "--as-of", as_of.isoformat(),
+            "--", "--runner=FnApiRunner"]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, start_new_session=True)
+        try:
+            code = proc.wait(timeout=600)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(args, code, out.read(), err.read())

@@ -146,22 +146,26 @@ def test_every_subcommand_has_help():
             assert "[-- BEAM_OPTIONS]" in result.stdout
 
 
-def test_an_unreadable_landed_file_fails_the_run_with_its_name_and_publishes_nothing(tmp_path):
+def test_a_cut_gz_keeps_its_lines_and_the_cut_is_one_rejected_record_the_night_goes_on(tmp_path):
     import gzip
+
+    import duckdb
 
     landing = tmp_path / "landing" / "2026-11-20"
     landing.mkdir(parents=True)
-    good = b'{"event_id":"e1","event_type":"post","event_time":"2026-11-20T10:00:00Z","platform":"x","profile_id":"p","post_id":"a"}\n'
-    (landing / "good.jsonl").write_bytes(good)
-    packed = gzip.compress(good * 200)
+    good = b'{"event_id":"e%d","event_type":"post","event_time":"2026-11-20T10:00:00Z","platform":"x","profile_id":"p","post_id":"a"}\n'
+    (landing / "good.jsonl").write_bytes(good % 0)
+    packed = gzip.compress(b"".join(good % i for i in range(1, 2001)))
     (landing / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
     result = microradar("nightly", "--landing", tmp_path / "landing", "--warehouse", tmp_path / "wh",
                         "--as-of", "2026-11-20", check=False)
-    assert result.returncode == 1
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert "unreadable landing file 2026-11-20/cut.jsonl.gz" in result.stderr
-    assert not (tmp_path / "wh" / "events").exists()
-    assert not (tmp_path / "wh" / "_meta" / "manifest.parquet").exists()
+    assert result.returncode == 0, result.stderr
+    con = duckdb.connect()
+    rejected = con.execute(f"select source_file, reason, detail from read_parquet('{tmp_path}/wh/rejected/*/*.parquet')").fetchall()
+    assert [(r[0], r[1]) for r in rejected] == [("2026-11-20/cut.jsonl.gz", "corrupt_file")]
+    assert "at byte" in rejected[0][2]
+    events = con.execute(f"select count(*) from read_parquet('{tmp_path}/wh/events/*/*.parquet')").fetchone()[0]
+    assert 1 < events < 2001  # the good file and the lines before the cut
 
 
 # --- a strict command line -------------------------------------------------------------------------

@@ -4,65 +4,21 @@ half-written or mixed partition."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 import threading
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from storage import sql_layer
-from tools.generator import generate_landing
-from tests.e2e.helpers import assert_same_warehouse, dataset_rows, land_days
-
-BIN = Path(sys.executable).parent / "microradar"
-
-
-def nightly(landing: Path, wh: Path, as_of, kill_at: str | None = None) -> subprocess.CompletedProcess:
-    """Runs the CLI in its own process group. A SIGKILLed run leaves its children (Prefect's
-    temporary server) behind, as any killed job would: the group is cleaned up afterwards."""
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
-    env.pop("MICRORADAR_KILL_AT", None)
-    if kill_at:
-        env["MICRORADAR_KILL_AT"] = kill_at
-    args = [str(BIN), "nightly", "--landing", str(landing), "--warehouse", str(wh), "--as-of", as_of.isoformat(),
-            "--", "--runner=FnApiRunner"]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, start_new_session=True)
-        try:
-            code = proc.wait(timeout=600)
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        out.seek(0)
-        err.seek(0)
-        return subprocess.CompletedProcess(args, code, out.read(), err.read())
-
+from tests.e2e.helpers import assert_same_warehouse, dataset_rows, nightly
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory):
-    """Night 1 landed and committed; night 2's files landed; the uninterrupted night 2 as reference."""
-    root = tmp_path_factory.mktemp("crash")
-    summary = generate_landing(root / "gen", profiles=12, days=30, seed=3)
-    days = sorted(p.name for p in summary.landing_dir.iterdir())
-    landing = root / "landing"
-    landing.mkdir()
-    land_days(summary.landing_dir, landing, days[:-3])
-    night1 = root / "night1"
-    assert nightly(landing, night1, summary.end_date).returncode == 0
-    land_days(summary.landing_dir, landing, days[-3:])
-    reference = root / "reference"
-    shutil.copytree(night1, reference)
-    assert nightly(landing, reference, summary.end_date).returncode == 0
-    return root, landing, night1, reference, summary.end_date
+def scenario(crash_scenario):
+    """Night 1 landed and committed; night 2's files landed; the uninterrupted night 2 as reference
+    (tests/conftest.py: built once per session, shared with the fault suite in tests/faults/)."""
+    return crash_scenario
 
 
 @pytest.mark.parametrize("kill_at", ["after_ingest", "mid_commit", "before_sql"])

@@ -79,3 +79,26 @@ def test_parse_dedup_and_window_compose(tmp_path):
             equal_to([(("instagram", 7, 2), 2), (("instagram", 28, 2), 2), (("tiktok", 7, 1), 2), (("tiktok", 28, 1), 2)]),
             label="Trailing",
         )
+
+
+def test_a_cut_gz_keeps_its_lines_before_the_cut_and_the_cut_is_one_rejected_record(tmp_path):
+    body = "".join(json.dumps(event(event_id=f"e{i}")) + "\n" for i in range(400)).encode()
+    packed = gzip.compress(body)
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
+    files = discover(tmp_path)
+    with TestPipeline(options=RUNNER) as p:
+        parsed = p | beam.Create(files) | ParseEvents(INGEST_US, "run-1")
+        kept = parsed.events | "Count" >> beam.Map(lambda t: t.num_rows) | beam.CombineGlobally(sum)
+        assert_that(kept, lambda got: got[0] > 50 or (_ for _ in ()).throw(AssertionError(got)), label="Kept")
+        assert_that(
+            parsed[REJECTED] | "RejectRows" >> beam.FlatMap(
+                lambda t: [(r["source_file"], r["reason"], "at byte" in r["detail"]) for r in t.to_pylist()]),
+            equal_to([("cut.jsonl.gz", "corrupt_file", True)]),
+            label="OneCorruptRecord",
+        )
+        assert_that(
+            parsed[STATS] | "Identity" >> beam.Map(
+                lambda c: c["lines_read"] == c["valid"] + c["blank"] + sum(c["rejected"].values())),
+            equal_to([True]),
+            label="Accounting",
+        )

@@ -100,3 +100,30 @@ def test_one_writer_at_a_time(tmp_path):
                 pass
     with wh.lock():  # released
         pass
+
+
+def test_a_snapshot_keeps_its_night_while_the_live_partition_is_swapped(tmp_path):
+    """#19 item 10: the analyst database reads a snapshot (hard links), so a data commit that
+    replaces a partition does not change what its views read until the next snapshot."""
+    import pyarrow as pa
+
+    from schemas.datasets import EVENTS
+    from storage.parquet import write_parquet
+
+    wh = Warehouse.at(tmp_path / "wh")
+    live = wh.dataset_dir(EVENTS) / "event_date=2026-11-20"
+    live.mkdir(parents=True)
+    write_parquet(pa.table({"x": [1]}), live / "part-r1-0.parquet")
+    snap = wh.snapshot("s1")
+    assert [p.split("/wh/")[1] for p in snap.partition_files(EVENTS)] == \
+        ["_snapshots/s1/events/event_date=2026-11-20/part-r1-0.parquet"]
+    staged = tmp_path / "staged" / "event_date=2026-11-20"
+    staged.mkdir(parents=True)
+    write_parquet(pa.table({"x": [2, 3]}), staged / "part-r2-0.parquet")
+    wh._publish_partition(staged, live, "r2")  # the next night's swap removes the old file from the live dir
+    assert [p.name for p in live.iterdir()] == ["part-r2-0.parquet"]
+    (old,) = snap.partition_files(EVENTS)
+    assert pq.read_table(old)["x"].to_pylist() == [1]
+    wh.snapshot("s2")
+    wh.prune_snapshots({"s2"})
+    assert [p.name for p in (wh.root / "_snapshots").iterdir()] == ["s2"]
