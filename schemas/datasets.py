@@ -212,7 +212,7 @@ PROFILE_DAILY = Dataset(
             col("per_post_growth_pct_28d", pa.float64(), "interactions per post in the 28-day window against the 28 days before, - 1"),
             col("per_post_growth_pct_14d", pa.float64(), "interactions per post in the 14-day window against the 14 days before, - 1"),
             col("max_daily_gain_share", pa.float64(), "largest follower gain between two consecutive readings in the last 28 days / follower_growth_28d"),
-            col("max_daily_gain_vs_baseline", pa.float64(), "that gain / what the profile's median pace (followers per day between readings, 28 days) gains over the same time"),
+            col("max_daily_gain_vs_baseline", pa.float64(), "that gain / what the profile's median pace (followers per day between readings, 28 days) gains over the same time, at least the precision"),
             col("projected_followers", pa.int64(), "followers + cfg_rising.projection_days x the daily gain over the signal window"),
             col("is_suspicious", pa.bool_(), "follower growth looks bought: see docs/SCORES.md", nullable=False),
             col("suspicious_reasons", pa.list_(pa.string()), "why is_suspicious, in words", nullable=False),

@@ -179,7 +179,8 @@ measured as (
         max_daily_gain / nullif(followers_before_jump, 0) as max_jump_pct,
         max_daily_gain / nullif(follower_growth_28d, 0) as max_daily_gain_share,
         -- the step against what the profile's usual pace would have gained over the same time
-        max_daily_gain / greatest(coalesce(median_abs_daily_change, 0) * max_gain_step_days, 1)
+        -- (at least the step's precision: a pace below the rounding is not measured)
+        max_daily_gain / greatest(coalesce(median_abs_daily_change, 0) * max_gain_step_days, max_gain_precision, 1)
             as max_daily_gain_vs_baseline,
         follower_growth_28d / nullif(growth_observed_days, 0) as avg_daily_gain_28d,
         follower_growth_7d / nullif(growth_observed_days_7d, 0) as follower_velocity_7d,
