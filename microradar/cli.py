@@ -122,7 +122,7 @@ def cmd_generate(args) -> int:
     from tools.generator import generate_landing
 
     summary = generate_landing(Path(args.out), profiles=args.profiles, days=args.days, seed=args.seed,
-                               end_date=args.end_date)
+                               end_date=args.end_date, mode=args.mode)
     print(f"landing directory: {summary.landing_dir}")
     print(f"ground truth:      {summary.ground_truth_path}")
     print(f"{summary.files_written} files, {summary.lines_written:,} lines, days {summary.start_date} .. {summary.end_date}")
@@ -193,7 +193,7 @@ def cmd_demo(args, beam_args: list[str]) -> int:
     root.mkdir(parents=True)
     (root / DEMO_MARKER).write_text("made by `microradar demo`; deleted by the next demo\n")
     print(f"[1/2] generating {args.profiles} profiles over {args.days} days into {root / 'landing'} ...", flush=True)
-    summary = generate_landing(root, profiles=args.profiles, days=args.days, seed=args.seed)
+    summary = generate_landing(root, profiles=args.profiles, days=args.days, seed=args.seed, mode=args.mode)
     print(f"      {summary.files_written} files, {summary.lines_written:,} lines", flush=True)
     print("[2/2] running the nightly flow (Beam FnApiRunner, DuckDB, Prefect without a server) ...", flush=True)
     run = _run_nightly(summary.landing_dir, root / "warehouse", summary.end_date, False, beam_args)
@@ -347,12 +347,16 @@ def build_parser() -> Parser:
     p.add_argument("--dir", default="demo", help="demo directory (landing/ and warehouse/ inside; default ./demo)")
     p.add_argument("--profiles", type=int, default=200)
     p.add_argument("--days", type=int, default=60)
+    p.add_argument("--mode", choices=["events", "observation", "mixed"], default="mixed",
+                   help="events: every like with its liker; observation: post counters and rounded, sparse follower counts only; mixed (default): YouTube observed, the other platforms as events")
     p.add_argument("--seed", type=int, default=7)
 
     p = sub.add_parser("generate", help="write a sample landing directory and its ground truth")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--profiles", type=int, default=200)
     p.add_argument("--days", type=int, default=60)
+    p.add_argument("--mode", choices=["events", "observation", "mixed"], default="events",
+                   help="events (default): every like with its liker; observation: post counters and rounded, sparse follower counts only; mixed: YouTube observed, the other platforms as events")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--end-date", type=_date, default=None, help="last generated day (default: yesterday UTC)")
 
