@@ -18,6 +18,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from pipelines import engagement
+from schemas.datasets import ENGAGEMENT_DAILY
 from storage.duck import connect
 
 from ingest import tables
@@ -94,7 +95,7 @@ class DailyFiles:
         days = []
         for _, same_dir in groupby(sorted(paths), key=lambda p: PurePosixPath(p).parent):
             files = list(same_dir)
-            rows = _dataset(files).to_table()
+            rows = _dataset(files, ENGAGEMENT_DAILY.data_schema).to_table()  # older files: new metrics null
             day = pa.repeat(pa.scalar(partition_day(files[0]), pa.date32()), rows.num_rows)
             days.append(rows.append_column("day", day))
         rows = tables.concat(days)

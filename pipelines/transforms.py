@@ -84,7 +84,7 @@ class ParseEvents(beam.PTransform):
 
 # The columns the window computation reads: context events are read with only these.
 WINDOW_COLUMNS = ["platform", "profile_id", "event_id", "event_type", "event_time", "actor_id", "sponsored",
-                  "followers"]
+                  "followers", "post_id"]
 
 
 class ReadFilesFn(beam.DoFn):

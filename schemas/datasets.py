@@ -45,24 +45,33 @@ class Dataset:
         return self.schema.field(column).metadata[b"doc"].decode()
 
 
+_FROM_COUNTERS = ("; for a post with a post_metrics {kind} counter, instead of its events: the counter's changes "
+                  "booked by SPEC section 3 (the first observation on the publish day, later changes on the day "
+                  "observed, negative when withdrawn)")
 COUNT_METRICS = (
     ("posts", "`post` events in the window"),
-    ("likes", "`like` events whose actor_id differs from the profile_id"),
-    ("comments", "`comment` events whose actor_id differs from the profile_id"),
-    ("shares", "`share` events whose actor_id differs from the profile_id"),
-    ("saves", "`save` events whose actor_id differs from the profile_id"),
-    ("interactions", "likes + comments + shares + saves"),
-    ("unique_engagers", "distinct actor_id over those interactions, exact over the whole window"),
+    ("likes", "`like` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="likes")),
+    ("comments", "`comment` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="comments")),
+    ("shares", "`share` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="shares")),
+    ("saves", "`save` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="saves")),
+    ("views", "views from post_metrics counters only, booked as likes are (no event carries a view)"),
+    ("interactions", "likes + comments + shares + saves (not views)"),
+    ("unique_engagers", "distinct known actor_id over the audience interaction events (countered posts' too), exact over "
+                        "the whole window; null when the window's engagement comes only from counters (counter "
+                        "bookings and no interaction event with a known actor)"),
     ("creator_replies", "`comment` events whose actor_id equals the profile_id"),
     ("sponsored_posts", "`post` events with sponsored = true"),
+    ("new_followers", "`follow` events: someone started following the profile"),
 )
+# Nullable count metrics (null has a meaning, documented above); the others are never null.
+NULLABLE_COUNTS = ("unique_engagers",)
 FOLLOWER_METRICS = (
     ("followers_first", "followers of the first profile_snapshot in the window, by (event_time, event_id); null if none"),
     ("followers_last", "followers of the last profile_snapshot in the window, by (event_time, event_id); null if none"),
 )
 METRIC_NAMES = tuple(name for name, _ in COUNT_METRICS + FOLLOWER_METRICS)
 
-_metric_fields = [col(n, pa.int64(), d, nullable=False) for n, d in COUNT_METRICS] + [
+_metric_fields = [col(n, pa.int64(), d, nullable=n in NULLABLE_COUNTS) for n, d in COUNT_METRICS] + [
     col(n, pa.int64(), d) for n, d in FOLLOWER_METRICS
 ]
 _profile_key = [
@@ -136,7 +145,7 @@ REJECTED = Dataset(
 
 ENGAGEMENT_DAILY = Dataset(
     name="engagement_daily",
-    grain="profile x UTC day with at least one accepted event",
+    grain="profile x UTC day with at least one accepted event or counter booking",
     partition="day",
     partition_doc="the UTC day [00:00, 24:00)",
     schema=pa.schema(_profile_key + _metric_fields),
@@ -144,12 +153,12 @@ ENGAGEMENT_DAILY = Dataset(
 
 ENGAGEMENT_TRAILING = Dataset(
     name="engagement_trailing",
-    grain="profile x window length (7, 28) x window end day, while the window holds an accepted event",
+    grain="profile x window length (7, 14, 28) x window end day, while the window holds an accepted event",
     partition="window_end",
     partition_doc="the window's last UTC day; the window is [window_end-(N-1) 00:00, window_end+1 00:00)",
     schema=pa.schema(
         _profile_key
-        + [col("window_days", pa.int32(), "window length N in days: 7 or 28", nullable=False)]
+        + [col("window_days", pa.int32(), "window length N in days: 7, 14 or 28", nullable=False)]
         + _metric_fields
     ),
 )

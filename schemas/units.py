@@ -16,7 +16,7 @@ DAY_S = 86_400
 US_PER_DAY = DAY_S * US_PER_S
 
 # Trailing window lengths in days (SPEC section 3).
-WINDOW_LENGTHS = (7, 28)
+WINDOW_LENGTHS = (7, 14, 28)
 # Days before a window end that the window also spans: the longest window's lookback. Every
 # "which days does a recomputation read" question derives from it.
 LOOKBACK_DAYS = max(WINDOW_LENGTHS) - 1
