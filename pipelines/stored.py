@@ -15,6 +15,7 @@ from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pyarrow.fs as pafs
 
 from pipelines import engagement
@@ -85,6 +86,16 @@ class EventFiles:
                 pending, rows = [], 0
         if rows:
             yield tables.with_event_date(tables.concat(pending))
+
+
+class TableFiles:
+    """Parquet files a run staged for itself (e.g. counter bookings) -> their tables, as written."""
+
+    def read(self, paths) -> Iterator[pa.Table]:
+        for path in paths:
+            table = pq.read_table(path)
+            if table.num_rows:
+                yield table
 
 
 class DailyFiles:

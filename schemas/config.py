@@ -89,12 +89,19 @@ class Config:
     # future bound (ingest + 24 h) it is the one bound on event times, so no later date arithmetic
     # (windows, day offsets) can overflow on a year-0001 or 1900 line. Must be timezone-aware.
     min_event_time: datetime = datetime.fromisoformat(DEFAULT_MIN_EVENT_TIME)
+    # How far back windows are computed (SPEC section 5): the horizon's first day is
+    # as_of - (history_horizon_days - 1); no derived dataset holds an earlier day, so a night's cost
+    # follows the events and profile-days it touches, not the calendar span of old posts. Older
+    # events stay in `events`. Longer than the longest window plus its comparison window (56 days).
+    history_horizon_days: int = 400
 
     def __post_init__(self):
         # Day numbers are computed by integer division of µs since 1970 (truncating): an earlier
         # bound would put pre-1970 events on the wrong day, a naive one is ambiguous.
         if self.min_event_time.tzinfo is None or self.min_event_time < _EPOCH:
             raise ValueError(f"min_event_time must be timezone-aware and not before 1970-01-01, got {self.min_event_time}")
+        if not isinstance(self.history_horizon_days, int) or self.history_horizon_days < 1:
+            raise ValueError(f"history_horizon_days must be a whole number of days >= 1, got {self.history_horizon_days!r}")
 
 
 DEFAULT = Config()

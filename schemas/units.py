@@ -43,6 +43,11 @@ def to_us(moment: datetime) -> int:
     return (delta.days * DAY_S + delta.seconds) * US_PER_S + delta.microseconds
 
 
+def horizon_start(as_of: date, history_horizon_days: int) -> date:
+    """The history horizon's first day (SPEC section 5): as_of - (history_horizon_days - 1)."""
+    return as_of - timedelta(days=history_horizon_days - 1)
+
+
 def window_start(end: date) -> date:
     """The first day the longest trailing window ending on `end` spans."""
     return end - timedelta(days=LOOKBACK_DAYS)
