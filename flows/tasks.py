@@ -24,7 +24,7 @@ from planning import nights
 from schemas import config as cfg
 from schemas.datasets import BEAM_DATASETS, ENGAGEMENT_DAILY, EVENTS, PROFILE_DAILY, REJECTED
 from schemas.units import day_date, day_number, horizon_start, to_us, window_start
-from storage import counters, faults, lookup, manifest, sql_layer
+from storage import counters, entities, faults, lookup, manifest, sql_layer
 from storage.warehouse import MANIFEST_SCHEMA, Warehouse
 
 
@@ -251,6 +251,7 @@ def compute_windows(night: Night, plan: NightPlan) -> tuple[batch.MergeJob, dict
 @timed("commit")
 def publish(night: Night, landed: Landed, plan: NightPlan, job: batch.MergeJob) -> None:
     """Stages the manifest and state beside the data, marks the run READY, swaps it in atomically."""
+    entities.stage_entities(night.wh, night.run_id, plan.stored, plan.candidates, plan.stored_wins)  # engine
     shutil.rmtree(Path(night.staging, batch.CANDIDATES), ignore_errors=True)
     if night.full_refresh:  # a rebuild replaces whole datasets: an empty one must replace too
         for dataset in BEAM_DATASETS:

@@ -27,9 +27,10 @@ def bare(schema: pa.Schema) -> pa.Schema:
 class Dataset:
     name: str
     grain: str
-    partition: str  # the Hive partition column, a date
+    partition: str  # the Hive partition column, a date (or a string: partition_type)
     partition_doc: str
     schema: pa.Schema  # the columns stored in the files (without the partition column)
+    partition_type: pa.DataType = pa.date32()
 
     @property
     def data_schema(self) -> pa.Schema:
@@ -214,7 +215,53 @@ PROFILE_DAILY = Dataset(
     ),
 )
 
+_COUNTER_DOC = "last observed {kind} counter of the post (the latest post_metrics that has one); null if never observed"
+POST_LATEST = Dataset(
+    name="post_latest",
+    grain="one post (platform, post_id) with a `post` event or a post_metrics observation",
+    partition="platform",
+    partition_doc="platform of the post",
+    partition_type=pa.string(),
+    schema=pa.schema(
+        [
+            col("post_id", pa.string(), "post id on that platform", nullable=False),
+            col("profile_id", pa.string(), "the post's author (of its `post` event, else of its latest observation)", nullable=False),
+            col("published_at", TIMESTAMP, "event_time of the post's `post` event (the earliest if several); null when unknown"),
+            col("media_type", pa.string(), "media type of the `post` event"),
+            col("sponsored", pa.bool_(), "the `post` event's sponsored flag; null when the post event is unknown"),
+            col("language", pa.string(), "the `post` event's language"),
+        ]
+        + [col(k, pa.int64(), _COUNTER_DOC.format(kind=k)) for k in ("likes", "comments", "shares", "saves", "views")]
+        + [
+            col("observed_at", TIMESTAMP, "event_time of the post's latest post_metrics observation; null if never observed"),
+            col("observations", pa.int64(), "post_metrics observations of the post", nullable=False),
+        ]
+    ),
+)
+
+_LATEST_DOC = "{what} of the profile's latest profile_snapshot that has one, by (event_time, event_id); null if none"
+PROFILES = Dataset(
+    name="profiles",
+    grain="one profile (platform, profile_id) with at least one accepted event",
+    partition="platform",
+    partition_doc="platform of the profile",
+    partition_type=pa.string(),
+    schema=pa.schema(
+        [
+            col("profile_id", pa.string(), "creator id on that platform", nullable=False),
+            col("handle", pa.string(), _LATEST_DOC.format(what="handle")),
+            col("display_name", pa.string(), _LATEST_DOC.format(what="display name")),
+            col("country", pa.string(), _LATEST_DOC.format(what="country (ISO 3166-1 alpha-2, as delivered)")),
+            col("language", pa.string(), _LATEST_DOC.format(what="language (BCP 47, as delivered)")),
+            col("first_seen", TIMESTAMP, "event_time of the profile's earliest accepted event", nullable=False),
+            col("last_seen", TIMESTAMP, "event_time of the profile's latest accepted event", nullable=False),
+        ]
+    ),
+)
+
 BEAM_DATASETS = (EVENTS, REJECTED, ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING)
+# Whole-history entities, one row per post / profile, written by the nightly run (storage.entities).
+ENTITY_DATASETS = (POST_LATEST, PROFILES)
 GOLD_DATASETS = (PROFILE_DAILY,)
-ALL_DATASETS = BEAM_DATASETS + GOLD_DATASETS
+ALL_DATASETS = BEAM_DATASETS + ENTITY_DATASETS + GOLD_DATASETS
 BY_NAME = {d.name: d for d in ALL_DATASETS}

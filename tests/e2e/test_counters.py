@@ -36,7 +36,7 @@ NIGHT_1 = [
     ev("l2", "like", "2026-11-04", post_id="p2", actor_id="carol"),  # p2 has no counter yet: counts
     ev("l3", "like", "2026-11-06", post_id="p2"),  # unnamed liker
     ev("f1", "follow", "2026-11-06", actor_id="dave"),
-    ev("s1", "profile_snapshot", "2026-11-01", followers=12000),
+    ev("s1", "profile_snapshot", "2026-11-01", followers=12000, handle="@alice_old", display_name="Alice", country="PT"),
     ev("post-b", "post", "2026-11-02", profile="bob", post_id="b1"),
     ev("mb1", "post_metrics", "2026-11-08", profile="bob", post_id="b1", comments=7),
 ]
@@ -45,6 +45,7 @@ NIGHT_2 = [
     ev("m2", "post_metrics", "2026-11-12", post_id="p1", likes=90, views=1500),  # likes withdrawn
     ev("m3", "post_metrics", "2026-11-12", post_id="p2", likes=40),  # p2's first counter: its events stop counting
     ev("l4", "like", "2026-11-11", post_id="p1", actor_id="erin"),
+    ev("s2", "profile_snapshot", "2026-11-10", followers=12500, handle="@alice"),
     ev("mb2", "post_metrics", "2026-11-12", profile="bob", post_id="b1", comments=5),
 ]
 
@@ -92,6 +93,21 @@ def test_late_observations_rebook_across_nights_like_one_full_run(tmp_path):
     assert daily[("alice", "2026-11-02")][likes] == 40  # p2's first counter, on its publish day
     assert daily[("alice", "2026-11-04")][likes] == 0 and daily[("alice", "2026-11-04")][engagers] == 1
     assert daily[("alice", "2026-11-05")][engagers] is None  # only counters that day
+
+    # post_latest and profiles: one row per post / profile, views in the analyst database
+    con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
+    con.execute("SET TimeZone='UTC'")
+    posts = {r[0]: r[1:] for r in con.execute(
+        "select post_id, profile_id, cast(published_at as date), likes, comments, views, cast(observed_at as date), "
+        "observations, platform from post_latest").fetchall()}
+    profiles = {r[0]: r[1:] for r in con.execute(
+        "select profile_id, handle, display_name, country, cast(first_seen as date), cast(last_seen as date) "
+        "from profiles").fetchall()}
+    con.close()
+    assert posts["p1"] == ("alice", date(2026, 11, 1), 90, None, 1500, date(2026, 11, 12), 3, "x")
+    assert posts["p2"][2] == 40 and posts["b1"][:4] == ("bob", date(2026, 11, 2), None, 5)
+    assert profiles["alice"] == ("@alice", "Alice", "PT", date(2026, 11, 1), date(2026, 11, 12))
+    assert profiles["bob"][3:] == (date(2026, 11, 2), date(2026, 11, 12))
 
 
 def test_the_history_horizon_bounds_the_derived_days_not_the_events(tmp_path):
