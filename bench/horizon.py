@@ -57,7 +57,20 @@ def events(n: int, span_days: int, seed: int = 7) -> list[dict]:
             out.append(base | {"event_type": "follow", "actor_id": f"fan{rng.randint(0, 400)}"})
         else:
             out.append(base | {"event_type": "profile_snapshot", "followers": rng.randint(5_000, 60_000)})
+    # counters only grow with time (as on real platforms; SQL audits hold 28-day interactions >= 0)
+    for post_events in _by_post(e for e in out if e["event_type"] == "post_metrics").values():
+        likes = views = 0
+        for e in sorted(post_events, key=lambda e: e["event_time"]):
+            likes, views = likes + rng.randint(0, 200), views + rng.randint(0, 5000)
+            e["likes"], e["views"] = likes, views
     return out
+
+
+def _by_post(metrics) -> dict:
+    grouped: dict = {}
+    for e in metrics:
+        grouped.setdefault(e["post_id"], []).append(e)
+    return grouped
 
 
 def run_nightly(landing: Path, warehouse: Path) -> tuple[float, float]:
