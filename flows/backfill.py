@@ -16,6 +16,7 @@ from pipelines import batch
 from planning.nights import new_run_id
 from schemas import config as cfg
 from schemas.datasets import EVENTS
+from schemas.units import horizon_start
 from storage.lookup import STORED_WINS_SCHEMA
 from storage.warehouse import Warehouse
 
@@ -42,9 +43,11 @@ def backfill(warehouse_dir: str, recompute_from: date, to_day: date, beam_args: 
         night = tasks.Night(wh, "", new_run_id(datetime.now(timezone.utc)) + "-backfill", to_day,
                             datetime.now(timezone.utc), beam_args=list(beam_args or []), num_buckets=num_buckets,
                             config=config)
-        plan = tasks.NightPlan(candidates=[], stored=wh.files_by_partition(EVENTS), touched=set(), rewritten=set(),
+        stored, horizon = wh.files_by_partition(EVENTS), horizon_start(as_of, config.history_horizon_days)
+        bookings, _ = tasks.plan_counters(stored, [], STORED_WINS_SCHEMA.empty_table(), horizon)  # engine: counters
+        plan = tasks.NightPlan(candidates=[], stored=stored, touched=set(), rewritten=set(),
                                stored_wins=STORED_WINS_SCHEMA.empty_table(), recompute_from=recompute_from,
-                               windows_as_of=to_day, previous_as_of=None)
+                               windows_as_of=to_day, previous_as_of=None, bookings=bookings, horizon_start=horizon)
         tasks.progress(f"beam windows: recomputing windows ending {recompute_from} .. {to_day} ...")
         batch.run_merge(tasks.merge_job(night, plan, recompute_from, daily_final_until=None))
         wh.mark_ready(night.run_id, {**state, "data_run": night.run_id})

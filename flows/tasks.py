@@ -22,12 +22,12 @@ from prefect import task
 from flows import run_report
 from flows.progress import progress  # long steps say when they start and end; the CLI hooks it
 from ingest import landing
-from pipelines import batch
+from pipelines import batch, engagement
 from planning import nights
 from schemas import config as cfg
 from schemas.datasets import BEAM_DATASETS, ENGAGEMENT_DAILY, EVENTS, PROFILE_DAILY, REJECTED
-from schemas.units import day_date, to_us
-from storage import faults, lookup, manifest, sql_layer
+from schemas.units import day_date, day_number, horizon_start, to_us, window_start
+from storage import counters, entities, faults, lookup, manifest, sql_layer
 from storage.warehouse import MANIFEST_SCHEMA, Warehouse
 
 
@@ -104,6 +104,9 @@ class NightPlan:
     recompute_from: date | None  # None: nothing to recompute
     windows_as_of: date  # the warehouse's as-of after the run: never moves back
     previous_as_of: date | None
+    # engine: counter bookings over the whole history after the night, and the history horizon
+    bookings: pa.Table = field(default_factory=engagement.BOOKING_SCHEMA.empty_table)
+    horizon_start: date | None = None
 
 
 @contextmanager
@@ -203,26 +206,52 @@ def plan_night(night: Night, landed: Landed) -> NightPlan:
     stored = {} if night.full_refresh else night.wh.files_by_partition(EVENTS)
     found = lookup.touched_event_dates(stored, candidates)
     previous = date.fromisoformat(landed.state["as_of"]) if landed.state.get("as_of") else None
+    windows_as_of = max(night.as_of, previous or night.as_of)
+    horizon = horizon_start(windows_as_of, night.config.history_horizon_days)
+    bookings, rebooked = plan_counters(stored, candidates, found.stored_wins, horizon)
+    touched = found.dates | rebooked
     return NightPlan(
         candidates=candidates,
         stored=stored,
-        touched=found.dates,
-        rewritten=nights.with_crowded_dates(found.dates, found.rewritten, stored),
+        touched=touched,
+        rewritten=nights.with_crowded_dates(touched, found.rewritten, stored),
         stored_wins=found.stored_wins,
-        recompute_from=nights.plan_recompute_from(found.dates, previous, night.as_of),
-        windows_as_of=max(night.as_of, previous or night.as_of),
+        recompute_from=nights.plan_recompute_from(touched, previous, night.as_of),
+        windows_as_of=windows_as_of,
         previous_as_of=previous,
+        bookings=bookings,
+        horizon_start=horizon,
     )
+
+
+def plan_counters(stored: dict[date, list[str]], candidates: list[str], stored_wins: pa.Table,
+                  horizon: date) -> tuple[pa.Table, set[date]]:
+    """Counter bookings (SPEC section 3) after the night, over the posts' whole observation
+    history, and the dates whose engagement they change: re-booked days, and the days of the
+    events of a (post, kind) that gained its first counter (those no longer count)."""
+    history = counters.observation_history(stored, candidates, stored_wins)
+    if history.after.num_rows == 0:
+        return engagement.BOOKING_SCHEMA.empty_table(), set()
+    before = engagement.counter_bookings(history.before, day_number(horizon))
+    after = engagement.counter_bookings(history.after, day_number(horizon))
+    changes = nights.booking_changes(before, after)
+    days = changes.days | counters.interaction_days(stored, changes.countered)
+    return after, {day_date(d) for d in days if d >= day_number(horizon)}
 
 
 def merge_job(night: Night, plan: NightPlan, recompute_from: date, daily_final_until: date | None) -> batch.MergeJob:
     """Pipeline 2's job: the planned files, the stored-wins keys staged, buckets by what is read.
     Without a bucket count, it follows the bytes read (zstd Parquet holds ~4x the events of as
     many bytes of JSON)."""
+    recompute_from = max(recompute_from, plan.horizon_start or recompute_from)  # no window ends before the horizon
     stored_daily = night.wh.files_by_partition(ENGAGEMENT_DAILY) if daily_final_until is not None else {}
     files = nights.plan_merge_files(plan.stored, stored_daily, plan.touched, plan.rewritten, recompute_from,
                                     plan.windows_as_of, daily_final_until)
     stored_wins_file = night.wh.stage_table(night.run_id, batch.STORED_WINS, plan.stored_wins)
+    computed_from = max(window_start(recompute_from), plan.horizon_start or window_start(recompute_from))
+    bookings_file = night.wh.stage_table(night.run_id, batch.BOOKINGS, nights.bookings_for_days(
+        plan.bookings, day_number(computed_from), day_number(plan.windows_as_of),
+        {day_number(d) for d in files.final_days}))
     num_buckets = night.num_buckets or batch.buckets_for(
         4 * sum(Path(f).stat().st_size for f in files.touched_event_files + files.context_event_files))
     return batch.MergeJob(
@@ -239,6 +268,8 @@ def merge_job(night: Night, plan: NightPlan, recompute_from: date, daily_final_u
         context_engager_files=files.context_engager_files,
         appended_dates=files.appended_dates,
         stored_wins_file=stored_wins_file,
+        bookings_file=bookings_file,
+        horizon_start=plan.horizon_start,
     )
 
 
@@ -249,6 +280,7 @@ def compute_windows(night: Night, plan: NightPlan) -> tuple[batch.MergeJob, dict
     if not plan.candidates and plan.recompute_from is None:
         return None
     recompute_from = plan.recompute_from or plan.windows_as_of + timedelta(days=1)
+    recompute_from = max(recompute_from, plan.horizon_start or recompute_from)  # no window ends before the horizon
     job = merge_job(night, plan, recompute_from, daily_final_until=plan.previous_as_of)
     progress(f"beam windows: {len(plan.touched)} event dates touched, "
              f"windows from {recompute_from} to {plan.windows_as_of} ...")
@@ -261,6 +293,7 @@ def compute_windows(night: Night, plan: NightPlan) -> tuple[batch.MergeJob, dict
 @timed("commit")
 def publish(night: Night, landed: Landed, plan: NightPlan, job: batch.MergeJob) -> None:
     """Stages the manifest and state beside the data, marks the run READY, swaps it in atomically."""
+    entities.stage_entities(night.wh, night.run_id, plan.stored, plan.candidates, plan.stored_wins)  # engine
     shutil.rmtree(Path(night.staging, batch.CANDIDATES), ignore_errors=True)
     if night.full_refresh:  # a rebuild replaces whole datasets: an empty one must replace too
         for dataset in BEAM_DATASETS:

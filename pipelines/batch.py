@@ -31,9 +31,9 @@ from ingest import landing
 
 from pipelines import spill
 from ingest.dedup import DedupStats
-from pipelines.stored import DailyFiles, EngagerFiles, EventFiles, file_groups
+from pipelines.stored import DailyFiles, EngagerFiles, EventFiles, TableFiles, file_groups
 from pipelines.transforms import (
-    DAILY, EVENTS_IN, REJECTED, STATS, STORED_DAILY_IN, STORED_ENGAGERS_IN, TRAILING, DeduplicateEvents,
+    BOOKINGS_IN, DAILY, EVENTS_IN, REJECTED, STATS, STORED_DAILY_IN, STORED_ENGAGERS_IN, TRAILING, DeduplicateEvents,
     DropKeysFn, GatherByDate, ParseEvents, ReadFilesFn, WINDOW_COLUMNS, WindowEngagement, WriteFilesFn, WritePartitionedParquet,
 )
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, EVENTS, REJECTED as REJECTED_DS
@@ -42,7 +42,8 @@ DEFAULT_RUNNER = "FnApiRunner"  # the default DirectRunner tries to download Pri
 CANDIDATES = "candidates"
 INGEST_STATS = "ingest_stats.json"
 MERGE_STATS = "merge_stats.json"
-STORED_WINS = "stored_wins.parquet"  # candidates whose stored copy stays (storage.lookup)
+STORED_WINS = "stored_wins.parquet"
+BOOKINGS = "bookings.parquet"  # counter bookings the windows read (MergeJob.bookings_file)  # candidates whose stored copy stays (storage.lookup)
 SPILL = "_spill"  # shuffle files of a running pipeline (pipelines.spill)
 EVENT_KEYS = ["platform", "profile_id", "event_time", "event_id"]
 PROFILE_KEYS = ["platform", "profile_id"]
@@ -87,10 +88,16 @@ class MergeJob:
     appended_dates: list[date] = field(default_factory=list)
     # Candidates whose stored copy is the one kept (platform, event_id): left out before anything.
     stored_wins_file: str | None = None
+    # Counter bookings (engagement.BOOKING_SCHEMA) of the days computed from events, and the
+    # countered (post, kind)s (storage.counters, planning.nights.bookings_for_days); None: none.
+    bookings_file: str | None = None
+    # The history horizon's first day (SPEC section 5): no day before it is read or written.
+    horizon_start: date | None = None
 
     @property
     def context_start(self) -> date:
-        return self.recompute_from - timedelta(days=LOOKBACK_DAYS)
+        start = self.recompute_from - timedelta(days=LOOKBACK_DAYS)
+        return start if self.horizon_start is None else max(start, self.horizon_start)
 
 
 def merge_line_counts(counts: list[dict]) -> dict:
@@ -165,10 +172,12 @@ def _read_stored(p: beam.Pipeline, job: MergeJob):
         STORED_DAILY_IN: DailyFiles(),
         STORED_ENGAGERS_IN: EngagerFiles(day_number(job.as_of), day_number(job.context_start),
                                          collapse_before=day_number(job.recompute_from)),
+        BOOKINGS_IN: TableFiles(),
     }
     files = {"candidates": job.candidate_files, "touched": job.touched_event_files,
              "context": job.context_event_files, STORED_DAILY_IN: job.context_daily_files,
-             STORED_ENGAGERS_IN: job.context_engager_files}
+             STORED_ENGAGERS_IN: job.context_engager_files,
+             BOOKINGS_IN: [job.bookings_file] if job.bookings_file else []}
     limits = {STORED_ENGAGERS_IN: EngagerFiles.GROUP_LIMITS}
     groups = [(kind, group) for kind, paths in files.items() for group in file_groups(paths, **limits.get(kind, {}))]
     return (
@@ -198,12 +207,12 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
     )
 
     inputs = {EVENTS_IN: (events, read.context), STORED_DAILY_IN: read[STORED_DAILY_IN],
-              STORED_ENGAGERS_IN: read[STORED_ENGAGERS_IN]}
+              STORED_ENGAGERS_IN: read[STORED_ENGAGERS_IN], BOOKINGS_IN: read[BOOKINGS_IN]}
     windows = (
         inputs
         | "WindowEngagement" >> WindowEngagement(
             day_number(job.as_of), job.num_buckets, _spill_dir(job.staging_dir, "windows"),
-            day_number(job.recompute_from), day_number(job.context_start)
+            day_number(job.recompute_from), day_number(job.context_start), counters=True
         )
     )
     windows[DAILY] | "WriteDaily" >> WritePartitionedParquet(ENGAGEMENT_DAILY, job.staging_dir, job.run_id,

@@ -15,9 +15,11 @@ from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pyarrow.fs as pafs
 
 from pipelines import engagement
+from schemas.datasets import ENGAGEMENT_DAILY
 from storage.duck import connect, literal
 
 from ingest import tables
@@ -86,6 +88,16 @@ class EventFiles:
             yield tables.with_event_date(tables.concat(pending))
 
 
+class TableFiles:
+    """Parquet files a run staged for itself (e.g. counter bookings) -> their tables, as written."""
+
+    def read(self, paths) -> Iterator[pa.Table]:
+        for path in paths:
+            table = pq.read_table(path)
+            if table.num_rows:
+                yield table
+
+
 class DailyFiles:
     """`engagement_daily` files -> internal daily rows, one table (the day comes from each
     partition's path)."""
@@ -94,7 +106,7 @@ class DailyFiles:
         days = []
         for _, same_dir in groupby(sorted(paths), key=lambda p: PurePosixPath(p).parent):
             files = list(same_dir)
-            rows = _dataset(files).to_table()
+            rows = _dataset(files, ENGAGEMENT_DAILY.data_schema).to_table()  # older files: new metrics null
             day = pa.repeat(pa.scalar(partition_day(files[0]), pa.date32()), rows.num_rows)
             days.append(rows.append_column("day", day))
         rows = tables.concat(days)

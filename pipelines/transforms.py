@@ -90,7 +90,10 @@ class ParseEvents(beam.PTransform):
 
 # The columns the window computation reads: context events are read with only these.
 WINDOW_COLUMNS = ["platform", "profile_id", "event_id", "event_type", "event_time", "actor_id", "sponsored",
-                  "followers"]
+                  "followers", "post_id"]
+
+
+_NO_EVENTS = tables.EVENT_ROW_SCHEMA.empty_table().select(WINDOW_COLUMNS)
 
 
 class ReadFilesFn(beam.DoFn):
@@ -215,6 +218,7 @@ class DeduplicateEvents(beam.PTransform):
 
 
 EVENTS_IN, STORED_DAILY_IN, STORED_ENGAGERS_IN = "events", "stored_daily", "stored_engagers"
+BOOKINGS_IN = "bookings"  # counter bookings (engagement.BOOKING_SCHEMA) of the days computed from events
 
 
 class ProfileBucketFn(beam.DoFn):
@@ -223,18 +227,25 @@ class ProfileBucketFn(beam.DoFn):
     Inputs by name: the events of the days being recomputed, and for days whose daily rows are
     final already, those stored rows and the days' distinct engagers (cheaper than the events)."""
 
-    def __init__(self, as_of_day: int, recompute_from: int | None, first_event_day: int | None):
+    def __init__(self, as_of_day: int, recompute_from: int | None, first_event_day: int | None,
+                 counters: bool = False):
         self.as_of_day = as_of_day
         self.recompute_from = recompute_from
         self.first_event_day = first_event_day
+        self.counters = counters  # bookings come as BOOKINGS_IN (else: from the events' own post_metrics)
 
     def process(self, bucket_inputs):
         _, paths = bucket_inputs
         dailies, engagers = [], []
-        if paths.get(EVENTS_IN):
+        bookings = None
+        if self.counters:
+            bookings = spill.read(sorted(paths[BOOKINGS_IN])) if paths.get(BOOKINGS_IN) else None
+            bookings = engagement.BOOKING_SCHEMA.empty_table() if bookings is None else bookings.cast(engagement.BOOKING_SCHEMA)
+        if paths.get(EVENTS_IN) or (bookings is not None and bookings.num_rows):
+            events = spill.read(sorted(paths[EVENTS_IN])) if paths.get(EVENTS_IN) else _NO_EVENTS
             # a heavy profile (15% of all events) makes one bucket big: aggregate it a few days at a time
             daily, engaged = engagement.daily_engagement_by_day_ranges(
-                spill.read(sorted(paths[EVENTS_IN])), self.as_of_day, self.first_event_day)
+                events, self.as_of_day, self.first_event_day, bookings=bookings)
             if daily.num_rows:
                 written = daily
                 if self.recompute_from is not None:
@@ -247,6 +258,8 @@ class ProfileBucketFn(beam.DoFn):
         if paths.get(STORED_ENGAGERS_IN):
             engagers.append(spill.read(sorted(paths[STORED_ENGAGERS_IN])))
         daily = tables.concat(dailies)
+        if daily is not None and self.first_event_day is not None:  # stored days before the history horizon
+            daily = daily.filter(pc.greater_equal(daily["day"], self.first_event_day))
         if daily is None or daily.num_rows == 0:
             return
         engaged = tables.concat(engagers) if engagers else engagement.ENGAGER_SCHEMA.empty_table()
@@ -267,8 +280,9 @@ class WindowEngagement(beam.PTransform):
     """
 
     def __init__(self, as_of_day: int, num_buckets: int, spill_dir: str, recompute_from: int | None = None,
-                 first_event_day: int | None = None):
+                 first_event_day: int | None = None, counters: bool = False):
         super().__init__()
+        self.counters = counters
         self.as_of_day = as_of_day
         self.num_buckets = num_buckets
         self.spill_dir = spill_dir
@@ -287,7 +301,7 @@ class WindowEngagement(beam.PTransform):
             spilled
             | "ByProfileBucket" >> beam.CoGroupByKey()
             | "Aggregate" >> beam.ParDo(
-                ProfileBucketFn(self.as_of_day, self.recompute_from, self.first_event_day)
+                ProfileBucketFn(self.as_of_day, self.recompute_from, self.first_event_day, self.counters)
             ).with_outputs(DAILY, TRAILING)
         )
 

@@ -109,12 +109,19 @@ class Config:
     # An entry that cannot be read (permissions, a dangling link, a link loop, a FIFO) fails the run,
     # named; set this to skip such entries instead (each is listed in the run report).
     skip_unreadable_landing: bool = False
+    # How far back windows are computed (SPEC section 5): the horizon's first day is
+    # as_of - (history_horizon_days - 1); no derived dataset holds an earlier day, so a night's cost
+    # follows the events and profile-days it touches, not the calendar span of old posts. Older
+    # events stay in `events`. Longer than the longest window plus its comparison window (56 days).
+    history_horizon_days: int = 400
 
     def __post_init__(self):
         # Day numbers are computed by integer division of µs since 1970 (truncating): an earlier
         # bound would put pre-1970 events on the wrong day, a naive one is ambiguous.
         if self.min_event_time.tzinfo is None or self.min_event_time < _EPOCH:
             raise ValueError(f"min_event_time must be timezone-aware and not before 1970-01-01, got {self.min_event_time}")
+        if not isinstance(self.history_horizon_days, int) or self.history_horizon_days < 1:
+            raise ValueError(f"history_horizon_days must be a whole number of days >= 1, got {self.history_horizon_days!r}")
 
 
 DEFAULT = Config()

@@ -27,9 +27,10 @@ def bare(schema: pa.Schema) -> pa.Schema:
 class Dataset:
     name: str
     grain: str
-    partition: str  # the Hive partition column, a date
+    partition: str  # the Hive partition column, a date (or a string: partition_type)
     partition_doc: str
     schema: pa.Schema  # the columns stored in the files (without the partition column)
+    partition_type: pa.DataType = pa.date32()
 
     @property
     def data_schema(self) -> pa.Schema:
@@ -45,24 +46,33 @@ class Dataset:
         return self.schema.field(column).metadata[b"doc"].decode()
 
 
+_FROM_COUNTERS = ("; for a post with a post_metrics {kind} counter, instead of its events: the counter's changes "
+                  "booked by SPEC section 3 (the first observation on the publish day, later changes on the day "
+                  "observed, negative when withdrawn)")
 COUNT_METRICS = (
     ("posts", "`post` events in the window"),
-    ("likes", "`like` events whose actor_id differs from the profile_id"),
-    ("comments", "`comment` events whose actor_id differs from the profile_id"),
-    ("shares", "`share` events whose actor_id differs from the profile_id"),
-    ("saves", "`save` events whose actor_id differs from the profile_id"),
-    ("interactions", "likes + comments + shares + saves"),
-    ("unique_engagers", "distinct actor_id over those interactions, exact over the whole window"),
+    ("likes", "`like` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="likes")),
+    ("comments", "`comment` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="comments")),
+    ("shares", "`share` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="shares")),
+    ("saves", "`save` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="saves")),
+    ("views", "views from post_metrics counters only, booked as likes are (no event carries a view)"),
+    ("interactions", "likes + comments + shares + saves (not views)"),
+    ("unique_engagers", "distinct known actor_id over the audience interaction events (countered posts' too), exact over "
+                        "the whole window; null when the window's engagement comes only from counters (counter "
+                        "bookings and no interaction event with a known actor)"),
     ("creator_replies", "`comment` events whose actor_id equals the profile_id"),
     ("sponsored_posts", "`post` events with sponsored = true"),
+    ("new_followers", "`follow` events: someone started following the profile"),
 )
+# Nullable count metrics (null has a meaning, documented above); the others are never null.
+NULLABLE_COUNTS = ("unique_engagers",)
 FOLLOWER_METRICS = (
     ("followers_first", "followers of the first profile_snapshot in the window, by (event_time, event_id); null if none"),
     ("followers_last", "followers of the last profile_snapshot in the window, by (event_time, event_id); null if none"),
 )
 METRIC_NAMES = tuple(name for name, _ in COUNT_METRICS + FOLLOWER_METRICS)
 
-_metric_fields = [col(n, pa.int64(), d, nullable=False) for n, d in COUNT_METRICS] + [
+_metric_fields = [col(n, pa.int64(), d, nullable=n in NULLABLE_COUNTS) for n, d in COUNT_METRICS] + [
     col(n, pa.int64(), d) for n, d in FOLLOWER_METRICS
 ]
 _profile_key = [
@@ -136,7 +146,7 @@ REJECTED = Dataset(
 
 ENGAGEMENT_DAILY = Dataset(
     name="engagement_daily",
-    grain="profile x UTC day with at least one accepted event",
+    grain="profile x UTC day with at least one accepted event or counter booking",
     partition="day",
     partition_doc="the UTC day [00:00, 24:00)",
     schema=pa.schema(_profile_key + _metric_fields),
@@ -144,12 +154,12 @@ ENGAGEMENT_DAILY = Dataset(
 
 ENGAGEMENT_TRAILING = Dataset(
     name="engagement_trailing",
-    grain="profile x window length (7, 28) x window end day, while the window holds an accepted event",
+    grain="profile x window length (7, 14, 28) x window end day, while the window holds an accepted event",
     partition="window_end",
     partition_doc="the window's last UTC day; the window is [window_end-(N-1) 00:00, window_end+1 00:00)",
     schema=pa.schema(
         _profile_key
-        + [col("window_days", pa.int32(), "window length N in days: 7 or 28", nullable=False)]
+        + [col("window_days", pa.int32(), "window length N in days: 7, 14 or 28", nullable=False)]
         + _metric_fields
     ),
 )
@@ -235,9 +245,55 @@ STREAM_TOO_LATE = Dataset(
     ),
 )
 
+_COUNTER_DOC = "last observed {kind} counter of the post (the latest post_metrics that has one); null if never observed"
+POST_LATEST = Dataset(
+    name="post_latest",
+    grain="one post (platform, post_id) with a `post` event or a post_metrics observation",
+    partition="platform",
+    partition_doc="platform of the post",
+    partition_type=pa.string(),
+    schema=pa.schema(
+        [
+            col("post_id", pa.string(), "post id on that platform", nullable=False),
+            col("profile_id", pa.string(), "the post's author (of its `post` event, else of its latest observation)", nullable=False),
+            col("published_at", TIMESTAMP, "event_time of the post's `post` event (the earliest if several); null when unknown"),
+            col("media_type", pa.string(), "media type of the `post` event"),
+            col("sponsored", pa.bool_(), "the `post` event's sponsored flag; null when the post event is unknown"),
+            col("language", pa.string(), "the `post` event's language"),
+        ]
+        + [col(k, pa.int64(), _COUNTER_DOC.format(kind=k)) for k in ("likes", "comments", "shares", "saves", "views")]
+        + [
+            col("observed_at", TIMESTAMP, "event_time of the post's latest post_metrics observation; null if never observed"),
+            col("observations", pa.int64(), "post_metrics observations of the post", nullable=False),
+        ]
+    ),
+)
+
+_LATEST_DOC = "{what} of the profile's latest profile_snapshot that has one, by (event_time, event_id); null if none"
+PROFILES = Dataset(
+    name="profiles",
+    grain="one profile (platform, profile_id) with at least one accepted event",
+    partition="platform",
+    partition_doc="platform of the profile",
+    partition_type=pa.string(),
+    schema=pa.schema(
+        [
+            col("profile_id", pa.string(), "creator id on that platform", nullable=False),
+            col("handle", pa.string(), _LATEST_DOC.format(what="handle")),
+            col("display_name", pa.string(), _LATEST_DOC.format(what="display name")),
+            col("country", pa.string(), _LATEST_DOC.format(what="country (ISO 3166-1 alpha-2, as delivered)")),
+            col("language", pa.string(), _LATEST_DOC.format(what="language (BCP 47, as delivered)")),
+            col("first_seen", TIMESTAMP, "event_time of the profile's earliest accepted event", nullable=False),
+            col("last_seen", TIMESTAMP, "event_time of the profile's latest accepted event", nullable=False),
+        ]
+    ),
+)
+
 BEAM_DATASETS = (EVENTS, REJECTED, ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING)
+# Whole-history entities, one row per post / profile, written by the nightly run (storage.entities).
+ENTITY_DATASETS = (POST_LATEST, PROFILES)
 GOLD_DATASETS = (PROFILE_DAILY,)
-ALL_DATASETS = BEAM_DATASETS + GOLD_DATASETS
+ALL_DATASETS = BEAM_DATASETS + ENTITY_DATASETS + GOLD_DATASETS
 # Written only by the stream (pipelines/streaming.py), never staged by a nightly run, so not in
 # ALL_DATASETS (what a commit publishes); analysts see it beside the others.
 STREAM_DATASETS = (STREAM_TOO_LATE,)

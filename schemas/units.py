@@ -16,7 +16,7 @@ DAY_S = 86_400
 US_PER_DAY = DAY_S * US_PER_S
 
 # Trailing window lengths in days (SPEC section 3).
-WINDOW_LENGTHS = (7, 28)
+WINDOW_LENGTHS = (7, 14, 28)
 # Days before a window end that the window also spans: the longest window's lookback. Every
 # "which days does a recomputation read" question derives from it.
 LOOKBACK_DAYS = max(WINDOW_LENGTHS) - 1
@@ -41,6 +41,11 @@ def to_us(moment: datetime) -> int:
     """An aware datetime as microseconds since the epoch."""
     delta = moment - _EPOCH_UTC  # aware subtraction: no conversion that could overflow near year 1
     return (delta.days * DAY_S + delta.seconds) * US_PER_S + delta.microseconds
+
+
+def horizon_start(as_of: date, history_horizon_days: int) -> date:
+    """The history horizon's first day (SPEC section 5): as_of - (history_horizon_days - 1)."""
+    return as_of - timedelta(days=history_horizon_days - 1)
 
 
 def window_start(end: date) -> date:

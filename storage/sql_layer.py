@@ -130,15 +130,19 @@ def dataset_view_sql(wh: Warehouse, dataset: Dataset, union_by_name: bool = True
         glob = f"{base}{dataset.name}/*=*/*.parquet".replace("'", "''")
         return (
             f"select * from read_parquet('{glob}', hive_partitioning = true, "
-            f"union_by_name = {str(union_by_name).lower()}, hive_types = {{'{dataset.partition}': DATE}})"
+            f"union_by_name = {str(union_by_name).lower()}, hive_types = {{'{dataset.partition}': {_partition_type(dataset)}}})"
         )
     return empty_view_sql(dataset)
+
+
+def _partition_type(dataset: Dataset) -> str:
+    return "VARCHAR" if pa.types.is_string(dataset.partition_type) else "DATE"
 
 
 def empty_view_sql(dataset: Dataset) -> str:
     """A typed, empty SELECT with the dataset's columns (a view before the first partition exists)."""
     columns = [f"cast(null as {_duck_type(f.type)}) as {f.name}" for f in dataset.schema]
-    columns.append(f"cast(null as DATE) as {dataset.partition}")
+    columns.append(f"cast(null as {_partition_type(dataset)}) as {dataset.partition}")
     return "select " + ", ".join(columns) + " where false"
 
 

@@ -15,6 +15,10 @@ def _type(t: pa.DataType) -> str:
     return "timestamp[us, UTC]" if pa.types.is_timestamp(t) else str(t)
 
 
+def _value(ds) -> str:
+    return "PLATFORM" if pa.types.is_string(ds.partition_type) else "YYYY-MM-DD"
+
+
 def render() -> str:
     out = [
         "# Data dictionary",
@@ -50,11 +54,11 @@ def render() -> str:
             "",
             f"## `{ds.name}`",
             "",
-            f"Grain: {ds.grain}. Path: `<warehouse>/{ds.name}/{ds.partition}=YYYY-MM-DD/*.parquet`.",
+            f"Grain: {ds.grain}. Path: `<warehouse>/{ds.name}/{ds.partition}={_value(ds)}/*.parquet`.",
             "",
             "| column | type | nullable | meaning |",
             "|---|---|---|---|",
-            f"| `{ds.partition}` | date (Hive partition) | no | {ds.partition_doc} |",
+            f"| `{ds.partition}` | {'string' if pa.types.is_string(ds.partition_type) else 'date'} (Hive partition) | no | {ds.partition_doc} |",
         ]
         out += [
             f"| `{f.name}` | {_type(f.type)} | {'yes' if f.nullable else 'no'} | {ds.doc(f.name)} |" for f in ds.schema

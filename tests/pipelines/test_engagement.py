@@ -124,7 +124,7 @@ def test_profiles_are_kept_apart_per_platform():
     assert sorted(daily["platform"].to_pylist()) == ["instagram", "tiktok"]
     trailing = trailing_engagement(daily, engagers, day("2026-11-01"))
     assert sorted(zip(trailing["platform"].to_pylist(), trailing["window_days"].to_pylist())) == [
-        ("instagram", 7), ("instagram", 28), ("tiktok", 7), ("tiktok", 28)
+        ("instagram", 7), ("instagram", 14), ("instagram", 28), ("tiktok", 7), ("tiktok", 14), ("tiktok", 28)
     ]
 
 
@@ -177,13 +177,12 @@ def test_windows_from_a_first_end_day_are_those_of_the_whole_computation():
         assert sorted(part, key=str) == sorted(expected, key=str) and expected
 
 
-def test_v2_rows_are_not_interactions_and_a_like_without_actor_is_one_without_an_engager():
-    """Until the engine books counters and follows (contract v2), a follow or a post_metrics row
-    counts as no interaction and names no engager; an interaction without actor_id counts and
-    adds no engager."""
+def test_follows_are_new_followers_and_a_like_without_actor_is_one_without_an_engager():
+    """A follow is a new follower, no interaction, no engager; an interaction without actor_id
+    counts and adds no engager."""
     t = events(
         event("follow", actor_id="fan", event_time=at("2026-11-20")),
-        event("post_metrics", likes=500, comments=40, views=9000, event_time=at("2026-11-20")),
+        event("follow", actor_id="fan2", event_time=at("2026-11-20")),
         event("like", actor_id=None, event_time=at("2026-11-20")),
         event("comment", actor_id=None, event_time=at("2026-11-20")),
         event("like", actor_id="bob", event_time=at("2026-11-20")),
@@ -191,6 +190,140 @@ def test_v2_rows_are_not_interactions_and_a_like_without_actor_is_one_without_an
     )
     r = daily_rows(t)[("alice", "2026-11-20")]
     assert (r["likes"], r["comments"], r["shares"], r["saves"], r["interactions"]) == (2, 1, 0, 0, 3)
-    assert r["unique_engagers"] == 1  # bob; the follower and the unnamed likers are no engagers
+    assert r["new_followers"] == 2 and r["views"] == 0
+    assert r["unique_engagers"] == 1  # bob; the followers and the unnamed likers are no engagers
     assert r["creator_replies"] == 0 and r["posts"] == 0
     assert (r["followers_first"], r["followers_last"]) == (100, 100)
+
+
+# --- counter booking (SPEC section 3: engagement from events and from counters, never both) ----
+
+def test_counters_replace_the_events_of_their_post_and_kind_only():
+    t = events(
+        event("post_metrics", post_id="p1", likes=500, views=9000, event_time=at("2026-11-20")),
+        event("like", post_id="p1", actor_id="bob", event_time=at("2026-11-20")),  # countered: no count
+        event("comment", post_id="p1", actor_id="carol", event_time=at("2026-11-20")),  # no comments counter
+        event("like", post_id="p2", actor_id="dave", event_time=at("2026-11-20")),  # another post
+        event("comment", post_id="p1", actor_id="alice", event_time=at("2026-11-20")),  # creator reply
+    )
+    r = daily_rows(t)[("alice", "2026-11-20")]
+    assert (r["likes"], r["comments"], r["views"]) == (501, 1, 9000)
+    assert r["interactions"] == 502  # views are not interactions
+    assert r["unique_engagers"] == 3  # bob still engaged
+    assert r["creator_replies"] == 1
+
+
+def test_first_observation_books_on_the_publish_day_later_changes_on_their_day_negative_allowed():
+    t = events(
+        event("post", post_id="p1", event_time=at("2026-11-02")),
+        event("post_metrics", post_id="p1", likes=100, event_time=at("2026-11-10")),
+        event("post_metrics", post_id="p1", likes=130, event_time=at("2026-11-12")),
+        event("post_metrics", post_id="p1", likes=120, event_time=at("2026-11-15")),
+        event("post_metrics", post_id="p9", likes=40, event_time=at("2026-11-15")),  # no post event
+    )
+    rows = daily_rows(t)
+    assert rows[("alice", "2026-11-02")]["likes"] == 100
+    assert rows[("alice", "2026-11-10")]["likes"] == 0  # the observation's own day: nothing new
+    assert rows[("alice", "2026-11-12")]["likes"] == 30
+    assert rows[("alice", "2026-11-15")]["likes"] == -10 + 40
+
+
+def test_observations_are_ordered_by_event_time_then_event_id_not_by_arrival():
+    t = events(
+        event("post_metrics", event_id="m-b", likes=50, event_time=at("2026-11-12")),
+        event("post_metrics", event_id="m-c", likes=80, event_time=at("2026-11-14")),
+        event("post_metrics", event_id="m-a", likes=20, event_time=at("2026-11-12")),  # same time, first by id
+    )
+    rows = daily_rows(t)
+    assert rows[("alice", "2026-11-12")]["likes"] == 50  # 20 first, then +30, same day
+    assert rows[("alice", "2026-11-14")]["likes"] == 30
+
+
+def test_a_publish_day_or_observation_before_the_horizon_books_on_its_first_day():
+    from pipelines.engagement import counter_bookings
+    t = events(
+        event("post", post_id="old", event_time=at("2024-01-01")),
+        event("post_metrics", post_id="old", likes=70, event_time=at("2026-11-20")),
+        event("post_metrics", post_id="older", likes=5, event_time=at("2025-01-01")),
+        event("post_metrics", post_id="older", likes=9, event_time=at("2026-11-21")),
+    )
+    b = counter_bookings(t, horizon_day=day("2026-11-01")).to_pylist()
+    got = sorted((r["post_id"], r["day"], r["delta"]) for r in b)
+    assert got == [("old", day("2026-11-01"), 70), ("older", day("2026-11-01"), 5), ("older", day("2026-11-21"), 4)]
+
+
+def test_unique_engagers_is_null_where_engagement_comes_only_from_counters():
+    t = events(
+        event("post_metrics", post_id="p1", likes=10, event_time=at("2026-11-10")),
+        event("like", post_id="p1", actor_id="bob", event_time=at("2026-11-20")),
+        event("post", post_id="p3", event_time=at("2026-11-25")),
+    )
+    rows = daily_rows(t)
+    assert rows[("alice", "2026-11-10")]["unique_engagers"] is None
+    assert rows[("alice", "2026-11-20")]["unique_engagers"] == 1 and rows[("alice", "2026-11-20")]["likes"] == 0
+    assert rows[("alice", "2026-11-25")]["unique_engagers"] == 0  # no engagement at all: zero, known
+    tr = trailing_rows(t, "2026-11-30")
+    assert tr[("alice", 7, "2026-11-12")]["unique_engagers"] is None  # only the counter
+    assert tr[("alice", 14, "2026-11-20")]["unique_engagers"] == 1  # bob is known
+    assert tr[("alice", 7, "2026-11-30")]["unique_engagers"] == 0  # 11-24..11-30: a post, no engagement
+
+
+def random_history(seed, n=600):
+    """Posts, counters (sometimes for a kind only, sometimes going down) and events, in any order."""
+    import random
+
+    rng = random.Random(seed)
+    objs, counters = [], {}
+    for i in range(n):
+        post = f"p{rng.randint(0, 12)}"
+        profile = rng.choice(["alice", "bob"])
+        when = at(f"2026-11-{rng.randint(1, 20):02d}", f"{rng.randint(0, 23):02d}:00:00")
+        kind = rng.choice(["like", "comment", "share", "save", "post", "post_metrics", "post_metrics"])
+        fields = {"event_id": f"e{i}", "profile_id": profile, "post_id": post, "event_time": when}
+        if kind == "post_metrics":
+            for counter in rng.sample(["likes", "comments", "shares", "saves", "views"], rng.randint(1, 3)):
+                fields[counter] = rng.randint(0, 500)
+        elif kind != "post":
+            fields["actor_id"] = rng.choice(["u1", "u2", None, "alice"])
+        objs.append(event(kind, **fields))
+    return objs
+
+
+def test_the_invariant_sum_of_daily_engagement_is_last_counters_plus_events_of_uncountered_posts():
+    for seed in (1, 2, 3):
+        objs = random_history(seed)
+        daily, _ = daily_engagement(events(*objs), day("2026-11-30"))
+        kinds = {"like": "likes", "comment": "comments", "share": "shares", "save": "saves"}
+        for profile in ("alice", "bob"):
+            mine = [o for o in objs if o["profile_id"] == profile]
+            for kind in ("likes", "comments", "shares", "saves", "views"):
+                last = {}
+                for o in sorted((o for o in mine if o["event_type"] == "post_metrics" and kind in o),
+                                key=lambda o: (o["event_time"], o["event_id"])):
+                    last[o["post_id"]] = o[kind]
+                events_of_uncountered = sum(
+                    1 for o in mine if kinds.get(o["event_type"]) == kind and o["post_id"] not in last
+                    and o.get("actor_id") != profile)
+                total = sum(r[kind] for r in daily.to_pylist() if r["profile_id"] == profile)
+                assert total == sum(last.values()) + events_of_uncountered, (seed, profile, kind)
+
+
+def test_day_ranges_give_exactly_the_whole_aggregation_with_counters():
+    from pipelines.engagement import counter_bookings, daily_engagement_by_day_ranges
+
+    table = events(*random_history(4, 400))
+    bookings = counter_bookings(table)
+    whole_daily, whole_engagers = daily_engagement(table, day("2026-11-30"), bookings=bookings)
+    for max_rows in (1, 37, 100, 399):
+        daily, engagers = daily_engagement_by_day_ranges(table, day("2026-11-30"), max_rows=max_rows, bookings=bookings)
+        assert sorted(daily.to_pylist(), key=str) == sorted(whole_daily.to_pylist(), key=str), max_rows
+        assert sorted(engagers.to_pylist(), key=str) == sorted(whole_engagers.to_pylist(), key=str), max_rows
+
+
+def test_fourteen_day_windows_sit_beside_seven_and_twenty_eight():
+    t = events(event("like", event_time=at("2026-11-01")), event("like", event_id="x", event_time=at("2026-11-10")),
+               event("follow", event_id="f", event_time=at("2026-11-10")))
+    rows = trailing_rows(t, "2026-11-14")
+    assert rows[("alice", 14, "2026-11-14")]["likes"] == 2 and rows[("alice", 7, "2026-11-14")]["likes"] == 1
+    assert rows[("alice", 14, "2026-11-14")]["new_followers"] == 1
+    assert ("alice", 14, "2026-11-15") not in rows and rows[("alice", 28, "2026-11-14")]["likes"] == 2

@@ -48,6 +48,7 @@ from tools.generator import generate_landing
 from pipelines import batch, streaming
 from ingest import landing, parse, tables
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES
+from schemas.units import WINDOW_LENGTHS
 
 END = date(2026, 11, 24)  # the generator's end_date: fixed, so the test does not depend on today
 PROFILES, GENERATED_DAYS, SEED = 8, 28, 30  # the generator's minimum plan; seed: see the sample checks
@@ -213,7 +214,7 @@ def test_generator_replay_in_arrival_order_ends_with_the_batch_window_rows(sampl
     assert all(too_late.values()), [line for line, redelivered in too_late.items() if not redelivered]
     assert counts["duplicates"] >= 3 and counts["conflicting_duplicates"] >= 1 and counts["rejected"], counts
     assert len(expected_daily) >= PROFILES * (REPLAY_DAYS - 1)
-    assert {k[2] for k in expected_trailing} == {7, 28}
+    assert {k[2] for k in expected_trailing} == {7, 14, 28}
 
     options = PipelineOptions(["--runner=BundleBasedDirectRunner", "--streaming"])
     with TestPipeline(options=options) as p:
@@ -223,7 +224,7 @@ def test_generator_replay_in_arrival_order_ends_with_the_batch_window_rows(sampl
         # also emits the sliding windows that end after as_of (they still hold the last days'
         # events, e.g. the 28-day window ending as_of + 27): no batch row exists for those ends
         # yet, so only ends <= as_of are compared. Every batch row must be there, nothing else.
-        trailing = out["trailing_7"], out["trailing_28"]
+        trailing = tuple(out[f"trailing_{n}"] for n in WINDOW_LENGTHS)
         assert_that(trailing | "AllTrailing" >> beam.Flatten(),
                     _equals(expected_trailing, TRAILING_KEY, last_end=as_of), label="trailing equals batch")
         # Late deliveries did re-fire windows; too late were exactly the predicted re-deliveries.

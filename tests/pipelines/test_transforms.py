@@ -76,7 +76,8 @@ def test_parse_dedup_and_window_compose(tmp_path):
             | "TrailingRows" >> beam.FlatMap(rows_of(["platform", "window_days", "likes"]))
             | "CountPerKey" >> beam.combiners.Count.PerElement(),
             # 2026-11-20 .. 2026-11-21: two window ends for each length and platform.
-            equal_to([(("instagram", 7, 2), 2), (("instagram", 28, 2), 2), (("tiktok", 7, 1), 2), (("tiktok", 28, 1), 2)]),
+            equal_to([(("instagram", 7, 2), 2), (("instagram", 14, 2), 2), (("instagram", 28, 2), 2),
+                      (("tiktok", 7, 1), 2), (("tiktok", 14, 1), 2), (("tiktok", 28, 1), 2)]),
             label="Trailing",
         )
 
