@@ -8,6 +8,7 @@ its wall time in the night's `durations` under one name, for the run report.
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from prefect import task
 from flows import run_report
 from ingest import landing
 from pipelines import batch
-from planning import nights
+from planning import checks, nights
 from schemas import config as cfg
 from schemas.datasets import BEAM_DATASETS, ENGAGEMENT_DAILY, EVENTS, PROFILE_DAILY, REJECTED
 from schemas.units import day_date, to_us
@@ -30,6 +31,18 @@ from storage.warehouse import MANIFEST_SCHEMA, Warehouse
 
 class ChangedLandingFiles(RuntimeError):
     pass
+
+
+class UnreadableLandingFile(OSError):
+    """A landed file vanished or could not be read while it was hashed: the message names it."""
+
+
+class NightWarnings(RuntimeError):
+    """The night committed and wrote its report, but warned, and `checks.fail_on_warning` is set."""
+
+    def __init__(self, report: dict):
+        self.report = report
+        super().__init__("; ".join(w["message"] for w in report["warnings"]) + f" (run report: {report['report_path']})")
 
 
 def progress(message: str) -> None:
@@ -119,8 +132,15 @@ def scan_landing(landing_dir: str, seen: pa.Table, rehash: bool = False) -> mani
     `rehash`: the others are read and hashed, so a night reads the new files, not the history."""
     landed = landing.discover(Path(landing_dir))
     hashes = {} if rehash else manifest.recorded_hashes(landed, seen)
-    hashes |= {f.relpath: landing.file_sha256(f.path) for f in landed if f.relpath not in hashes}
+    hashes |= {f.relpath: _sha256(f) for f in landed if f.relpath not in hashes}
     return manifest.plan_ingest(landed, hashes, seen)
+
+
+def _sha256(f: landing.LandedFile) -> str:
+    try:
+        return landing.file_sha256(f.path)
+    except OSError as exc:
+        raise UnreadableLandingFile(f"cannot hash landed file {f.path}: {exc.strerror or exc}") from exc
 
 
 @timed("plan")
@@ -282,10 +302,35 @@ def refresh_sql_if_due(night: Night, recompute_from: date | None) -> bool:
     return True
 
 
+def read_run_reports(wh: Warehouse) -> list[dict]:
+    """Earlier run reports (`_meta/runs/*.json`); one that cannot be read is left out."""
+    reports = []
+    for path in sorted((wh.meta / "runs").glob("*.json")):
+        try:
+            reports.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return reports
+
+
+@task
+def check_freshness(night: Night, landed: Landed, ingested: dict | None) -> dict:
+    """Freshness and volume checks against the last nights' run reports: warnings, printed."""
+    settings = night.config.checks
+    previous = checks.recent_nights(read_run_reports(night.wh), settings.volume_nights, night.run_id)
+    lines_read = ingested["lines"]["lines_read"] if ingested else 0
+    warnings = checks.freshness_and_volume(len(landed.to_read), lines_read, previous, settings.max_volume_drop,
+                                           str(Path(night.landing_dir).resolve()))
+    for w in warnings:
+        progress(f"WARNING ({w['check']}): {w['message']}")
+    median = checks.median_lines_read(previous)
+    return {"warnings": warnings, "volume_baseline": {"nights": len(previous), "median_lines_read": median}}
+
+
 @task
 def write_report(night: Night, resumed: list[str], landed: Landed, ingested: dict | None, plan: NightPlan,
-                 windows: tuple[batch.MergeJob, dict] | None, top_rising: int) -> dict:
-    """The run report: accounting of every line, what was recomputed, durations, top rising."""
+                 windows: tuple[batch.MergeJob, dict] | None, checked: dict) -> dict:
+    """The run report: accounting of every line, what was recomputed, durations, top rising, warnings."""
     merge_stats = windows[1] if windows else None
     report = {
         "run_id": night.run_id,
@@ -302,13 +347,44 @@ def write_report(night: Night, resumed: list[str], landed: Landed, ingested: dic
         "event_dates_rewritten": sorted(d.isoformat() for d in plan.rewritten) if windows else [],
         "windows_recomputed_from": windows[0].recompute_from.isoformat() if windows else None,
         "counts": run_report.accounting(batch.run_report_counts(ingested, merge_stats, plan.stored_wins)),
-        "top_rising": sql_layer.top_rising(night.wh, night.as_of, top_rising),
+        "top_rising": sql_layer.top_rising(night.wh, night.as_of, night.config.top_rising),
+        **checked,
+        "config": cfg.to_dict(night.config),
         "outputs": {"duckdb": str(night.wh.duckdb_path),
                     **{name: str(night.wh.root / name) for name in ("events", "rejected", "engagement_daily",
                                                                      "engagement_trailing", "profile_daily")}},
     }
     night.durations["total"] = time.perf_counter() - night.clock  # the flow's own work, without Prefect's
     report["durations_s"] = {k: round(v, 3) for k, v in night.durations.items()}
+    return _save_report(night, report)
+
+
+def _save_report(night: Night, report: dict) -> dict:
+    report = {k: v for k, v in report.items() if k != "report_path"}
     path = night.wh.write_json(f"runs/{night.run_id}.json", report)
     night.wh.write_json("last_run.json", report)
     return report | {"report_path": str(path)}
+
+
+@task
+def write_radar_report(night: Night, report: dict) -> dict:
+    """The radar report page (report/) of the warehouse after the night; its path joins the run
+    report's outputs. A warehouse with no SQL layer yet (nothing ever landed) has no page."""
+    from report import write_radar_report as write_page
+
+    if not night.wh.duckdb_path.exists():
+        progress("radar report: no analyst database yet, no page")
+        return report
+    clock = time.perf_counter()
+    path = write_page(night.wh.root)
+    progress(f"radar report: {path}")
+    durations = report["durations_s"] | {"radar_report": round(time.perf_counter() - clock, 3)}
+    return _save_report(night, report | {"outputs": report["outputs"] | {"radar_report": str(path)},
+                                         "durations_s": durations})
+
+
+def raise_on_warnings(night: Night, report: dict) -> dict:
+    """With `checks.fail_on_warning`, a night that warned fails (after its commit and report)."""
+    if report["warnings"] and night.config.checks.fail_on_warning:
+        raise NightWarnings(report)
+    return report

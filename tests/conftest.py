@@ -41,3 +41,19 @@ def line(obj: dict) -> bytes:
 @pytest.fixture
 def ingest_us() -> int:
     return INGEST_US
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server (a temporary database) for the session's flow runs, telemetry off.
+    Modules running flows use it: `pytestmark = pytest.mark.usefixtures("prefect_harness")`."""
+    import logging
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        env.setenv("DO_NOT_TRACK", "1")
+        logging.getLogger("prefect").setLevel(logging.WARNING)
+        with prefect_test_harness(server_startup_timeout=90):
+            yield
