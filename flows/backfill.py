@@ -27,7 +27,10 @@ class NothingToBackfill(ValueError):
 
 @flow(name="microradar-backfill", log_prints=True)
 def backfill(warehouse_dir: str, recompute_from: date, to_day: date, beam_args: list[str] | None = None,
-             num_buckets: int | None = None, config: cfg.Config = cfg.DEFAULT) -> dict:
+             num_buckets: int | None = None, config: dict | None = None) -> dict:
+    """Windows ending `recompute_from` .. `to_day` (capped at the warehouse's as-of) and the SQL layer
+    from `recompute_from`. `config` as for the nightly flow: a dict of schemas/config.py settings."""
+    settings = cfg.from_dict(config)
     wh = Warehouse.at(warehouse_dir)
     if recompute_from > to_day:
         raise NothingToBackfill(f"--from {recompute_from} is after --to {to_day}")
@@ -42,8 +45,8 @@ def backfill(warehouse_dir: str, recompute_from: date, to_day: date, beam_args: 
             raise NothingToBackfill(f"--from {recompute_from} is after the warehouse's as-of day {as_of}")
         night = tasks.Night(wh, "", new_run_id(datetime.now(timezone.utc)) + "-backfill", to_day,
                             datetime.now(timezone.utc), beam_args=list(beam_args or []), num_buckets=num_buckets,
-                            config=config)
-        stored, horizon = wh.files_by_partition(EVENTS), horizon_start(as_of, config.history_horizon_days)
+                            config=settings)
+        stored, horizon = wh.files_by_partition(EVENTS), horizon_start(as_of, settings.history_horizon_days)
         bookings, _ = tasks.plan_counters(stored, [], STORED_WINS_SCHEMA.empty_table(), horizon)  # engine: counters
         plan = tasks.NightPlan(candidates=[], stored=stored, touched=set(), rewritten=set(),
                                stored_wins=STORED_WINS_SCHEMA.empty_table(), recompute_from=recompute_from,
@@ -53,6 +56,6 @@ def backfill(warehouse_dir: str, recompute_from: date, to_day: date, beam_args: 
         wh.mark_ready(night.run_id, {**state, "data_run": night.run_id})
         wh.commit(night.run_id)
         seconds = time.perf_counter() - night.clock
-        sql_seconds = tasks.refresh_sql(wh, night.run_id, as_of, recompute_from, config)
+        sql_seconds = tasks.refresh_sql(wh, night.run_id, as_of, recompute_from, settings)
     return {"run_id": night.run_id, "from": recompute_from.isoformat(), "to": to_day.isoformat(),
             "durations_s": {"windows": round(seconds, 3), "sql": round(sql_seconds, 3)}}

@@ -1,8 +1,9 @@
-"""The nightly flow: find landed files -> plan -> ingest -> windows -> publish -> SQL -> report.
+"""The nightly flow: find landed files -> plan -> ingest -> windows -> publish -> SQL -> reports.
 
 A night reads the new files, rewrites only the `events` dates they touch and the windows ending
 from the earliest touched day to the as-of day, and commits atomically. Re-running a finished
-night changes nothing; a killed night is finished or discarded by the next one.
+night changes nothing; a killed night is finished or discarded by the next one. `config` is the
+settings of schemas/config.py as a dict (a deployment parameter; missing keys keep their defaults).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date, datetime, timezone
 
 from prefect import flow
 
-from flows import tasks
+from flows import artifacts, tasks
 from planning.nights import default_as_of, new_run_id
 from schemas import config as cfg
 from storage.warehouse import Warehouse
@@ -20,12 +21,13 @@ from storage.warehouse import Warehouse
 @flow(name="microradar-nightly", log_prints=True)
 def nightly(landing_dir: str, warehouse_dir: str, as_of: date | None = None, allow_changed: bool = False,
             full_refresh: bool = False, beam_args: list[str] | None = None, ingest_time: datetime | None = None,
-            num_buckets: int | None = None, config: cfg.Config = cfg.DEFAULT, rehash: bool = False) -> dict:
+            num_buckets: int | None = None, config: dict | None = None, rehash: bool = False) -> dict:
     """Ingest what landed, recompute the touched windows, refresh the SQL layer, leave a run report."""
+    settings = cfg.from_dict(config)  # an unknown key or a wrong type fails the run, naming the key
     started = ingest_time or datetime.now(timezone.utc)
     night = tasks.Night(Warehouse.at(warehouse_dir), landing_dir, new_run_id(datetime.now(timezone.utc)),
                         as_of or default_as_of(started), started, full_refresh, list(beam_args or []),
-                        num_buckets, config)
+                        num_buckets, settings)
     with night.wh.lock(), tasks.cleaned_on_failure(night):
         resumed = tasks.resume_pending(night)
         landed = tasks.find_landed(night, rehash, allow_changed)
@@ -35,4 +37,8 @@ def nightly(landing_dir: str, warehouse_dir: str, as_of: date | None = None, all
         if windows:
             tasks.publish(night, landed, plan, windows[0])
         tasks.refresh_sql_if_due(night, windows[0].recompute_from if windows else None)
-    return tasks.write_report(night, resumed, landed, ingested, plan, windows, config.top_rising)
+    checked = tasks.check_freshness(night, landed, ingested)
+    report = tasks.write_report(night, resumed, landed, ingested, plan, windows, checked)
+    report = tasks.write_radar_report(night, report)
+    artifacts.publish_artifacts(report)
+    return tasks.raise_on_warnings(night, report)

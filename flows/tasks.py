@@ -23,7 +23,7 @@ from flows import run_report
 from flows.progress import progress  # long steps say when they start and end; the CLI hooks it
 from ingest import landing
 from pipelines import batch, engagement
-from planning import nights
+from planning import checks, nights
 from schemas import config as cfg
 from schemas.datasets import BEAM_DATASETS, ENGAGEMENT_DAILY, EVENTS, PROFILE_DAILY, REJECTED
 from schemas.units import day_date, day_number, horizon_start, to_us, window_start
@@ -33,6 +33,18 @@ from storage.warehouse import MANIFEST_SCHEMA, Warehouse
 
 class ChangedLandingFiles(RuntimeError):
     pass
+
+
+class UnreadableLandingFile(OSError):
+    """A landed file vanished or could not be read while it was hashed: the message names it."""
+
+
+class NightWarnings(RuntimeError):
+    """The night committed and wrote its report, but warned, and `checks.fail_on_warning` is set."""
+
+    def __init__(self, report: dict):
+        self.report = report
+        super().__init__("; ".join(w["message"] for w in report["warnings"]) + f" (run report: {report['report_path']})")
 
 
 @dataclass
@@ -146,7 +158,7 @@ def scan_landing(landed: list[landing.LandedFile], seen: pa.Table, rehash: bool 
     with the same size and modification time keep their recorded hash, unless `rehash`: the others
     are read and hashed, so a night reads the new files, not the history."""
     hashes = {} if rehash else manifest.recorded_hashes(landed, seen)
-    hashes |= {f.relpath: landing.file_sha256(f.path) for f in landed if f.relpath not in hashes}
+    hashes |= {f.relpath: _sha256(f) for f in landed if f.relpath not in hashes}
     return manifest.plan_ingest(landed, hashes, seen)
 
 
@@ -164,6 +176,13 @@ def check_landing(night: Night, entries: landing.LandingScan) -> dict:
     if entries.hidden:
         progress(f"landing: {len(entries.hidden)} hidden (dot-named) entries left for later")
     return account
+
+
+def _sha256(f: landing.LandedFile) -> str:
+    try:
+        return landing.file_sha256(f.path)
+    except OSError as exc:
+        raise UnreadableLandingFile(f"cannot hash landed file {f.path}: {exc.strerror or exc}") from exc
 
 
 @timed("plan")
@@ -393,10 +412,35 @@ def refresh_sql_if_due(night: Night, recompute_from: date | None) -> bool:
     return True
 
 
+def read_run_reports(wh: Warehouse) -> list[dict]:
+    """Earlier run reports (`_meta/runs/*.json`); one that cannot be read is left out."""
+    reports = []
+    for path in sorted((wh.meta / "runs").glob("*.json")):
+        try:
+            reports.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return reports
+
+
+@task
+def check_freshness(night: Night, landed: Landed, ingested: dict | None) -> dict:
+    """Freshness and volume checks against the last nights' run reports: warnings, printed."""
+    settings = night.config.checks
+    previous = checks.recent_nights(read_run_reports(night.wh), settings.volume_nights, night.run_id)
+    lines_read = ingested["lines"]["lines_read"] if ingested else 0
+    warnings = checks.freshness_and_volume(len(landed.to_read), lines_read, previous, settings.max_volume_drop,
+                                           str(Path(night.landing_dir).resolve()))
+    for w in warnings:
+        progress(f"WARNING ({w['check']}): {w['message']}")
+    median = checks.median_lines_read(previous)
+    return {"warnings": warnings, "volume_baseline": {"nights": len(previous), "median_lines_read": median}}
+
+
 @task
 def write_report(night: Night, resumed: dict[str, dict], landed: Landed, ingested: dict | None, plan: NightPlan,
-                 windows: tuple[batch.MergeJob, dict] | None, top_rising: int) -> dict:
-    """The run report: accounting of every line, what was recomputed, durations, top rising."""
+                 windows: tuple[batch.MergeJob, dict] | None, checked: dict) -> dict:
+    """The run report: accounting of every line, what was recomputed, durations, top rising, warnings."""
     merge_stats = windows[1] if windows else None
     report = {
         "run_id": night.run_id,
@@ -416,13 +460,44 @@ def write_report(night: Night, resumed: dict[str, dict], landed: Landed, ingeste
         "event_dates_rewritten": sorted(d.isoformat() for d in plan.rewritten) if windows else [],
         "windows_recomputed_from": windows[0].recompute_from.isoformat() if windows else None,
         "counts": run_report.accounting(batch.run_report_counts(ingested, merge_stats, plan.stored_wins)),
-        "top_rising": sql_layer.top_rising(night.wh, night.as_of, top_rising),
+        "top_rising": sql_layer.top_rising(night.wh, night.as_of, night.config.top_rising),
+        **checked,
+        "config": cfg.to_dict(night.config),
         "outputs": {"duckdb": str(night.wh.duckdb_path),
                     **{name: str(night.wh.root / name) for name in ("events", "rejected", "engagement_daily",
                                                                      "engagement_trailing", "profile_daily")}},
     }
     night.durations["total"] = time.perf_counter() - night.clock  # the flow's own work, without Prefect's
     report["durations_s"] = {k: round(v, 3) for k, v in night.durations.items()}
+    return _save_report(night, report)
+
+
+def _save_report(night: Night, report: dict) -> dict:
+    report = {k: v for k, v in report.items() if k != "report_path"}
     path = night.wh.write_json(f"runs/{night.run_id}.json", report)
     night.wh.write_json("last_run.json", report)
     return report | {"report_path": str(path)}
+
+
+@task
+def write_radar_report(night: Night, report: dict) -> dict:
+    """The radar report page (report/) of the warehouse after the night; its path joins the run
+    report's outputs. A warehouse with no SQL layer yet (nothing ever landed) has no page."""
+    from report import write_radar_report as write_page
+
+    if not night.wh.duckdb_path.exists():
+        progress("radar report: no analyst database yet, no page")
+        return report
+    clock = time.perf_counter()
+    path = write_page(night.wh.root)
+    progress(f"radar report: {path}")
+    durations = report["durations_s"] | {"radar_report": round(time.perf_counter() - clock, 3)}
+    return _save_report(night, report | {"outputs": report["outputs"] | {"radar_report": str(path)},
+                                         "durations_s": durations})
+
+
+def raise_on_warnings(night: Night, report: dict) -> dict:
+    """With `checks.fail_on_warning`, a night that warned fails (after its commit and report)."""
+    if report["warnings"] and night.config.checks.fail_on_warning:
+        raise NightWarnings(report)
+    return report

@@ -130,13 +130,15 @@ def cmd_generate(args) -> int:
 
 
 def _run_nightly(landing_dir: Path, warehouse_dir: Path, as_of, allow_changed: bool, beam_args: list[str],
-                 full_refresh: bool = False, num_buckets: int | None = None, rehash: bool = False) -> dict:
+                 full_refresh: bool = False, num_buckets: int | None = None, rehash: bool = False,
+                 config: dict | None = None) -> dict:
     _quiet_prefect()
     from flows.nightly import nightly
 
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     return nightly(str(landing_dir), str(warehouse_dir), as_of=as_of, allow_changed=allow_changed,
-                   full_refresh=full_refresh, beam_args=beam_args, num_buckets=num_buckets, rehash=rehash)
+                   full_refresh=full_refresh, beam_args=beam_args, num_buckets=num_buckets, rehash=rehash,
+                   config=config)
 
 
 def _print_run(run: dict) -> None:
@@ -161,22 +163,62 @@ def _print_run(run: dict) -> None:
     for name, path in run["outputs"].items():
         print(f"  {name:<20} {path}")
     print(f"  {'run report':<20} {run['report_path']}")
+    for w in run.get("warnings", []):  # freshness and volume checks (flows/tasks.py check_freshness)
+        print(f"WARNING ({w['check']}): {w['message']}")
 
 
 def cmd_nightly(args, beam_args: list[str]) -> int:
-    run = _run_nightly(args.landing, Path(args.warehouse), args.as_of, args.allow_changed, beam_args,
-                       args.full_refresh, args.num_buckets, args.rehash)
+    from flows.tasks import NightWarnings
+
+    try:
+        run = _run_nightly(args.landing, Path(args.warehouse), args.as_of, args.allow_changed, beam_args,
+                           args.full_refresh, args.num_buckets, args.rehash, _config(args))
+    except NightWarnings as warned:  # committed and reported, but warned with fail_on_warning set
+        _print_run(warned.report)
+        print(f"microradar: warning: {warned}", file=sys.stderr)
+        return EXIT_WARNINGS
     _print_run(run)
     return 0
 
 
+# --- configuration and checks (flows/, schemas/config.py): --config, --fail-on-warning ----------
+EXIT_WARNINGS = 3  # the night committed, but a freshness or volume check warned (--fail-on-warning)
+
+
+def _config(args) -> dict:
+    """The settings of `--config FILE` (defaults without it), with `--fail-on-warning` laid over."""
+    from dataclasses import replace
+
+    from schemas import config as cfg
+
+    try:
+        settings = cfg.load_toml(args.config) if args.config else cfg.DEFAULT
+    except cfg.ConfigError as exc:
+        raise CliError(str(exc)) from exc
+    if getattr(args, "fail_on_warning", False):
+        settings = replace(settings, checks=replace(settings.checks, fail_on_warning=True))
+    return cfg.to_dict(settings)
+
+
+def add_config_options(p, checks: bool) -> None:
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="a TOML configuration file (every setting and its default: docs/microradar.example.toml)")
+    if checks:
+        p.add_argument("--fail-on-warning", action="store_true",
+                       help=f"exit with status {EXIT_WARNINGS} when a freshness or volume check warns (after the "
+                            "night is committed); also `checks.fail_on_warning` in the config file")
+# --- end of configuration and checks ------------------------------------------------------------
+
+
 def cmd_backfill(args, beam_args: list[str]) -> int:
+    config = _config(args)
     if not (Path(args.warehouse) / "_meta" / "state.json").exists():
         raise CliError(f"no warehouse at {args.warehouse}: run `microradar nightly` first")
     _quiet_prefect()
     from flows.backfill import backfill
 
-    result = backfill(str(args.warehouse), args.recompute_from, args.to_day, beam_args=beam_args)
+    result = backfill(str(args.warehouse), args.recompute_from, args.to_day, beam_args=beam_args,
+                      config=config)
     print(f"recomputed windows ending {result['from']} .. {result['to']} and the SQL layer from {result['from']}"
           f" ({result['durations_s']['windows']:.1f} s + {result['durations_s']['sql']:.1f} s)")
     return 0
@@ -374,11 +416,13 @@ def build_parser() -> Parser:
     p.add_argument("--num-buckets", type=_positive_int, default=None,
                    help="hash buckets of the Beam shuffles (default: one per 48 MB of new input, at least 2); "
                         "memory follows the largest bucket; each partition gets a file per bucket")
+    add_config_options(p, checks=True)
 
     p = sub.add_parser("backfill", help="recompute windows and the SQL layer for a date range from stored events")
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
     p.add_argument("--from", dest="recompute_from", required=True, type=_date, help="first window end day")
     p.add_argument("--to", dest="to_day", required=True, type=_date, help="last window end day (capped at as-of)")
+    add_config_options(p, checks=False)
 
     p = sub.add_parser("stream", help="the streaming pipeline: watch the landing directory and update windows "
                                       "as events arrive; Beam pipeline options after --")

@@ -6,8 +6,12 @@ DuckDB tables `cfg_tiers`, `cfg_rising`, `cfg_spike` and `cfg_observation` that 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import tomllib
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 from schemas.events import DEFAULT_MIN_EVENT_TIME
 
@@ -86,6 +90,18 @@ class ObservationRules:
     max_staleness_days: int = 14
 
 
+@dataclass(frozen=True)
+class Checks:
+    # Volume check: a night reading fewer lines than this share below the median of recent nights
+    # warns (0.5: fewer than half the usual lines). Nothing new landed at all warns too.
+    max_volume_drop: float = 0.5
+    # How many earlier nights' run reports the median is taken over.
+    volume_nights: int = 7
+    # A warning makes `microradar nightly` exit non-zero (status 3) and the Prefect run fail,
+    # after the night is committed and its report written: for schedulers that only see exit codes.
+    fail_on_warning: bool = False
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -95,6 +111,7 @@ class Config:
     rising: RisingThresholds = field(default_factory=RisingThresholds)
     spike: SpikeThresholds = field(default_factory=SpikeThresholds)
     observation: ObservationRules = field(default_factory=ObservationRules)
+    checks: Checks = field(default_factory=Checks)
     # Rows of `rising` printed by the demo and in the run report.
     top_rising: int = 10
     # The parser rejects an event_time before this as `too_old_event` (SPEC section 2): with the
@@ -135,3 +152,142 @@ def sql_tables(config: Config = DEFAULT) -> dict[str, list[dict]]:
         "cfg_spike": [asdict(config.spike)],
         "cfg_observation": [asdict(config.observation)],
     }
+
+
+# --- loading: a TOML file, deployment parameters (a JSON-able dict) ---------------------------------
+class ConfigError(ValueError):
+    """A setting the run cannot honour: an unknown key or a value of the wrong type, named."""
+
+
+def to_dict(config: Config = DEFAULT) -> dict:
+    """The configuration as plain JSON-able values (what a deployment parameter or a run report holds).
+    A tier without an upper bound has no `max_followers` key (TOML has no null)."""
+
+    def plain(value):
+        if is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in fields(value) if getattr(value, f.name) is not None}
+        if isinstance(value, (tuple, list)):
+            return [plain(v) for v in value]
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return value
+
+    return plain(config)
+
+
+def from_dict(settings: dict | None, base: Config = DEFAULT) -> Config:
+    """`base` with `settings` laid over it (a partial dict: missing keys keep the base's values).
+    Refuses an unknown key or a value of the wrong type with a `ConfigError` naming the key."""
+    try:
+        return _overlay(base, settings or {}, "")
+    except ConfigError:
+        raise
+    except ValueError as exc:  # a dataclass's own check (e.g. min_event_time)
+        raise ConfigError(str(exc)) from exc
+
+
+def load_toml(path: str | Path, base: Config = DEFAULT) -> Config:
+    """A TOML configuration file (every key optional; see docs/microradar.example.toml)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            settings = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    try:
+        return from_dict(settings, base)
+    except ConfigError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from exc
+
+
+def _overlay(base, settings, where: str):
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{where or 'configuration'}: expected a table of settings, got {_kind(settings)}")
+    hints = typing.get_type_hints(type(base))
+    names = {f.name for f in fields(base)}
+    unknown = sorted(set(settings) - names)
+    if unknown:
+        raise ConfigError(f"unknown setting {_key(where, unknown[0])!r} (known: {', '.join(sorted(names))})")
+    changes = {}
+    for name, value in settings.items():
+        key = _key(where, name)
+        current = getattr(base, name)
+        changes[name] = (_overlay(current, value, key) if is_dataclass(current)
+                         else _convert(value, hints[name], key))
+    return replace(base, **changes)
+
+
+def _build(cls, settings, where: str):
+    """A dataclass from a complete dict (an item of a list: no base to take missing keys from);
+    a missing optional (`X | None`) field is None."""
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{where}: expected a table, got {_kind(settings)}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(settings) - names)
+    if unknown:
+        raise ConfigError(f"unknown setting {_key(where, unknown[0])!r} (known: {', '.join(sorted(names))})")
+    values = {}
+    for name in names:
+        key = _key(where, name)
+        if name in settings:
+            values[name] = _convert(settings[name], hints[name], key)
+        elif type(None) in typing.get_args(hints[name]):
+            values[name] = None
+        else:
+            raise ConfigError(f"missing setting {key!r}")
+    return cls(**values)
+
+
+def _convert(value, hint, key: str):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(value, inner, key)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"setting {key!r} must be a list, got {_kind(value)}")
+        return tuple(_convert(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
+    if is_dataclass(hint):
+        return _build(hint, value, key)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif hint is datetime:
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise ConfigError(f"setting {key!r} must be a date-time like 2010-01-01T00:00:00Z, got {value!r}")
+        if isinstance(value, datetime):
+            return value
+    else:
+        raise ConfigError(f"setting {key!r} has a type the loader does not know: {hint}")
+    raise ConfigError(f"setting {key!r} must be {_kind_name(hint)}, got {_kind(value)} {value!r}")
+
+
+def _key(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _kind_name(hint) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            datetime: "a date-time"}.get(hint, str(hint))
+
+
+def _kind(value) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a table", type(None): "nothing"}.get(type(value), type(value).__name__)

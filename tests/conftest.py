@@ -65,3 +65,19 @@ def crash_scenario(tmp_path_factory):
     shutil.copytree(night1, reference)
     assert nightly(landing, reference, summary.end_date).returncode == 0
     return root, landing, night1, reference, summary.end_date
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server (a temporary database) for the session's flow runs, telemetry off.
+    Modules running flows use it: `pytestmark = pytest.mark.usefixtures("prefect_harness")`."""
+    import logging
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        env.setenv("DO_NOT_TRACK", "1")
+        logging.getLogger("prefect").setLevel(logging.WARNING)
+        with prefect_test_harness(server_startup_timeout=90):
+            yield

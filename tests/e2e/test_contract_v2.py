@@ -5,17 +5,14 @@ more complete copy delivered on a later night replaces the stored one."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 
 import duckdb
+import pytest
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+from flows.nightly import nightly
 
-from flows.nightly import nightly  # noqa: E402
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 RUNNER = ["--runner=FnApiRunner"]
 AS_OF = date(2026, 11, 25)

@@ -3,20 +3,16 @@ one full run over everything, row for row, in every dataset. Also: rerun, backfi
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 
 import pytest
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+from flows.backfill import backfill
+from flows.nightly import nightly
+from tools.generator import generate_landing
+from tests.e2e.helpers import assert_same_warehouse, dataset_rows, land_days
 
-from flows.backfill import backfill  # noqa: E402
-from flows.nightly import nightly  # noqa: E402
-from tools.generator import generate_landing  # noqa: E402
-from tests.e2e.helpers import assert_same_warehouse, dataset_rows, land_days  # noqa: E402
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 RUNNER = ["--runner=FnApiRunner"]
 

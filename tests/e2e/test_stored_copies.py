@@ -5,21 +5,17 @@ with files and compacts it."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+from flows.nightly import nightly
+from ingest.parse import parse_line
+from ingest.tables import events_table
+from tests.conftest import INGEST_US, event, line
+from tests.e2e.helpers import assert_same_warehouse
 
-from flows.nightly import nightly  # noqa: E402
-from ingest.parse import parse_line  # noqa: E402
-from ingest.tables import events_table  # noqa: E402
-from tests.conftest import INGEST_US, event, line  # noqa: E402
-from tests.e2e.helpers import assert_same_warehouse  # noqa: E402
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 RUNNER = ["--runner=FnApiRunner"]
 NIGHT1, NIGHT2, NIGHT3 = "2026-11-20/a.jsonl", "2026-11-21/b.jsonl", "2026-11-22/c.jsonl"  # in landing order

@@ -9,14 +9,12 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+from flows.nightly import nightly
+from flows.tasks import ChangedLandingFiles
+from ingest import landing
+from tests.conftest import event, line
 
-from flows.nightly import nightly  # noqa: E402
-from flows.tasks import ChangedLandingFiles  # noqa: E402
-from ingest import landing  # noqa: E402
-from tests.conftest import event, line  # noqa: E402
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 RUNNER = ["--runner=FnApiRunner"]
 AS_OF = date(2026, 11, 21)

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
 @pytest.fixture(scope="session")
-def radar_warehouse(tmp_path_factory):
+def radar_warehouse(tmp_path_factory, prefect_harness):
     """40 profiles over 35 days (enough for 28-day growth on the last week), ingested by the nightly flow."""
     from flows.nightly import nightly
     from tools.generator import generate_landing
