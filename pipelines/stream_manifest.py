@@ -45,6 +45,16 @@ def window_open_at(as_of_day: int, at_us: int, allowed_lateness_s: int) -> bool:
     return ((as_of_day + 1) * DAY_S + allowed_lateness_s) * US_PER_S > at_us
 
 
+def complete_from_us(manifest: pa.Table, since_us: int) -> int | None:
+    """From when on the windows a restart rebuilds hold all their events: None when the replay
+    covers every file earlier runs consumed; else a day after `since_us`, because the files not
+    replayed arrived before it and hold no accepted event more than 24 h after their arrival."""
+    if manifest.num_rows == 0:
+        return None
+    oldest = pc.min(pc.cast(manifest["ingested_at"], pa.int64())).as_py()
+    return None if oldest >= since_us else since_us + DAY_S * US_PER_S
+
+
 def files_to_replay(manifest: pa.Table, since_us: int) -> list[tuple[str, str, int]]:
     """(relpath, sha256, arrival micros) of the files that arrived at or after `since_us`, in
     arrival order (the order the previous runs read them)."""

@@ -79,7 +79,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
+import signal
+import threading
 import time
 import uuid
 from schemas.units import DAY_S, US_PER_DAY, US_PER_S, WINDOW_LENGTHS, day_date, day_number
@@ -104,6 +107,7 @@ from pipelines import engagement, stream_manifest
 from ingest import landing, parse, tables
 from ingest.landing import LandedFile
 from storage.warehouse import replace_partition
+from schemas.events import FUTURE_TOLERANCE_SECONDS
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED
 
 _LOG = logging.getLogger(__name__)
@@ -153,8 +157,13 @@ class ParseLineFn(beam.DoFn):
         self.rejected = Metrics.counter("microradar", "stream_rejected")
 
     def process(self, line, arrival=beam.DoFn.TimestampParam):
-        source_file, number, raw = line
+        # (source_file, line_no, raw) or, from the landing watcher, (..., arrival wall-clock micros):
+        # the element's timestamp is then the watermark when the line entered the pipeline (event
+        # time), which decides `too_late`; the wall-clock arrival decides `future_event`.
+        source_file, number, raw = line[:3]
         ingest_us = self.ingest_us
+        if ingest_us is None and len(line) > 3:
+            ingest_us = line[3]
         if ingest_us is None:  # a line stamped before any watermark (a bare TestStream) has no arrival
             ingest_us = arrival.micros if arrival > MIN_TIMESTAMP else _now_us()
         result = parse.parse_line(raw, ingest_us, self.min_event_us)
@@ -481,42 +490,54 @@ class StreamEngagement(beam.PTransform):
         return out
 
 
-def _window_open_at(row: dict, last_day_column: str, at_us: int, allowed_lateness_s: int) -> bool:
-    as_of_day = day_number(date.fromisoformat(row[last_day_column]))
-    return stream_manifest.window_open_at(as_of_day, at_us, allowed_lateness_s)
+def _starts_from(row: dict, complete_from_day: int) -> bool:
+    """Does the window of this row (daily `day`, or trailing `window_end` and `window_days`) start
+    on or after `complete_from_day`?"""
+    if "day" in row:
+        first_day = day_number(date.fromisoformat(row["day"]))
+    else:
+        first_day = day_number(date.fromisoformat(row["window_end"])) - row["window_days"] + 1
+    return first_day >= complete_from_day
 
 
 class WriteStreamOutputs(beam.PTransform):
     """StreamEngagement's outputs -> engagement_daily, engagement_trailing, rejected and
     stream_too_late partitions under the warehouse root.
 
-    `started_us` (the run's start, for a run that replays what earlier runs consumed): rows of
-    windows already closed then (end + lateness before it) are not written. Only replayed
-    events can reach such a window, and the replay holds all of a window's events only for the
-    windows still open at the start (module docstring, "Restarts"); the others keep their rows."""
+    `complete_from_us` (a restart that did not replay every file earlier runs consumed): rows of
+    windows starting before it are not written; the replay may hold only part of their events
+    (`stream_manifest.complete_from_us`), so their rows stay as the earlier run wrote them.
+    `horizon_key`: once the stream stops (LandingPoller), window rows ending after its horizon
+    (the last event time seen, the wall clock) are dropped: no partition for a window that has
+    not ended."""
 
-    def __init__(self, warehouse_dir: str, allowed_lateness_s: int, run_id: str, started_us: int | None = None):
+    def __init__(self, warehouse_dir: str, allowed_lateness_s: int, run_id: str,
+                 complete_from_us: int | None = None, horizon_key: str = ""):
         super().__init__()
         self.warehouse_dir = warehouse_dir
         self.allowed_lateness_s = allowed_lateness_s
         self.run_id = run_id
-        self.started_us = started_us
+        self.complete_from_us = complete_from_us
+        self.horizon_key = horizon_key
 
-    def _open_only(self, rows, label: str, last_day_column: str):
-        if self.started_us is None:
-            return rows
-        return rows | label >> beam.Filter(_window_open_at, last_day_column, self.started_us, self.allowed_lateness_s)
+    def _writable(self, rows, label: str):
+        if self.complete_from_us is not None:
+            first_day = -(-self.complete_from_us // US_PER_DAY)  # the first whole day after it
+            rows = rows | f"Complete{label}" >> beam.Filter(_starts_from, first_day)
+        if self.horizon_key:
+            rows = rows | f"Ended{label}" >> beam.Filter(ends_by_horizon, self.horizon_key)
+        return rows
 
     def expand(self, outputs):
         wh, lateness, run_id = self.warehouse_dir, self.allowed_lateness_s, self.run_id
         written = [
-            self._open_only(outputs["daily"], "OpenDaily", "day") | "WriteDaily" >> WriteStreamPartitions(
+            self._writable(outputs["daily"], "Daily") | "WriteDaily" >> WriteStreamPartitions(
                 wh, ENGAGEMENT_DAILY, ("platform", "profile_id"), lateness)
         ]
         trailing = [v for k, v in sorted(outputs.items()) if k.startswith("trailing_")]
         if trailing:
             written.append(
-                self._open_only(trailing | "AllTrailing" >> beam.Flatten(), "OpenTrailing", "window_end")
+                self._writable(trailing | "AllTrailing" >> beam.Flatten(), "Trailing")
                 | "WriteTrailing" >> WriteStreamPartitions(
                     wh, ENGAGEMENT_TRAILING, ("platform", "profile_id", "window_days"), lateness))
         for tag, name in (("rejected", REJECTED.name), ("too_late", TOO_LATE_DATASET)):
@@ -531,35 +552,93 @@ class WriteStreamOutputs(beam.PTransform):
 
 # --- landing directory watcher -------------------------------------------------------------------
 
+_EVENT_TIME = re.compile(rb'"event_time"\s*:\s*"([^"]{1,64})"')
+DEFAULT_OUT_OF_ORDERNESS_S = 3600
+DEFAULT_GRACE_S = 60
+
+
+def peek_event_us(raw: bytes, arrival_us: int) -> int | None:
+    """The event time of a raw line, cheaply (no JSON parse), or None when it has none that the
+    parser would accept as on time: lines whose event time the parser rejects as more than 24 h
+    after arrival (`future_event`) must not move the watermark."""
+    m = _EVENT_TIME.search(raw)
+    if m is None:
+        return None
+    try:
+        event_us = parse.parse_timestamp_us(m.group(1).decode("utf-8", "replace"))
+    except Exception:  # noqa: BLE001 - parse raises its own reject type; the parser will say why
+        return None
+    return event_us if event_us <= arrival_us + FUTURE_TOLERANCE_SECONDS * US_PER_S else None
+
+
+class EventTimeClock:
+    """The stream's watermark: the largest event time seen minus a bounded out-of-orderness,
+    never ahead of the wall clock at arrival, never going back. It moves after each landing file,
+    so the watermark a line meets depends only on the order files were consumed (the manifest
+    keeps it): a restart that replays the same files in the same order makes the same decisions.
+    `last_event_us` is the largest event time seen: on stop, no window ending after it (or after
+    the wall clock) is written."""
+
+    def __init__(self, out_of_orderness_s: int):
+        self.out_of_orderness_us = out_of_orderness_s * US_PER_S
+        self.watermark_us: int | None = None  # None: before any event, lines are stamped MIN_TIMESTAMP
+        self.last_event_us: int | None = None
+
+    def stamp_us(self) -> int:
+        return self.watermark_us if self.watermark_us is not None else MIN_TIMESTAMP.micros
+
+    def advance(self, lines: list, arrival_us: int) -> int | None:
+        """Take in one file's lines (relpath, line_no, raw, arrival_us); the new watermark if it moved."""
+        times = [t for t in (peek_event_us(line[2], arrival_us) for line in lines) if t is not None]
+        if not times:
+            return None
+        top = max(times)
+        self.last_event_us = top if self.last_event_us is None else max(self.last_event_us, top)
+        candidate = min(self.last_event_us - self.out_of_orderness_us, arrival_us)
+        if self.watermark_us is None or candidate > self.watermark_us:
+            self.watermark_us = candidate
+            return candidate
+        return None
+
+
 class LandingPoller:
     """Polls the landing directory and turns what landed into TestStream events: the lines of
-    each new file, stamped with the poll's wall-clock time (their arrival time), then a
-    watermark advance to that time. Files are immutable once landed (SPEC 2), so each is read
-    once; files still being uploaded must be hidden (dot-named): `landing.discover` skips them.
+    each new file (relpath, line_no, raw, arrival wall-clock micros), stamped with the current
+    event-time watermark, then a watermark advance (EventTimeClock). Files are read one at a
+    time in name order; files are immutable once landed (SPEC 2), so each is read once; files
+    still being uploaded must be hidden (dot-named): `landing.discover` skips them.
 
     With a `manifest` (a `stream_manifest.StreamManifest`), "read once" holds across restarts:
     files earlier runs consumed are not read as new; those that arrived since `replay_from_us`
-    are replayed first, with their first arrival stamps, to rebuild the state of the windows
-    that are still open (module docstring, "Restarts"); a file whose content changed since a
-    run consumed it is logged as an error and skipped, as the nightly flow refuses it. A poll
-    records the files it consumed in the manifest before it hands their lines on.
+    are replayed first, in the order they were consumed, with their first arrival stamps, to
+    rebuild the state of the windows (module docstring, "Restarts"); a file whose content changed
+    since a run consumed it is logged as an error and skipped, as the nightly flow refuses it. A
+    poll records the files it consumed in the manifest before it hands their lines on.
 
     `read_multiple` is the reader interface of Beam's TestStreamServiceController, whose gRPC
     service feeds an endpoint-backed TestStream: on BundleBasedDirectRunner that is the one
-    unbounded source whose watermark a user can drive (PeriodicImpulse, a splittable DoFn, is
-    not supported there, and a stateful DoFn's timers do not hold its output watermark)."""
+    unbounded source whose watermark a user can drive. `fileio.MatchContinuously` does not run
+    there (docs/streaming.md, "Why not MatchContinuously locally"). `stop` (a threading.Event)
+    ends it: a last watermark advance to the end of time, which fires every open window; the
+    sink drops those that end after `clock.last_event_us` (WriteStreamOutputs)."""
 
     LINES_PER_EVENT = 5_000
 
     def __init__(self, landing_dir: str, poll_interval_s: float, stop_at_s: float | None = None,
-                 manifest: stream_manifest.StreamManifest | None = None, replay_from_us: int | None = None):
+                 manifest: stream_manifest.StreamManifest | None = None, replay_from_us: int | None = None,
+                 out_of_orderness_s: int = DEFAULT_OUT_OF_ORDERNESS_S, stop: threading.Event | None = None):
         self.landing_dir = landing_dir
         self.poll_interval_s = poll_interval_s
         self.stop_at_s = stop_at_s
+        self.stop = stop or threading.Event()
         self.manifest = manifest
+        self.clock = EventTimeClock(out_of_orderness_s)
+        self.stopped_at_us: int | None = None  # wall clock of the stop: no window ending after it is written
         self.seen: set[str] = set()  # relpaths decided in this process: consumed, known or refused
         self.unreadable: set[str] = set()
         self.replay: list[tuple[LandedFile, int]] = []  # (file, first arrival micros), arrival order
+        self.files_read = 0
+        self.lines_read = 0
         if manifest is not None:
             self._resume(replay_from_us)
 
@@ -587,10 +666,10 @@ class LandingPoller:
                        "skipped; its new content is not counted", f.relpath)
             self.seen.add(f.relpath)
 
-    def _read(self, landed: LandedFile) -> list | None:
-        """The file's (relpath, line_no, raw) lines, or None when it cannot be read (yet)."""
+    def _read(self, landed: LandedFile, arrival_us: int) -> list | None:
+        """The file's (relpath, line_no, raw, arrival_us) lines, or None when it cannot be read (yet)."""
         try:
-            lines = [(landed.relpath, n, raw) for n, raw in landing.iter_lines(landed.path)]
+            lines = [(landed.relpath, n, raw, arrival_us) for n, raw in landing.iter_lines(landed.path)]
         except (OSError, EOFError) as exc:  # a truncated .gz or a vanished file: nothing of it is emitted
             if landed.relpath not in self.unreadable:
                 _LOG.warning("unreadable landing file %s (retried every poll): %s", landed.relpath, exc)
@@ -602,38 +681,60 @@ class LandingPoller:
     def _batches(self, lines: list) -> list[list]:
         return [lines[i:i + self.LINES_PER_EVENT] for i in range(0, len(lines), self.LINES_PER_EVENT)]
 
-    def replay_batches(self):
-        """(arrival micros, [lines]) of the files to replay, one file at a time."""
+    def replay_files(self):
+        """(relpath, lines) of the files to replay, in the order they were first consumed."""
         for landed, arrival_us in self.replay:
-            lines = self._read(landed)
-            if lines is None:
-                continue  # a replayed file that became unreadable: as if it were gone
-            for batch in self._batches(lines):
-                yield arrival_us, batch
+            lines = self._read(landed, arrival_us)
+            if lines is not None:  # a replayed file that became unreadable: as if it were gone
+                yield landed.relpath, lines
         self.replay = []
 
-    def poll(self):
-        """One poll -> list of (timestamp_micros, [lines]) batches and the new watermark (micros)."""
+    def poll(self) -> list[tuple[str, list]]:
+        """One poll -> [(relpath, lines)] of the files that landed since, in name order."""
         now_us = _now_us()
-        unseen = [f for f in landing.discover(Path(self.landing_dir)) if f.relpath not in self.seen]
+        unseen = sorted((f for f in landing.discover(Path(self.landing_dir)) if f.relpath not in self.seen),
+                        key=lambda f: f.relpath)
         if self.manifest is not None:
             plan = self.manifest.classify(unseen)
             self._refuse(plan.changed)
             self.seen |= {f.relpath for f in unseen} - {f.relpath for f in plan.new}  # known: consumed before
-            unseen = plan.new
-        batches, consumed = [], []
+            unseen = [f for f in unseen if f.relpath in {n.relpath for n in plan.new}]
+        files, consumed = [], []
         for landed in unseen:
-            lines = self._read(landed)
+            lines = self._read(landed, now_us)
             if lines is None:
                 continue
             self.seen.add(landed.relpath)
             consumed.append(landed)
-            batches.extend(self._batches(lines))
+            files.append((landed.relpath, lines))
         if self.manifest is not None:
             # Recorded before the lines are handed on: a run killed in between replays the file
             # at its restart (at-least-once into the pipeline; the sinks make it count once).
             self.manifest.record(consumed, plan.hashes, now_us)
-        return now_us, batches
+        return files
+
+    def events(self, files):
+        """(kind, payload) steps for a list of (relpath, lines): ("lines", (stamp_us, batch)) and
+        ("watermark", micros); the clock moves after each file."""
+        for _, lines in files:
+            stamp = self.clock.stamp_us()
+            for batch in self._batches(lines):
+                yield "lines", (stamp, batch)
+            self.files_read += 1
+            self.lines_read += len(lines)
+            moved = self.clock.advance(lines, lines[-1][3] if lines else _now_us())
+            if moved is not None:
+                yield "watermark", moved
+
+    def steps(self):
+        """Every step of the stream: the replay, then polls until `stop` is set (or `stop_at_s`)."""
+        yield from self.events(self.replay_files())
+        while not self.stop.is_set():
+            yield from self.events(self.poll())
+            if self.stop_at_s is not None and time.time() >= self.stop_at_s:
+                break
+            self.stop.wait(self.poll_interval_s)
+        self.stopped_at_us = _now_us()
 
     def read_multiple(self, keys, tail=True):
         from apache_beam.coders import FastPrimitivesCoder
@@ -643,51 +744,71 @@ class LandingPoller:
         Event = beam_runner_api_pb2.TestStreamPayload.Event
         TimestampedElement = beam_runner_api_pb2.TestStreamPayload.TimestampedElement
         coder = FastPrimitivesCoder()
+        for kind, payload in self.steps():
+            if kind == "lines":
+                stamp_us, lines = payload
+                yield Event(element_event=Event.AddElements(elements=[
+                    TimestampedElement(encoded_element=coder.encode(line), timestamp=stamp_us) for line in lines]))
+            else:
+                yield Event(watermark_event=Event.AdvanceWatermark(new_watermark=payload))
+        # Stop: the horizon first (read by the sink), then the end of time, which fires every window.
+        set_horizon(self.horizon_key, self.horizon_us())
+        yield Event(watermark_event=Event.AdvanceWatermark(new_watermark=MAX_TIMESTAMP.micros))
 
-        def add(lines, stamp_us):
-            return Event(element_event=Event.AddElements(elements=[
-                TimestampedElement(encoded_element=coder.encode(line), timestamp=stamp_us) for line in lines]))
+    horizon_key: str = ""
 
-        # Replayed lines go first, while the watermark is still at its minimum: nothing of them
-        # can be dropped as late before the windows have taken them in.
-        for arrival_us, lines in self.replay_batches():
-            yield add(lines, arrival_us)
-        while True:
-            now_us, batches = self.poll()
-            for lines in batches:
-                yield add(lines, now_us)
-            yield Event(watermark_event=Event.AdvanceWatermark(new_watermark=now_us))
-            if self.stop_at_s is not None and time.time() >= self.stop_at_s:
-                yield Event(watermark_event=Event.AdvanceWatermark(new_watermark=MAX_TIMESTAMP.micros))
-                return
-            time.sleep(self.poll_interval_s)
+    def horizon_us(self) -> int:
+        """The latest window end the stream may write once stopped: the last event time seen, and
+        never after the wall clock (no partition for a day that has not ended)."""
+        now_us = self.stopped_at_us or _now_us()
+        last = self.clock.last_event_us
+        return now_us if last is None else min(last, now_us)
+
+
+# The stop horizon of each running stream, by run id: the poller sets it just before the final
+# watermark; the sink reads it. Process-local, like the TestStream service that feeds the poller.
+_HORIZONS: dict[str, int] = {}
+
+
+def set_horizon(key: str, horizon_us: int) -> None:
+    if key:
+        _HORIZONS[key] = horizon_us
+
+
+def ends_by_horizon(row: dict, key: str) -> bool:
+    """False for a window row (daily `day` or trailing `window_end`) ending after the stop horizon."""
+    horizon = _HORIZONS.get(key)
+    if horizon is None:
+        return True
+    last_day = row["day"] if "day" in row else row["window_end"]
+    end_us = (day_number(date.fromisoformat(last_day)) + 1) * US_PER_DAY
+    return end_us <= horizon
 
 
 class WatchLanding(beam.PTransform):
-    """The landing directory as an unbounded PCollection of lines (relpath, line_no, raw), stamped
-    with their arrival time; the watermark follows the wall clock, one poll behind. The gRPC
-    service is local (localhost) and lives as long as the transform object; call `stop()` after
-    the pipeline ends. `poll_interval_s` must stay well under 30 s (the TestStream's idle timeout).
-    `manifest` and `replay_from_us`: see LandingPoller."""
+    """The landing directory as an unbounded PCollection of lines (relpath, line_no, raw,
+    arrival_us), stamped with the event-time watermark they met (LandingPoller). The gRPC service
+    is local (localhost) and lives as long as the transform object; call `stop()` after the
+    pipeline ends. `poll_interval_s` must stay well under 30 s (the TestStream's idle timeout).
+    `manifest`, `replay_from_us`, `out_of_orderness_s` and `stop`: see LandingPoller."""
 
     def __init__(self, landing_dir: str, poll_interval_s: float, stop_after_s: float | None = None,
-                 manifest: stream_manifest.StreamManifest | None = None, replay_from_us: int | None = None):
+                 manifest: stream_manifest.StreamManifest | None = None, replay_from_us: int | None = None,
+                 out_of_orderness_s: int = DEFAULT_OUT_OF_ORDERNESS_S, stop: threading.Event | None = None,
+                 horizon_key: str = ""):
         super().__init__()
         if not 0 < poll_interval_s <= 20:
             raise ValueError("poll_interval_s must be in (0, 20] seconds")
-        self.landing_dir = str(Path(landing_dir).resolve())
-        self.poll_interval_s = poll_interval_s
+        self.poller = LandingPoller(str(Path(landing_dir).resolve()), poll_interval_s, None, manifest,
+                                    replay_from_us, out_of_orderness_s, stop)
+        self.poller.horizon_key = horizon_key
         self.stop_after_s = stop_after_s
-        self.manifest = manifest
-        self.replay_from_us = replay_from_us
-        self.poller: LandingPoller | None = None
         self.service = None
 
     def expand(self, pbegin):
         from apache_beam.testing.test_stream import TestStream
         from apache_beam.testing.test_stream_service import TestStreamServiceController
 
-        self.poller = LandingPoller(self.landing_dir, self.poll_interval_s, None, self.manifest, self.replay_from_us)
         if self.stop_after_s is not None:  # counted from here: the resume above may take a while
             self.poller.stop_at_s = time.time() + self.stop_after_s
         self.service = TestStreamServiceController(self.poller)
@@ -712,48 +833,93 @@ def streaming_options(beam_args: list[str] | None):
     return options
 
 
+class StopSignals:
+    """SIGTERM and SIGINT (from a terminal or a supervisor: installed even when the parent left
+    SIGINT ignored) set `stop`: the stream drains, writes the complete windows and returns. A
+    second signal, or a drain longer than `grace_s`, ends the process at once with 128 + signal
+    (143 for SIGTERM, 130 for SIGINT); every partition and the manifest are swapped atomically,
+    so what readers see is the last state written in full."""
+
+    def __init__(self, stop: threading.Event, grace_s: float, tell=None):
+        self.stop = stop
+        self.grace_s = grace_s
+        self.tell = tell or (lambda message: None)
+        self.previous: dict = {}
+        self.first: int | None = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        return False
+
+    def _handle(self, signum, frame):
+        if self.first is not None:
+            self.tell(f"second signal ({signal.Signals(signum).name}): exiting now")
+            os._exit(128 + signum)
+        self.first = signum
+        self.tell(f"{signal.Signals(signum).name}: draining (grace {self.grace_s:g} s); a second signal exits now")
+        self.stop.set()
+        timer = threading.Timer(self.grace_s, self._overrun, args=(signum,))
+        timer.daemon = True
+        timer.start()
+
+    def _overrun(self, signum):
+        self.tell(f"drain took longer than the grace period ({self.grace_s:g} s): exiting now")
+        os._exit(128 + signum)
+
+
 def run_stream(landing_dir, warehouse_dir, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S,
                beam_args: list[str] | None = None, poll_interval_s: float = 10.0,
-               stop_after_s: float | None = None, progress=None):
-    """Watch `landing_dir` and keep the warehouse's engagement partitions current until interrupted
-    (Ctrl-C) or, if given, until `stop_after_s` seconds of polling have passed (then the watermark
-    goes to the end of time and every open window emits its final pane). Holds the warehouse's
-    writer lock the whole time: the nightly flow and the stream must not write at once.
-    Resumes from the stream manifest (module docstring, "Restarts"); `progress(message)`, if
-    given, is told what the resume found."""
+               stop_after_s: float | None = None, progress=None,
+               out_of_orderness_s: int = DEFAULT_OUT_OF_ORDERNESS_S, grace_s: float = DEFAULT_GRACE_S,
+               stop: threading.Event | None = None):
+    """Watch `landing_dir` and keep the warehouse's engagement partitions current until SIGTERM or
+    SIGINT (or `stop` is set, or `stop_after_s` seconds of polling have passed): then it drains,
+    writes every window that ends by the last event time seen (never a day not yet over) and
+    returns; a second signal or a drain longer than `grace_s` exits the process at once.
+    Holds the warehouse's writer lock the whole time: the nightly flow and the stream must not
+    write at once. Resumes from the stream manifest (module docstring, "Restarts");
+    `progress(message)`, if given, is told what the resume found and when a signal arrives."""
     from storage.warehouse import Warehouse
 
     warehouse = Warehouse.at(warehouse_dir)
     warehouse.root.mkdir(parents=True, exist_ok=True)
     started_us = _now_us()
     run_id = "stream-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    with warehouse.lock():
+    stop = stop or threading.Event()
+    tell = progress or (lambda message: None)
+    with warehouse.lock(), StopSignals(stop, grace_s, tell):
         for stale in (warehouse.root / "_staging").glob("stream-*"):
             shutil.rmtree(stale, ignore_errors=True)  # swaps a killed stream never finished
         manifest = stream_manifest.StreamManifest(warehouse, run_id)
+        since_us = stream_manifest.replay_from_us(started_us, allowed_lateness_s)
         pipeline = beam.Pipeline(options=streaming_options(beam_args))
-        watch = WatchLanding(str(landing_dir), poll_interval_s, stop_after_s, manifest,
-                             stream_manifest.replay_from_us(started_us, allowed_lateness_s))
+        watch = WatchLanding(str(landing_dir), poll_interval_s, stop_after_s, manifest, since_us,
+                             out_of_orderness_s, stop, horizon_key=run_id)
         outputs = (
             pipeline
             | "WatchLanding" >> watch
             | "Engagement" >> StreamEngagement(allowed_lateness_s)
         )
-        _ = outputs | "Write" >> WriteStreamOutputs(str(warehouse.root), allowed_lateness_s, run_id, started_us)
-        if progress is not None and manifest.table.num_rows:
-            progress(f"resuming: {manifest.table.num_rows} landing file(s) consumed by earlier stream runs are "
-                     f"skipped; {len(watch.poller.replay)} of them replayed to rebuild the windows still open")
+        complete_from = stream_manifest.complete_from_us(manifest.table, since_us)
+        _ = outputs | "Write" >> WriteStreamOutputs(str(warehouse.root), allowed_lateness_s, run_id,
+                                                    complete_from, horizon_key=run_id)
+        if manifest.table.num_rows:
+            tell(f"resuming: {manifest.table.num_rows} landing file(s) consumed by earlier stream runs are "
+                 f"skipped; {len(watch.poller.replay)} of them replayed to rebuild the windows")
         result = pipeline.run()
         try:
             result.wait_until_finish()
-        except KeyboardInterrupt:
-            try:
-                result.cancel()
-            except Exception:  # noqa: BLE001 - the local runner may not support cancel; we are leaving anyway
-                pass
-            raise
         finally:
             watch.stop()
+            _HORIZONS.pop(run_id, None)
+        tell(f"stopped: {watch.poller.files_read} file(s), {watch.poller.lines_read} line(s) read")
         return result
 
 
