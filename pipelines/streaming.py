@@ -79,7 +79,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import signal
 import threading
@@ -107,7 +106,6 @@ from pipelines import engagement, stream_manifest
 from ingest import landing, parse, tables
 from ingest.landing import LandedFile
 from storage.warehouse import replace_partition
-from schemas.events import FUTURE_TOLERANCE_SECONDS
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED
 
 _LOG = logging.getLogger(__name__)
@@ -276,33 +274,45 @@ def _pane_fields(pane) -> dict:
     return {"pane_index": pane.index, "pane_timing": PaneInfoTiming.to_string(pane.timing)}
 
 
+PARTIALS = "partials"
+
+
 class DailyPaneFn(beam.DoFn):
-    """((platform, profile_id), the day window's events so far) -> the day's full engagement row."""
+    """((platform, profile_id), the day window's events so far) -> the day's full engagement row;
+    and to `partials`: ((platform, profile_id), (day, pane index, daily table, engagers table)),
+    the day's columnar partial from which the trailing windows are composed (stamped, as every
+    output of a window's pane, at the window's last instant: it falls in every sliding window
+    that holds the day)."""
 
     def process(self, keyed, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
         (platform, profile_id), events = keyed
         day = int(window.start.micros // US_PER_DAY)
-        daily, _ = engagement.daily_engagement(window_events_table(events), as_of_day=day, first_day=day)
+        daily, engagers = engagement.daily_engagement(window_events_table(events), as_of_day=day, first_day=day)
         if daily.num_rows != 1:
             return
         yield {"platform": platform, "profile_id": profile_id, "day": _day_iso(day),
                **_metrics(daily), **_pane_fields(pane)}
+        yield beam.pvalue.TaggedOutput(PARTIALS, ((platform, profile_id), (day, pane.index, daily, engagers)))
 
 
 class TrailingPaneFn(beam.DoFn):
-    """((platform, profile_id), the sliding window's events so far) -> its full trailing row."""
+    """((platform, profile_id), the daily partials of the sliding window so far) -> its full
+    trailing row. Daily panes accumulate, so the latest pane of each day holds the whole day."""
 
     def __init__(self, window_days: int):
         self.window_days = window_days
 
     def process(self, keyed, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
-        (platform, profile_id), events = keyed
+        (platform, profile_id), partials = keyed
         end_day = int(window.end.micros // US_PER_DAY) - 1
-        first_day = end_day - self.window_days + 1
-        daily, engagers = engagement.daily_engagement(window_events_table(events), as_of_day=end_day,
-                                                      first_day=first_day)
-        if daily.num_rows == 0:
+        latest: dict[int, tuple] = {}
+        for day, index, daily, engagers in partials:
+            if day not in latest or index > latest[day][0]:
+                latest[day] = (index, daily, engagers)
+        if not latest:
             return
+        daily = pa.concat_tables([latest[d][1] for d in sorted(latest)])
+        engagers = pa.concat_tables([latest[d][2] for d in sorted(latest)])
         trailing = engagement.trailing_engagement(daily, engagers, end_day, recompute_from=end_day,
                                                   lengths=(self.window_days,))
         trailing = trailing.filter(pc.equal(trailing["window_end"], pa.scalar(end_day, pa.int32()).cast(pa.date32())))
@@ -313,9 +323,10 @@ class TrailingPaneFn(beam.DoFn):
 
 
 class WindowDailyEngagement(beam.PTransform):
-    """Events -> one row per (platform, profile_id) per UTC day and pane: an on-time pane when the
-    watermark passes midnight, then a late pane (the whole accumulated day again) for each late
-    event within `allowed_lateness_s`."""
+    """Events -> one row per (platform, profile_id) per UTC day and pane (main output `daily`): an
+    on-time pane when the watermark passes midnight, then a late pane (the whole accumulated day
+    again) for each late event within `allowed_lateness_s`; and the day's `partials` for the
+    trailing windows."""
 
     def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S):
         super().__init__()
@@ -327,23 +338,24 @@ class WindowDailyEngagement(beam.PTransform):
             | "KeyByProfile" >> beam.Map(_key_by_profile)
             | "DayWindows" >> _window_spec(FixedWindows(DAY_S), self.allowed_lateness_s)
             | "GroupDay" >> beam.GroupByKey()
-            | "DailyMetrics" >> beam.ParDo(DailyPaneFn())
+            | "DailyMetrics" >> beam.ParDo(DailyPaneFn()).with_outputs(PARTIALS, main="daily")
         )
 
 
 class WindowTrailingEngagement(beam.PTransform):
-    """Events -> one row per (platform, profile_id) per N-day window ending on each day (SlidingWindows
-    of N days every day), same trigger and lateness as the daily windows."""
+    """Daily partials -> one row per (platform, profile_id) per N-day window ending on each day
+    (SlidingWindows of N days every day), same trigger and lateness as the daily windows. The
+    sliding windows take one element per profile-day, not one per event: Beam's windowing costs
+    per element and window (PLATFORM.md), and an event would sit in 7 + 28 of them."""
 
     def __init__(self, window_days: int, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S):
         super().__init__()
         self.window_days = window_days
         self.allowed_lateness_s = allowed_lateness_s
 
-    def expand(self, events):
+    def expand(self, partials):
         return (
-            events
-            | "KeyByProfile" >> beam.Map(_key_by_profile)
+            partials
             | "SlidingWindows" >> _window_spec(SlidingWindows(self.window_days * DAY_S, DAY_S), self.allowed_lateness_s)
             | "GroupWindow" >> beam.GroupByKey()
             | "TrailingMetrics" >> beam.ParDo(TrailingPaneFn(self.window_days))
@@ -479,14 +491,15 @@ class StreamEngagement(beam.PTransform):
     def expand(self, lines):
         parsed = lines | "Parse" >> ParseStream(self.allowed_lateness_s, self.ingest_us)
         deduped = parsed[EVENTS] | "Dedup" >> DedupStream(self.allowed_lateness_s)
+        daily = deduped[EVENTS] | "Daily" >> WindowDailyEngagement(self.allowed_lateness_s)
         out = {
-            "daily": deduped[EVENTS] | "Daily" >> WindowDailyEngagement(self.allowed_lateness_s),
+            "daily": daily["daily"],
             "rejected": parsed[REJECTED_TAG],
             "too_late": parsed[TOO_LATE],
             "duplicates": deduped[DUPLICATES],
         }
         for n in self.window_lengths:
-            out[f"trailing_{n}"] = deduped[EVENTS] | f"Trailing{n}" >> WindowTrailingEngagement(n, self.allowed_lateness_s)
+            out[f"trailing_{n}"] = daily[PARTIALS] | f"Trailing{n}" >> WindowTrailingEngagement(n, self.allowed_lateness_s)
         return out
 
 
@@ -552,23 +565,19 @@ class WriteStreamOutputs(beam.PTransform):
 
 # --- landing directory watcher -------------------------------------------------------------------
 
-_EVENT_TIME = re.compile(rb'"event_time"\s*:\s*"([^"]{1,64})"')
 DEFAULT_OUT_OF_ORDERNESS_S = 3600
 DEFAULT_GRACE_S = 60
+_EVENT_TIME_AT = parse.EVENT_COLUMNS.index("event_time")
 
 
 def peek_event_us(raw: bytes, arrival_us: int) -> int | None:
-    """The event time of a raw line, cheaply (no JSON parse), or None when it has none that the
-    parser would accept as on time: lines whose event time the parser rejects as more than 24 h
-    after arrival (`future_event`) must not move the watermark."""
-    m = _EVENT_TIME.search(raw)
-    if m is None:
+    """The event time of a raw line as the parser will accept it, or None for a line it rejects
+    (a rejected line, e.g. a planted `negative_count` dated next week, must not move the
+    watermark). The full parse costs ~20 us a line, small beside a line's cost in the pipeline."""
+    row = parse.parse_line(raw, arrival_us)
+    if row is None or isinstance(row, parse.Reject):
         return None
-    try:
-        event_us = parse.parse_timestamp_us(m.group(1).decode("utf-8", "replace"))
-    except Exception:  # noqa: BLE001 - parse raises its own reject type; the parser will say why
-        return None
-    return event_us if event_us <= arrival_us + FUTURE_TOLERANCE_SECONDS * US_PER_S else None
+    return row[_EVENT_TIME_AT]
 
 
 class EventTimeClock:

@@ -298,11 +298,13 @@ def test_run_stream_watches_the_landing_directory_end_to_end(tmp_path):
 
 def test_event_time_clock_follows_the_latest_event_minus_the_out_of_orderness():
     clock = streaming.EventTimeClock(out_of_orderness_s=3600)
-    line = lambda t: ("f", 1, json.dumps({"event_time": t}).encode(), 0)  # noqa: E731
+    line = lambda t: ("f", 1, json.dumps(event(event_time=t)).encode(), 0)  # noqa: E731
     arrival = (D0 + 10 * DAY) * US
     assert clock.stamp_us() < 0  # before any event: the minimum timestamp
     assert clock.advance([line(at(0, 12)), line(at(0, 9)), ("f", 3, b"{bad", 0)], arrival) == (D0 + 11 * 3600) * US
     assert clock.advance([line(at(0, 10))], arrival) is None  # older: the watermark never goes back
+    rejected = ("f", 4, json.dumps(event(event_time=at(9, 0), followers=-5, event_type="profile_snapshot")).encode(), 0)
+    assert clock.advance([rejected], arrival) is None  # a line the parser rejects does not count
     assert clock.advance([line(at(15, 0))], arrival) is None  # > 24 h after arrival: a future_event reject
     assert clock.last_event_us == (D0 + 12 * 3600) * US
     assert clock.advance([line(at(9, 23.5))], arrival) == arrival - 5400 * US
