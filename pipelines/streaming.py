@@ -5,9 +5,8 @@ arguments):
 
     lines (source_file, line_no, raw bytes), timestamped with their *arrival* time
       -> ParseStream       events timestamped with event_time; tagged `rejected`, `too_late`
-      -> DedupStream       stateful per (platform, event_id); tagged `duplicates`
-      -> WindowDailyEngagement            FixedWindows(1 day)
-      -> WindowTrailingEngagement(7|28)   SlidingWindows(N days, 1 day)
+      -> WindowDailyEngagement            FixedWindows(1 day); copies deduplicated per profile-day
+      -> WindowTrailingEngagement(N)      SlidingWindows(N days, 1 day) over the daily partials
       -> WriteStreamPartitions            stateful per partition, atomic directory swap
 
 Metrics are never reimplemented here: each pane's events become an Arrow table
@@ -92,7 +91,7 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from apache_beam.coders import PickleCoder, StrUtf8Coder
+from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.typehints import Any, Tuple
 from apache_beam.transforms.trigger import AccumulationMode, AfterCount, AfterWatermark
@@ -103,7 +102,7 @@ from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from pipelines import engagement, stream_manifest
 
-from ingest import landing, parse, tables
+from ingest import dedup, landing, parse, tables
 from ingest.landing import LandedFile
 from storage.warehouse import replace_partition
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED
@@ -114,7 +113,6 @@ DEFAULT_ALLOWED_LATENESS_S = 3 * DAY_S
 EVENTS = "events"
 REJECTED_TAG = "rejected"
 TOO_LATE = "too_late"
-DUPLICATES = "duplicates"
 TOO_LATE_DATASET = "stream_too_late"  # same columns as `rejected`; reason is always `too_late`
 
 _I = {name: i for i, name in enumerate(parse.EVENT_COLUMNS)}
@@ -197,56 +195,6 @@ class ParseStream(beam.PTransform):
         return lines | "ParseLine" >> beam.ParDo(self.fn).with_outputs(REJECTED_TAG, TOO_LATE, main=EVENTS)
 
 
-# --- dedup -------------------------------------------------------------------------------------
-
-class DedupFn(beam.DoFn):
-    """Keyed by (platform, event_id): the first copy passes, later copies go to `duplicates`
-    as (platform, event_id, conflicting). The state expires with an event-time timer once the
-    event's day is past the allowed lateness: any copy after that is too late anyway and is
-    routed to `too_late` before it gets here, so the state stays bounded."""
-
-    KEPT = ReadModifyWriteStateSpec("kept_payload_hash", StrUtf8Coder())
-    EXPIRE = TimerSpec("expire", beam.TimeDomain.WATERMARK)
-
-    def __init__(self, allowed_lateness_s: int):
-        self.allowed_lateness_s = allowed_lateness_s
-        self.duplicates = Metrics.counter("microradar", "stream_duplicates")
-
-    def process(self, keyed, kept=beam.DoFn.StateParam(KEPT), expire=beam.DoFn.TimerParam(EXPIRE)):
-        (platform, event_id), event = keyed
-        payload_hash = event[0][_I["payload_hash"]]
-        seen = kept.read()
-        if seen is not None:
-            self.duplicates.inc()
-            yield beam.pvalue.TaggedOutput(DUPLICATES, (platform, event_id, seen != payload_hash))
-            return
-        kept.write(payload_hash)
-        day_end_s = (event[0][_I["event_time"]] // US_PER_DAY + 1) * DAY_S
-        expire.set(Timestamp(day_end_s + self.allowed_lateness_s))
-        yield event
-
-    @on_timer(EXPIRE)
-    def expire_state(self, kept=beam.DoFn.StateParam(KEPT)):
-        kept.clear()
-
-
-class DedupStream(beam.PTransform):
-    """Events -> first copy per (platform, event_id) (main `events`), later copies to `duplicates`.
-    The first copy to arrive wins (the batch rule, smallest payload hash, needs every copy)."""
-
-    def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S):
-        super().__init__()
-        self.allowed_lateness_s = allowed_lateness_s
-
-    def expand(self, events):
-        return (
-            events
-            | "KeyByEventId" >> beam.Map(lambda e: ((e[0][_I["platform"]], e[0][_I["event_id"]]), e))
-            .with_output_types(Tuple[Tuple[str, str], Any])
-            | "FirstCopy" >> beam.ParDo(DedupFn(self.allowed_lateness_s)).with_outputs(DUPLICATES, main=EVENTS)
-        )
-
-
 # --- windows -----------------------------------------------------------------------------------
 
 def window_events_table(events) -> pa.Table:
@@ -282,12 +230,26 @@ class DailyPaneFn(beam.DoFn):
     and to `partials`: ((platform, profile_id), (day, pane index, daily table, engagers table)),
     the day's columnar partial from which the trailing windows are composed (stamped, as every
     output of a window's pane, at the window's last instant: it falls in every sliding window
-    that holds the day)."""
+    that holds the day).
+
+    Duplicates are dropped here, by the batch rule (`ingest.dedup`: the most complete copy wins,
+    ties by the smallest payload hash), among the copies in the profile's day: copies of one
+    event that differ in profile or UTC day would be counted in both (the contract's copies are
+    re-deliveries of one event; the generator moves conflicting copies within their day). A
+    stateful dedup keyed by event id costs a key and a timer per event, and the local runner
+    scans every timer on each tick: it made the stream quadratic."""
+
+    def __init__(self):
+        self.duplicates = Metrics.counter("microradar", "stream_duplicate_copies_seen")
 
     def process(self, keyed, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
         (platform, profile_id), events = keyed
         day = int(window.start.micros // US_PER_DAY)
-        daily, engagers = engagement.daily_engagement(window_events_table(events), as_of_day=day, first_day=day)
+        table = window_events_table(events)
+        kept, stats = dedup.deduplicate(table.append_column(tables.IS_NEW, pa.array([True] * table.num_rows)))
+        if pane.is_first or stats.duplicates:
+            self.duplicates.inc(stats.duplicates)
+        daily, engagers = engagement.daily_engagement(kept, as_of_day=day, first_day=day)
         if daily.num_rows != 1:
             return
         yield {"platform": platform, "profile_id": profile_id, "day": _day_iso(day),
@@ -338,7 +300,7 @@ class WindowDailyEngagement(beam.PTransform):
             | "KeyByProfile" >> beam.Map(_key_by_profile)
             | "DayWindows" >> _window_spec(FixedWindows(DAY_S), self.allowed_lateness_s)
             | "GroupDay" >> beam.GroupByKey()
-            | "DailyMetrics" >> beam.ParDo(DailyPaneFn()).with_outputs(PARTIALS, main="daily")
+            | "DailyMetrics" >> beam.ParDo(DailyPaneFn()).with_output_types(Any).with_outputs(PARTIALS, main="daily")
         )
 
 
@@ -479,7 +441,7 @@ def dead_letter_row(item: tuple, run_id: str) -> dict:
 # --- the whole streaming pipeline ----------------------------------------------------------------
 
 class StreamEngagement(beam.PTransform):
-    """Lines -> dict of PCollections: daily, trailing_7, trailing_28, rejected, too_late, duplicates."""
+    """Lines -> dict of PCollections: daily, trailing_<n> for each window length, rejected, too_late."""
 
     def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S, ingest_us: int | None = None,
                  window_lengths: tuple[int, ...] = WINDOW_LENGTHS):
@@ -490,13 +452,11 @@ class StreamEngagement(beam.PTransform):
 
     def expand(self, lines):
         parsed = lines | "Parse" >> ParseStream(self.allowed_lateness_s, self.ingest_us)
-        deduped = parsed[EVENTS] | "Dedup" >> DedupStream(self.allowed_lateness_s)
-        daily = deduped[EVENTS] | "Daily" >> WindowDailyEngagement(self.allowed_lateness_s)
+        daily = parsed[EVENTS] | "Daily" >> WindowDailyEngagement(self.allowed_lateness_s)
         out = {
             "daily": daily["daily"],
             "rejected": parsed[REJECTED_TAG],
             "too_late": parsed[TOO_LATE],
-            "duplicates": deduped[DUPLICATES],
         }
         for n in self.window_lengths:
             out[f"trailing_{n}"] = daily[PARTIALS] | f"Trailing{n}" >> WindowTrailingEngagement(n, self.allowed_lateness_s)
