@@ -380,7 +380,7 @@ def test_restarted_poller_skips_consumed_files_replays_recent_ones_and_refuses_c
     # Restart: b changed meanwhile, c is new.
     (landing_dir / "b.jsonl").write_text('{"x": 2}\n{"x": 3}\n')
     _land(landing_dir, "c.jsonl", '{"x": 4}\n')
-    with caplog.at_level("ERROR", logger="pipelines.streaming"):
+    with caplog.at_level("ERROR", logger="pipelines.stream.source"):
         second = streaming.LandingPoller(str(landing_dir), 1.0, manifest=stream_manifest.StreamManifest(
             warehouse, "run-2"), replay_from_us=arrival_us)
     assert "b.jsonl changed after the stream consumed it" in caplog.text
