@@ -20,8 +20,10 @@ Beam drops an element from a window once the watermark has passed
 `window.end + allowed_lateness`, silently. We cannot read the watermark in a DoFn, so
 `ParseStream` compares the event's day against the line's *arrival timestamp*, the
 timestamp the line carries before it is re-stamped with its event_time: for the file
-watcher that is the poll's processing time (which is what drives the watermark); for a
-`TestStream` it is the watermark at which the line was added. An event is too late when
+watcher that is the event-time watermark when the line was read (`source.EventTimeClock`:
+the latest accepted event time minus the out-of-orderness, moved after each file); for a
+`TestStream` it is the watermark at which the line was added. (The wall-clock arrival, which
+decides `future_event`, travels in the line itself.) An event is too late when
 
     end of its UTC day + allowed_lateness <= arrival timestamp
 
@@ -33,9 +35,8 @@ watermark back, so an event that is *not* flagged cannot be dropped by a window
 Limits: (1) the rule is only as good as the source's arrival stamps: a source whose
 watermark runs ahead of the timestamps it puts on lines would let Beam drop data silently;
 (2) an event that is too late for its day is also withheld from the 7/28-day windows that
-are still open (consistency over completeness); (3) with the file watcher the watermark is
-processing time, so replaying history older than the lateness sends it all to `too_late`
-(use the nightly flow for history).
+are still open (consistency over completeness). The watermark follows event time, so a
+stream started over history replays it (docs/streaming.md).
 
 Restarts (Ctrl-C, then `microradar stream` again)
 -------------------------------------------------
@@ -49,13 +50,15 @@ manifest because the nightly flow must still ingest those files into `events`), 
 
 1. files in the manifest are not read as new; one whose content changed (same path, other
    SHA-256) is logged as an error and skipped, as the nightly flow refuses it;
-2. the files that arrived recently enough to hold events of a window still open (arrival
-   within lateness + 30 days) are *replayed* first, each line stamped with its first arrival
-   time (the manifest's `ingested_at`), before the watermark moves. Too-late, future-event
-   and dedup decisions come out as they did the first time, so every still-open window is
-   rebuilt with exactly the events the earlier runs accepted, and its next pane is complete;
-3. panes of windows already closed at the start (end + lateness before it) are not written:
-   the replay may hold only part of their events; their rows stay as written;
+2. the files that arrived within lateness + 30 days are *replayed* first, in the order they
+   were consumed, each line carrying its first wall-clock arrival (the manifest's
+   `ingested_at`); the event-time watermark moves after each file as it did the first time
+   (same files, same order), so too-late, future-event and dedup decisions come out as they
+   did, and the rebuilt windows hold the events the earlier runs accepted (the first replayed
+   files can meet a lower watermark than the first time: see the limits);
+3. when older consumed files were not replayed, rows of windows starting before the replay
+   horizon + 1 day are not written (`stream_manifest.complete_from_us`): the replay may hold
+   only part of their events; their rows stay as written;
 4. dead letters are written insert-if-absent by (source_file, source_line): a replayed line
    keeps its arrival stamp, hence its `ingest_date` partition, and is not recorded twice.
 
@@ -63,10 +66,10 @@ Delivery: a poll records the files it consumed *before* handing their lines to t
 and a restart replays recent files whether or not their lines got through, so lines reach the
 pipeline at least once; the replace-by-key and insert-if-absent sinks plus dedup make them
 count once. A run killed between reading a file and recording it reads it again as new (with
-a new arrival stamp): still counted once in the windows. Limits: windows that closed while the
-stream was down, with events the earlier run had not yet written (e.g. today's window at
-Ctrl-C, restart more than the lateness later), are not written by the stream (the nightly flow
-recomputes them); a changed or deleted file is left out of the rebuilt windows; the replay
+a new arrival stamp): still counted once in the windows. Limits: a line the earlier run found
+too late, in one of the first replayed files, can be accepted by the replay (the watermark
+starts lower than the first run's was); windows starting before the replay horizon keep the
+rows the earlier run wrote (the nightly flow recomputes them); a changed or deleted file is left out of the rebuilt windows; the replay
 re-reads up to lateness + 30 days of consumed files at each start, and rewrites the rows of the
 windows it rebuilds (same values); keep `--allowed-lateness` the same across restarts (the
 replay judges lateness with the current value). The stream's rows replace rows for the same
@@ -75,6 +78,7 @@ events replaces that row until the next nightly run recomputes it.
 """
 
 from __future__ import annotations
+
 # The code lives in pipelines/stream/ by concern; this module keeps the design notes above and the
 # names callers import.
 from pipelines.stream.options import (  # noqa: F401

@@ -200,9 +200,16 @@ def test_a_second_signal_exits_at_once_and_leaves_the_last_state_readable(tmp_pa
     proc = stream(landing, warehouse, "--grace-period", "10m")
     wait_for(proc, lambda: daily(warehouse) == DAILY_FIRST and alice_7d(warehouse) == TRAILING_FIRST)
     proc.send_signal(signal.SIGTERM)
+    # Signals are not queued: send the second once the first is handled (the stream says so).
+    seen = []
+    while not seen or "draining" not in seen[-1]:
+        line = proc.stdout.readline()
+        assert line, ("stdout closed before the drain began", seen)
+        seen.append(line)
     proc.send_signal(signal.SIGTERM)
     try:
         out, err = proc.communicate(timeout=30)
+        out = "".join(seen) + out
     except subprocess.TimeoutExpired:
         proc.kill()
         raise AssertionError("a second SIGTERM did not end the stream at once")

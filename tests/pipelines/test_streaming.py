@@ -448,3 +448,11 @@ def test_restart_replay_rebuilds_complete_windows_and_leaves_the_others_and_dead
     assert rejected.select(["source_file", "source_line", "run_id"]).to_pylist() == [
         {"source_file": "f2.jsonl", "source_line": 2, "run_id": "run-1"}]
     assert not (warehouse / "stream_too_late").exists()
+
+
+def test_complete_from_is_a_day_after_the_replay_horizon_only_when_older_files_are_not_replayed():
+    manifest = updated_manifest(MANIFEST_SCHEMA.empty_table(), [LandedFile("a.jsonl", "/x/a.jsonl", 1)],
+                                {"a.jsonl": "ha"}, "run-1", 500 * US, MANIFEST_SCHEMA)
+    assert stream_manifest.complete_from_us(MANIFEST_SCHEMA.empty_table(), 100 * US) is None
+    assert stream_manifest.complete_from_us(manifest, 100 * US) is None  # everything is replayed
+    assert stream_manifest.complete_from_us(manifest, 600 * US) == (600 + DAY) * US
