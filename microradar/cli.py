@@ -272,12 +272,12 @@ def cmd_stream(args, beam_args: list[str]) -> int:
     from flows.progress import progress
 
     print(f"streaming {args.landing} -> {args.warehouse}: allowed lateness {args.allowed_lateness} s, "
-          f"polling every {args.poll_interval:g} s; Ctrl-C stops", flush=True)
-    try:
-        run_stream(args.landing, args.warehouse, args.allowed_lateness, beam_args, args.poll_interval,
-                   stop_after_s=args.stop_after, progress=progress)
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
+          f"out-of-orderness {args.out_of_orderness} s, polling every {args.poll_interval:g} s; "
+          f"SIGTERM or Ctrl-C drains and stops (grace {args.grace_period} s)", flush=True)
+    run_stream(args.landing, args.warehouse, args.allowed_lateness, beam_args, args.poll_interval,
+               stop_after_s=args.stop_after, progress=progress,
+               out_of_orderness_s=args.out_of_orderness, grace_s=args.grace_period)
+    print("stopped", file=sys.stderr)
     return 0
 
 
@@ -433,7 +433,13 @@ def build_parser() -> Parser:
     p.add_argument("--poll-interval", type=float, default=10.0,
                    help="seconds between landing scans (max 20; default 10)")
     p.add_argument("--stop-after", type=_duration, default=None,
-                   help="stop after this long and close every window (default: run until Ctrl-C)")
+                   help="stop after this long, as on SIGTERM (default: run until SIGTERM or Ctrl-C)")
+    p.add_argument("--out-of-orderness", type=_duration, default=3600,
+                   help="how far behind the latest event time seen the watermark stays, i.e. how long a day "
+                        "waits for stragglers before its first rows are written: 1h, 90m, 0 (default 1h)")
+    p.add_argument("--grace-period", type=_duration, default=60,
+                   help="on SIGTERM/SIGINT, how long the drain may take before the process exits anyway "
+                        "(default 60s); a second signal exits at once")
 
     p = sub.add_parser("query", help="run one read-only SQL statement against the warehouse views (sandboxed)",
                        description="Runs one SQL statement (a trailing ; is fine) against the warehouse views, "

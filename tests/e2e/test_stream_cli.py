@@ -57,13 +57,17 @@ FIRST = [
     ev("s3", "profile_snapshot", at(D1, 20), followers=12_600),
     ev("z1", "like", at(D1, 13), profile="zed", platform="tiktok", actor_id="bob"),
     "{not json",  # rejected
-    ev("old1", "like", (NOW - timedelta(days=20)).isoformat().replace("+00:00", "Z"), actor_id="bob"),  # too late
+    # Today: moves the event-time watermark past D1 (out-of-orderness 0), so D1's windows close;
+    # today's own window is not over, so it is never written.
+    ev("t1", "like", NOW.isoformat().replace("+00:00", "Z"), profile="zed", platform="tiktok", actor_id="bob"),
     "",  # blank: skipped
 ]
 SECOND = [
     ev("l4", "like", at(D1, 14), actor_id="frank"),
     ev("c1", "comment", at(D2, 10), actor_id="carol"),  # a copy of a first-run event, across the restart
     ev("c3", "comment", at(D2, 15), actor_id="gina"),
+    # 20 days old, after the watermark reached today: past the 5-day lateness, too late.
+    ev("old1", "like", (NOW - timedelta(days=20)).isoformat().replace("+00:00", "Z"), actor_id="bob"),
 ]
 
 # (platform, profile, day) -> posts, likes, comments, shares, saves, interactions, unique_engagers,
@@ -107,14 +111,17 @@ def alice_7d(warehouse: Path):
     return read(warehouse, "engagement_trailing", "window_end").get(("instagram", "alice", str(D1), 7))
 
 
-def stream(landing: Path, warehouse: Path) -> subprocess.Popen:
+def stream(landing: Path, warehouse: Path, *extra: str, sigint_ignored: bool = False) -> subprocess.Popen:
+    """`microradar stream` in a subprocess; `sigint_ignored`: started as a shell starts a background
+    job (SIGINT ignored), as supervisors often do: SIGINT must still stop it."""
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
                PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
     return subprocess.Popen(
         [sys.executable, "-m", "microradar.cli", "stream", "--landing", str(landing), "--warehouse", str(warehouse),
-         "--poll-interval", "0.5", "--allowed-lateness", "5d"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--poll-interval", "0.5", "--allowed-lateness", "5d", "--out-of-orderness", "0", *extra],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
 
 
 def wait_for(proc: subprocess.Popen, done, timeout_s: float = 60) -> None:
@@ -134,9 +141,10 @@ def wait_for(proc: subprocess.Popen, done, timeout_s: float = 60) -> None:
     raise AssertionError(f"timed out or exited ({proc.returncode})\nstdout:\n{out}\nstderr:\n{err}")
 
 
-def interrupt(proc: subprocess.Popen) -> tuple[str, str]:
-    """Ctrl-C: the stream must stop by itself, promptly, with exit status 0."""
-    proc.send_signal(signal.SIGINT)
+def interrupt(proc: subprocess.Popen, sig=signal.SIGINT) -> tuple[str, str]:
+    """SIGINT (Ctrl-C, or a supervisor) or SIGTERM: the stream drains and stops by itself, within
+    its grace period, with exit status 0."""
+    proc.send_signal(sig)
     try:
         out, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
@@ -161,24 +169,52 @@ def test_stream_ctrl_c_and_restart_count_every_file_once(tmp_path):
 
     proc = stream(landing, warehouse)
     wait_for(proc, lambda: daily(warehouse) == DAILY_FIRST and alice_7d(warehouse) == TRAILING_FIRST)
-    out, _ = interrupt(proc)
+    out, _ = interrupt(proc, signal.SIGTERM)
     assert "resuming" not in out  # a first start has nothing to resume
     assert daily(warehouse) == DAILY_FIRST and alice_7d(warehouse) == TRAILING_FIRST
     assert dead_letters(warehouse, "rejected") == [("a.jsonl", 14, "invalid_json")]
-    assert dead_letters(warehouse, "stream_too_late") == [("a.jsonl", 15, "too_late")]
+    assert not (warehouse / "stream_too_late").exists()
+    assert not (warehouse / "engagement_daily" / f"day={NOW.date()}").exists()  # today is not over
     manifest = pq.read_table(warehouse / "_meta" / "stream_manifest.parquet")
     assert manifest["relpath"].to_pylist() == ["a.jsonl"]
     assert not (warehouse / "_meta" / "manifest.parquet").exists()  # the nightly's manifest is not touched
 
     # Restart on the same landing directory: the old file again, plus a new one.
     land(landing, "b.jsonl", SECOND)
-    proc = stream(landing, warehouse)
+    proc = stream(landing, warehouse, sigint_ignored=True)
     wait_for(proc, lambda: daily(warehouse) == DAILY_SECOND and alice_7d(warehouse) == TRAILING_SECOND)
     out, _ = interrupt(proc)
     assert "resuming: 1 landing file(s) consumed by earlier stream runs" in out
     assert daily(warehouse) == DAILY_SECOND and alice_7d(warehouse) == TRAILING_SECOND
     assert dead_letters(warehouse, "rejected") == [("a.jsonl", 14, "invalid_json")]  # not recorded twice
-    assert dead_letters(warehouse, "stream_too_late") == [("a.jsonl", 15, "too_late")]
+    assert dead_letters(warehouse, "stream_too_late") == [("b.jsonl", 4, "too_late")]
     manifest = pq.read_table(warehouse / "_meta" / "stream_manifest.parquet")
     assert manifest["relpath"].to_pylist() == ["a.jsonl", "b.jsonl"]
     assert len(set(manifest["run_id"].to_pylist())) == 2
+
+
+def test_a_second_signal_exits_at_once_and_leaves_the_last_state_readable(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh"
+    landing.mkdir()
+    land(landing, "a.jsonl", FIRST)
+    proc = stream(landing, warehouse, "--grace-period", "10m")
+    wait_for(proc, lambda: daily(warehouse) == DAILY_FIRST and alice_7d(warehouse) == TRAILING_FIRST)
+    proc.send_signal(signal.SIGTERM)
+    # Signals are not queued: send the second once the first is handled (the stream says so).
+    seen = []
+    while not seen or "draining" not in seen[-1]:
+        line = proc.stdout.readline()
+        assert line, ("stdout closed before the drain began", seen)
+        seen.append(line)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=30)
+        out = "".join(seen) + out
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("a second SIGTERM did not end the stream at once")
+    assert proc.returncode == 128 + signal.SIGTERM, (proc.returncode, out, err)
+    assert "second signal" in out, out
+    # Every write is an atomic swap: the state before the signals reads back whole.
+    assert daily(warehouse) == DAILY_FIRST and alice_7d(warehouse) == TRAILING_FIRST
+    assert pq.read_table(warehouse / "_meta" / "stream_manifest.parquet")["relpath"].to_pylist() == ["a.jsonl"]

@@ -121,9 +121,9 @@ def test_late_within_lateness_updates_the_pane_duplicates_do_not_count_too_late_
         assert_that(out["daily"] | beam.Map(summary), equal_to([
             ("alice", "2026-11-20", "ON_TIME", 1, 1, 0, 1, 1, None, None),
             ("alice", "2026-11-20", "LATE", 1, 1, 1, 2, 2, None, None),
+            ("alice", "2026-11-20", "LATE", 1, 1, 1, 2, 2, None, None),  # the copy: a pane, same counts
             ("alice", "2026-11-20", "LATE", 1, 2, 1, 3, 3, None, None),
         ]), label="daily panes")
-        assert_that(out["duplicates"], equal_to([("instagram", "l1", False)]), label="duplicates")
         assert_that(out["too_late"] | beam.Map(lambda r: (r[0], r[1], r[3])),
                     equal_to([("f.jsonl", 6, "too_late")]), label="too late")
         assert_that(out["rejected"], equal_to([]), label="no rejects")
@@ -258,22 +258,27 @@ def test_parse_duration():
 
 def test_run_stream_watches_the_landing_directory_end_to_end(tmp_path):
     """run_stream on the real clock: a file present at start and one landing mid-run are both
-    read; a line older than the lateness goes to stream_too_late; windows close when it stops."""
+    read; the watermark follows event time, so yesterday's events are on time and an event older
+    than the lateness (in the second file, after the watermark moved) goes to stream_too_late;
+    on stop, windows ending by the last event time are written, today's (not over) is not."""
     import threading
     import time
 
     landing_dir, warehouse = tmp_path / "landing", tmp_path / "wh"
     landing_dir.mkdir()
     now = datetime.now(timezone.utc) - timedelta(seconds=30)
+    yesterday = now - timedelta(days=1)
     stamp = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
-    first = [event(event_id="a1", actor_id="u1", event_time=stamp(now)),
-             event(event_id="old", actor_id="u9", event_time=stamp(now - timedelta(days=5)))]
+    first = [event(event_id="a1", actor_id="u1", event_time=stamp(yesterday)),
+             event(event_id="b1", profile_id="bob", actor_id="u1", event_time=stamp(now))]
     (landing_dir / "one.jsonl").write_text("\n".join(json.dumps(e) for e in first) + "\n")
 
     def land_later():
         time.sleep(1.5)
         hidden = landing_dir / ".two.jsonl"  # uploads are hidden until complete
-        hidden.write_text(json.dumps(event(event_id="a2", actor_id="u2", event_time=stamp(now))) + "\n")
+        second = [event(event_id="a2", actor_id="u2", event_time=stamp(yesterday)),
+                  event(event_id="old", actor_id="u9", event_time=stamp(now - timedelta(days=5)))]
+        hidden.write_text("\n".join(json.dumps(e) for e in second) + "\n")
         hidden.rename(landing_dir / "two.jsonl")
 
     writer = threading.Thread(target=land_later)
@@ -281,26 +286,46 @@ def test_run_stream_watches_the_landing_directory_end_to_end(tmp_path):
     streaming.run_stream(landing_dir, warehouse, allowed_lateness_s=DAY, beam_args=[], poll_interval_s=0.5,
                          stop_after_s=4)
     writer.join()
-    day = pq.read_table(warehouse / "engagement_daily" / f"day={now.date().isoformat()}")
+    day = pq.read_table(warehouse / "engagement_daily" / f"day={yesterday.date().isoformat()}")
     assert day.select(["profile_id", "likes", "unique_engagers"]).to_pylist() == [
         {"profile_id": "alice", "likes": 2, "unique_engagers": 2}]
+    assert not (warehouse / "engagement_daily" / f"day={now.date().isoformat()}").exists()  # not over yet
+    ends = sorted(p.name for p in (warehouse / "engagement_trailing").iterdir())
+    assert ends[-1] == f"window_end={yesterday.date().isoformat()}"
     too_late = pq.read_table(warehouse / "stream_too_late")
-    assert too_late["source_file"].to_pylist() == ["one.jsonl"] and too_late["source_line"].to_pylist() == [2]
+    assert too_late["source_file"].to_pylist() == ["two.jsonl"] and too_late["source_line"].to_pylist() == [2]
 
 
-def test_poller_reads_each_file_once_and_retries_an_unreadable_one(tmp_path):
+def test_event_time_clock_follows_the_latest_event_minus_the_out_of_orderness():
+    clock = streaming.EventTimeClock(out_of_orderness_s=3600)
+    line = lambda t: ("f", 1, json.dumps(event(event_time=t)).encode(), 0)  # noqa: E731
+    arrival = (D0 + 10 * DAY) * US
+    assert clock.stamp_us() < 0  # before any event: the minimum timestamp
+    assert clock.advance([line(at(0, 12)), line(at(0, 9)), ("f", 3, b"{bad", 0)], arrival) == (D0 + 11 * 3600) * US
+    assert clock.advance([line(at(0, 10))], arrival) is None  # older: the watermark never goes back
+    rejected = ("f", 4, json.dumps(event(event_time=at(9, 0), followers=-5, event_type="profile_snapshot")).encode(), 0)
+    assert clock.advance([rejected], arrival) is None  # a line the parser rejects does not count
+    assert clock.advance([line(at(15, 0))], arrival) is None  # > 24 h after arrival: a future_event reject
+    assert clock.last_event_us == (D0 + 12 * 3600) * US
+    assert clock.advance([line(at(9, 23.5))], arrival) == arrival - 5400 * US
+    assert clock.advance([line(at(10, 20))], arrival) == arrival  # never ahead of the wall clock
+
+
+def test_poller_reads_each_file_once_in_name_order_and_retries_an_unreadable_one(tmp_path):
     import gzip
 
-    (tmp_path / "a.jsonl").write_text('{"x": 1}\n\n{"x": 2}\n')
     (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(b'{"x": 3}\n')[:-6])  # truncated upload
+    (tmp_path / "a.jsonl").write_text('{"x": 1}\n\n{"x": 2}\n')
     (tmp_path / ".c.jsonl").write_text('{"x": 4}\n')  # hidden: still uploading
     poller = streaming.LandingPoller(str(tmp_path), 1.0)
-    _, batches = poller.poll()
-    assert batches == [[("a.jsonl", 1, b'{"x": 1}'), ("a.jsonl", 2, b""), ("a.jsonl", 3, b'{"x": 2}')]]
+    files = poller.poll()
+    arrival = files[0][1][0][3]
+    assert files == [("a.jsonl", [("a.jsonl", 1, b'{"x": 1}', arrival), ("a.jsonl", 2, b"", arrival),
+                                  ("a.jsonl", 3, b'{"x": 2}', arrival)])]
     (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(b'{"x": 3}\n'))
-    _, batches = poller.poll()
-    assert batches == [[("b.jsonl.gz", 1, b'{"x": 3}')]]
-    assert poller.poll()[1] == []
+    assert [(rel, [line[:3] for line in lines]) for rel, lines in poller.poll()] == [
+        ("b.jsonl.gz", [("b.jsonl.gz", 1, b'{"x": 3}')])]
+    assert poller.poll() == []
 
 
 # --- restarts: the stream manifest and the replay ------------------------------------------------
@@ -342,8 +367,9 @@ def test_restarted_poller_skips_consumed_files_replays_recent_ones_and_refuses_c
     _land(landing_dir, "a.jsonl", '{"x": 1}\n')
     _land(landing_dir, "b.jsonl", '{"x": 2}\n')
     first = streaming.LandingPoller(str(landing_dir), 1.0, manifest=stream_manifest.StreamManifest(warehouse, "run-1"))
-    arrival_us, batches = first.poll()
-    assert sorted(b[0][0] for b in batches) == ["a.jsonl", "b.jsonl"]
+    files = first.poll()
+    arrival_us = files[0][1][0][3]
+    assert [rel for rel, _ in files] == ["a.jsonl", "b.jsonl"]
     stored = warehouse.read_stream_manifest()  # persisted before the lines were handed on
     assert stored["relpath"].to_pylist() == ["a.jsonl", "b.jsonl"]
     assert set(stored["run_id"].to_pylist()) == {"run-1"}
@@ -354,30 +380,31 @@ def test_restarted_poller_skips_consumed_files_replays_recent_ones_and_refuses_c
     # Restart: b changed meanwhile, c is new.
     (landing_dir / "b.jsonl").write_text('{"x": 2}\n{"x": 3}\n')
     _land(landing_dir, "c.jsonl", '{"x": 4}\n')
-    with caplog.at_level("ERROR", logger="pipelines.streaming"):
+    with caplog.at_level("ERROR", logger="pipelines.stream.source"):
         second = streaming.LandingPoller(str(landing_dir), 1.0, manifest=stream_manifest.StreamManifest(
             warehouse, "run-2"), replay_from_us=arrival_us)
     assert "b.jsonl changed after the stream consumed it" in caplog.text
     assert [(f.relpath, t) for f, t in second.replay] == [("a.jsonl", arrival_us)]  # b is not replayed
-    assert list(second.replay_batches()) == [(arrival_us, [("a.jsonl", 1, b'{"x": 1}')])]
-    _, batches = second.poll()
-    assert batches == [[("c.jsonl", 1, b'{"x": 4}')]]  # a and b are not read as new
-    assert second.poll()[1] == []
+    assert list(second.replay_files()) == [("a.jsonl", [("a.jsonl", 1, b'{"x": 1}', arrival_us)])]
+    assert [rel for rel, _ in second.poll()] == ["c.jsonl"]  # a and b are not read as new
+    assert second.poll() == []
     assert warehouse.read_stream_manifest()["relpath"].to_pylist() == ["a.jsonl", "b.jsonl", "c.jsonl"]
     assert warehouse.read_stream_manifest()["sha256"].to_pylist()[1] == stored["sha256"].to_pylist()[1]
 
     # Nothing recent enough: known files are skipped, none replayed.
     third = streaming.LandingPoller(str(landing_dir), 1.0, manifest=stream_manifest.StreamManifest(
         warehouse, "run-3"), replay_from_us=arrival_us + 10**12)
-    assert third.replay == [] and third.poll()[1] == []
+    assert third.replay == [] and third.poll() == []
 
 
-def test_restart_replay_rebuilds_open_windows_and_leaves_closed_ones_and_dead_letters_alone(tmp_path):
+def test_restart_replay_rebuilds_complete_windows_and_leaves_the_others_and_dead_letters_alone(tmp_path):
     """A previous run consumed f1 (11-20 10:00) and f2 (11-24 11:00) and wrote some rows; the
-    restart at 11-25 12:00 replays both with their first arrival stamps, then f3 arrives live."""
+    restart at 11-25 12:00 replays both with their first arrival stamps, then f3 arrives live.
+    Files consumed before 11-20 were not replayed: windows starting before 11-21 may miss their
+    events (complete_from), so they are left as they are."""
     restart = D0 + 5 * DAY + 12 * 3600
     warehouse = tmp_path / "wh"
-    # What the previous run left: day 11-20 (closed at the restart) and f2's reject.
+    # What the previous run left: day 11-20 (not complete after the replay) and f2's reject.
     old_day = pa.table({"platform": ["instagram"], "profile_id": ["alice"], "likes": [1]})
     day_20 = warehouse / "engagement_daily" / "day=2026-11-20"
     day_20.mkdir(parents=True)
@@ -406,18 +433,26 @@ def test_restart_replay_rebuilds_open_windows_and_leaves_closed_ones_and_dead_le
     )
     with pipeline() as p:
         out = p | stream | streaming.StreamEngagement(LATENESS, None, window_lengths=(7,))
-        _ = out | streaming.WriteStreamOutputs(str(warehouse), LATENESS, "run-2", started_us=restart * US)
+        _ = out | streaming.WriteStreamOutputs(str(warehouse), LATENESS, "run-2", complete_from_us=(D0 + DAY) * US)
 
     def rows(dataset, partition):
         return pq.read_table(warehouse / dataset / partition).select(["profile_id", "likes"]).to_pylist()
 
-    assert [f.name for f in day_20.iterdir()] == ["part-previous.parquet"]  # closed at the restart: untouched
+    assert [f.name for f in day_20.iterdir()] == ["part-previous.parquet"]  # may be incomplete: untouched
     assert rows("engagement_daily", "day=2026-11-24") == [{"profile_id": "alice", "likes": 2}]
-    # The 7-day window ending 11-24 was open: it holds 11-20's like, which a fresh start would call too late.
-    assert rows("engagement_trailing", "window_end=2026-11-24") == [{"profile_id": "alice", "likes": 3}]
-    assert rows("engagement_trailing", "window_end=2026-11-26") == [{"profile_id": "alice", "likes": 3}]
-    assert not (warehouse / "engagement_trailing" / "window_end=2026-11-23").exists()  # closed: not written
+    # 7-day windows starting 11-21 or later are complete after the replay; earlier ones are not written.
+    assert rows("engagement_trailing", "window_end=2026-11-27") == [{"profile_id": "alice", "likes": 2}]
+    assert not (warehouse / "engagement_trailing" / "window_end=2026-11-26").exists()
+    assert not (warehouse / "engagement_trailing" / "window_end=2026-11-24").exists()
     rejected = pq.read_table(warehouse / "rejected")  # every partition: the replayed reject kept its ingest_date
     assert rejected.select(["source_file", "source_line", "run_id"]).to_pylist() == [
         {"source_file": "f2.jsonl", "source_line": 2, "run_id": "run-1"}]
     assert not (warehouse / "stream_too_late").exists()
+
+
+def test_complete_from_is_a_day_after_the_replay_horizon_only_when_older_files_are_not_replayed():
+    manifest = updated_manifest(MANIFEST_SCHEMA.empty_table(), [LandedFile("a.jsonl", "/x/a.jsonl", 1)],
+                                {"a.jsonl": "ha"}, "run-1", 500 * US, MANIFEST_SCHEMA)
+    assert stream_manifest.complete_from_us(MANIFEST_SCHEMA.empty_table(), 100 * US) is None
+    assert stream_manifest.complete_from_us(manifest, 100 * US) is None  # everything is replayed
+    assert stream_manifest.complete_from_us(manifest, 600 * US) == (600 + DAY) * US
