@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup browser demo test lint bench clean
 
 setup: $(STAMP)
 
@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/microradar demo
 
-test: setup lint
+# The radar report's browser test drives Debian's Chromium (browser downloads are not reachable);
+# installed once, as root, when missing.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+
+test: setup lint browser
 	$(BIN)/python -m pytest
 
 lint: setup

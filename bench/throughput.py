@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 PLATFORMS = ("instagram", "tiktok", "youtube", "bluesky")
-INTERACTIONS = ("like", "comment", "share", "save")
 TYPE_NAMES = ("post", "like", "comment", "share", "save", "profile_snapshot")
 POST, SNAPSHOT = 0, 5
 MEDIA = ("image", "video", "reel", "story", "text")
@@ -227,12 +226,6 @@ def run_beam(landing: Path, staging: Path, beam_args: list[str], ingest_us: int,
     files = landing_mod.discover(Path(landing))
     timings = {}
     clock = time.perf_counter()
-    if hasattr(batch, "BatchJob"):  # a one-call entry point, when the pipeline package offers one
-        job = batch.BatchJob(new_files=files, stored_event_files=[], staging_dir=str(staging), run_id="bench",
-                             ingest_us=ingest_us, as_of=as_of, num_buckets=num_buckets, beam_args=beam_args)
-        stats = batch.run(job)
-        timings["run"] = time.perf_counter() - clock
-        return {"stats": stats, "timings": timings}
     ingest = batch.run_ingest(batch.IngestJob(files, str(staging), "bench", ingest_us, num_buckets, beam_args))
     timings["ingest"] = time.perf_counter() - clock
     clock = time.perf_counter()

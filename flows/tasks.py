@@ -20,6 +20,7 @@ import pyarrow as pa
 from prefect import task
 
 from flows import run_report
+from flows.progress import progress  # long steps say when they start and end; the CLI hooks it
 from ingest import landing
 from pipelines import batch
 from planning import nights
@@ -32,11 +33,6 @@ from storage.warehouse import MANIFEST_SCHEMA, Warehouse
 
 class ChangedLandingFiles(RuntimeError):
     pass
-
-
-def progress(message: str) -> None:
-    """A progress line on stdout: long steps say when they start and how long they took."""
-    print(f"[{datetime.now(timezone.utc):%H:%M:%S}] {message}", flush=True)
 
 
 @dataclass
@@ -310,8 +306,9 @@ def stage_analyst_db(warehouse: Warehouse, run_id: str, as_of: date, config: cfg
     Its dataset views read a snapshot of the published files taken now (Warehouse.snapshot), so a
     session sees one night across datasets: between the next data commit and the next SQL commit,
     the views still read this night's files, not a new engagement_daily beside an old profile_daily."""
-    snapshot = warehouse.snapshot(run_id)
-    sql_layer.build_analyst_db(snapshot, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config)
+    warehouse.snapshot(run_id)
+    sql_layer.build_analyst_db(warehouse, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config,
+                               snapshot=run_id)
 
 
 def refresh_sql(wh: Warehouse, run_id: str, as_of: date, recompute_from: date | None, config: cfg.Config,

@@ -1,12 +1,16 @@
 """The `microradar` command: demo, generate, nightly, backfill, stream, query.
 
 Argument errors and run failures end with exit status 1 (2 for usage) and one line on stderr.
-Extra arguments of `nightly` are Beam pipeline options (--runner, --direct_num_workers, ...).
+Options are strict: no abbreviations, an unknown or mistyped option is an error (exit 2) with the
+closest known one suggested. Beam pipeline options (--runner, --direct_num_workers, ...) of
+`nightly`, `backfill`, `stream` and `demo` come after a `--`:
+`microradar nightly --landing L -- --direct_num_workers=2`.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import shutil
@@ -21,9 +25,56 @@ class CliError(Exception):
     """A failure the user can fix; printed as one line."""
 
 
+BEAM_COMMANDS = ("nightly", "backfill", "stream", "demo")  # take Beam pipeline options after `--`
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class Parser(argparse.ArgumentParser):
+    """argparse, strict: no abbreviated options, unknown options refused with a suggestion, errors on one line."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # one line, not usage + message
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        # Each (sub)parser refuses what it does not know itself, so the suggestion comes from its own
+        # options; unknown options first, as a missing required option is often a mistyped one.
+        unknown = self._unknown_options(sys.argv[1:] if args is None else list(args))
+        if unknown:
+            self.error(self._unknown(unknown))
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(self._unknown(extras))
+        return namespace, extras
+
+    def _unknown_options(self, args: list[str]) -> list[str]:
+        """Option-like tokens before `--` (and before a subcommand's name) that this parser does not know."""
+        commands = {name for a in self._actions if isinstance(a, argparse._SubParsersAction) for name in a.choices}
+        unknown = []
+        for token in args:
+            if token == "--" or token in commands:
+                break
+            if token.startswith("-") and len(token) > 1 and not token.lstrip("-").replace(".", "").isdigit():
+                if token.split("=", 1)[0] not in self._option_string_actions:
+                    unknown.append(token)
+        return unknown
+
+    def _unknown(self, extras: list[str]) -> str:
+        options = [o for action in self._actions for o in action.option_strings]
+        first = next((e for e in extras if e.startswith("-") and e != "--"), extras[0])
+        hint = ""
+        if "--" in extras and self.prog.split()[-1] not in BEAM_COMMANDS:
+            hint = f" (only {', '.join(BEAM_COMMANDS)} take Beam pipeline options after --)"
+        elif first.startswith("-"):
+            close = difflib.get_close_matches(first.split("=", 1)[0], options, n=1, cutoff=0.6)
+            if close:
+                hint = f" (did you mean {close[0]}?)"
+            elif self.prog.split()[-1] in BEAM_COMMANDS:
+                hint = " (Beam pipeline options go after --, e.g. -- --direct_num_workers=2)"
+        return f"unrecognized arguments: {' '.join(extras)}{hint}"
 
 
 def _date(value: str) -> date:
@@ -40,18 +91,31 @@ def _existing_dir(value: str) -> Path:
     return path
 
 
-def _quiet_prefect() -> None:
-    """Prefect without a server: a temporary local one, telemetry off (PLATFORM.md).
+_LOG_LEVEL = "WARNING"  # --log-level
 
-    The CLI prints its own progress lines and one-line errors; Prefect's and Beam's loggers
-    would repeat a failure as a traceback on stderr, so they only speak when it is critical.
-    """
+
+# The loggers that report a failed flow run, task run or Beam step with its traceback. The CLI
+# reports the reason itself on one line, so below DEBUG their ERROR records are dropped (a filter on
+# the logger objects, which Prefect's logging configuration keeps when it sets up its handlers).
+FAILURE_LOGGERS = ("prefect.flow_runs", "prefect.task_runs", "apache_beam.runners.common",
+                   "apache_beam.runners.worker.sdk_worker")
+
+
+def _no_failure_records(record: logging.LogRecord) -> bool:
+    return record.levelno < logging.ERROR
+
+
+def _quiet_prefect() -> None:
+    """Prefect without a server: a temporary local one, telemetry off (PLATFORM.md); Prefect's and
+    Beam's loggers at --log-level (default WARNING). Progress lines are the CLI's own (flows.progress)."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
-    # Beam logs a failing DoFn with its traceback; the CLI reports the reason on one line instead.
-    logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
+    os.environ["PREFECT_LOGGING_LEVEL"] = _LOG_LEVEL
+    logging.getLogger("apache_beam").setLevel(_LOG_LEVEL)
+    if _LOG_LEVEL != "DEBUG" and not os.environ.get("MICRORADAR_DEBUG"):
+        for name in FAILURE_LOGGERS:
+            logging.getLogger(name).addFilter(_no_failure_records)
 
 
 def cmd_generate(args) -> int:
@@ -163,39 +227,30 @@ def cmd_stream(args, beam_args: list[str]) -> int:
     _quiet_prefect()  # for its logging filters: the stream itself does not use Prefect
     from pipelines.streaming import run_stream
 
+    from flows.progress import progress
+
     print(f"streaming {args.landing} -> {args.warehouse}: allowed lateness {args.allowed_lateness} s, "
           f"polling every {args.poll_interval:g} s; Ctrl-C stops", flush=True)
     try:
         run_stream(args.landing, args.warehouse, args.allowed_lateness, beam_args, args.poll_interval,
-                   stop_after_s=args.stop_after, progress=lambda message: print(message, flush=True))
+                   stop_after_s=args.stop_after, progress=progress)
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     return 0
 
 
 def cmd_query(args) -> int:
-    from storage import sql_layer
+    from microradar import query
 
-    db = Path(args.warehouse) / "microradar.duckdb"
-    if not db.exists():
-        raise CliError(f"no warehouse database at {db}: run `microradar nightly` first")
-    con = sql_layer.connect(db, read_only=True)
     try:
-        rel = con.sql(args.sql)
-        if rel is None:
-            return 0
-        if args.format == "table":
-            print(rel)
-        else:
-            out = args.output or f"query.{args.format}"
-            con.execute(f"copy ({args.sql}) to '{Path(out).resolve()}' (format {args.format})")
-            print(f"wrote {out}")
-    except Exception as exc:  # duckdb raises many kinds; the user needs the message, not a trace
-        if exc.__class__.__module__.startswith(("duckdb", "_duckdb")):
-            raise CliError(str(exc).splitlines()[0]) from None
-        raise
-    finally:
-        con.close()
+        note = query.run(args.warehouse, args.sql, args.format, args.output, args.max_rows, args.unsafe)
+    except query.QueryError as exc:
+        raise CliError(str(exc)) from None
+    except BrokenPipeError:  # `| head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    if note:
+        print(note)  # only with --output: stdout holds no data then
     return 0
 
 
@@ -270,8 +325,22 @@ def add_report_command(sub) -> None:
 # --- end of radar report ------------------------------------------------------------------------
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("microradar")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> Parser:
-    parser = Parser(prog="microradar", description="Find rising micro influencers early.")
+    parser = Parser(prog="microradar", description="Find rising micro influencers early.",
+                    epilog="Beam pipeline options of nightly, backfill, stream and demo go after --, e.g. "
+                           "microradar nightly --landing L -- --direct_num_workers=2")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default="WARNING",
+                        help="level of Prefect's and Beam's loggers (default WARNING; INFO shows more)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("demo", help="generate sample data, run the nightly flow, print the top rising")
@@ -287,7 +356,8 @@ def build_parser() -> Parser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--end-date", type=_date, default=None, help="last generated day (default: yesterday UTC)")
 
-    p = sub.add_parser("nightly", help="ingest what landed, recompute windows and the SQL layer; extra args go to Beam")
+    p = sub.add_parser("nightly", help="ingest what landed, recompute windows and the SQL layer; "
+                                       "Beam pipeline options after --")
     p.add_argument("--landing", required=True, type=_existing_dir, help="landing directory")
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
     p.add_argument("--as-of", type=_date, default=None, help="last complete day (default: yesterday, UTC)")
@@ -307,7 +377,7 @@ def build_parser() -> Parser:
     p.add_argument("--to", dest="to_day", required=True, type=_date, help="last window end day (capped at as-of)")
 
     p = sub.add_parser("stream", help="the streaming pipeline: watch the landing directory and update windows "
-                                      "as events arrive; extra args go to Beam")
+                                      "as events arrive; Beam pipeline options after --")
     p.add_argument("--landing", required=True, type=_existing_dir, help="landing directory")
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
     p.add_argument("--allowed-lateness", type=_duration, default=3 * 86_400,
@@ -317,39 +387,104 @@ def build_parser() -> Parser:
     p.add_argument("--stop-after", type=_duration, default=None,
                    help="stop after this long and close every window (default: run until Ctrl-C)")
 
-    p = sub.add_parser("query", help="run SQL against the warehouse views and print the result")
+    p = sub.add_parser("query", help="run one read-only SQL statement against the warehouse views (sandboxed)",
+                       description="Runs one SQL statement (a trailing ; is fine) against the warehouse views, "
+                                   "once, and prints the result to stdout, or writes it to --output. Sandboxed: "
+                                   "the session reads the warehouse's files and nothing else, writes nothing, "
+                                   "attaches and installs nothing; only a read statement (SELECT, WITH, FROM, "
+                                   "VALUES, DESCRIBE, SUMMARIZE, EXPLAIN) runs.")
     p.add_argument("--warehouse", default="warehouse", help="warehouse root (default ./warehouse)")
-    p.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
-    p.add_argument("--output", help="file for csv/json/parquet (default query.<format>)")
-    p.add_argument("sql", help="SQL; views: events, engagement_daily, profile_daily, rising_micro_influencers, ...")
+    p.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table",
+                   help="table (default), csv (lists as JSON in one field), json (JSON Lines: one object per "
+                        "row, lists as arrays) or parquet (binary: needs --output or a redirected stdout)")
+    p.add_argument("--output", metavar="FILE", help="write the result to FILE instead of stdout (- is stdout)")
+    p.add_argument("--max-rows", type=_non_negative_int, default=40,
+                   help="rows the table format shows (default 40, 0 for all); a note says when rows are left out")
+    p.add_argument("--unsafe", action="store_true",
+                   help="lift the sandbox, for a trusted analyst: any statements, files outside the warehouse, "
+                        "COPY, ATTACH, INSTALL; the last statement's result is written")
+    p.add_argument("sql", help="SQL; views: events, engagement_daily, engagement_trailing, profile_daily, rejected, "
+                               "stream_too_late, rising_micro_influencers, tier_changes; macros: rising_on(day), ...")
+
     _add_import_parser(sub)
     add_report_command(sub)
+
+    for name, command in sub.choices.items():  # every subcommand, those added above included
+        if name in BEAM_COMMANDS:
+            command.usage = command.format_usage().removeprefix("usage: ").rstrip() + " [-- BEAM_OPTIONS]"
+            command.epilog = ("Beam pipeline options go after --, e.g. -- --runner=FnApiRunner --direct_num_workers=2 "
+                              "--direct_running_mode=multi_processing")
+        command.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=argparse.SUPPRESS,
+                             help="level of Prefect's and Beam's loggers (default WARNING; INFO shows more)")
     return parser
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return number
+
+
+def _unknown_beam_options(beam_args: list[str]) -> list[str]:
+    """Beam options no Beam options class defines (Beam itself only warns and drops them), each with
+    the closest known one suggested."""
+    if not beam_args:
+        return []
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    beam_logger = logging.getLogger("apache_beam.options.pipeline_options")
+    level = beam_logger.level
+    beam_logger.setLevel(logging.ERROR)  # "Discarding unparseable args": said here, as an error
+    try:
+        options = PipelineOptions(beam_args)
+        known = options.get_all_options(retain_unknown_options=False)
+        unknown = [name for name in options.get_all_options(retain_unknown_options=True) if name not in known]
+    finally:
+        beam_logger.setLevel(level)
+    described = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+        described.append(f"--{name}" + (f" (did you mean --{close[0]}?)" if close else ""))
+    return described
+
+
+def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """The arguments, and the Beam pipeline options: what follows the first `--` of a command that
+    takes them. Nothing unknown is passed on: every option before `--` must be one of ours."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if "--" in argv:
+        split = argv.index("--")
+        head, beam_args = argv[:split], argv[split + 1:]
+        if any(token in BEAM_COMMANDS for token in head):
+            args = parser.parse_args(head)
+            if args.command in BEAM_COMMANDS:
+                unknown = _unknown_beam_options(beam_args)
+                if unknown:
+                    parser.exit(2, f"microradar {args.command}: error: unrecognized Beam pipeline options after --: "
+                                   f"{' '.join(unknown)}\n")
+                return args, beam_args
+    args = parser.parse_args(argv)  # a `--` elsewhere is argparse's own (e.g. query -- "-- a comment")
+    return args, []
 
 
 def main(argv: list[str] | None = None) -> int:
     # Beam warns about missing GCP client libraries on import: harmless, and not ours to fix.
     logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("nightly", "demo", "backfill", "stream"):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    global _LOG_LEVEL
+    args, extra = parse(argv)
+    _LOG_LEVEL = args.log_level
     try:
-        if args.command == "generate":
-            return cmd_generate(args)
-        if args.command == "nightly":
-            return cmd_nightly(args, extra)
-        if args.command == "demo":
-            return cmd_demo(args, extra)
-        if args.command == "backfill":
-            return cmd_backfill(args, extra)
-        if args.command == "stream":
-            return cmd_stream(args, extra)
-        if args.command == "import":
-            return cmd_import(args)
-        if args.command == "report":
-            return cmd_report(args)
-        return cmd_query(args)
+        if args.command in BEAM_COMMANDS:
+            from flows.progress import terminal
+
+            with terminal():  # a spinner and the step lines on a terminal, plain lines otherwise
+                return _dispatch(args, extra)
+        return _dispatch(args, extra)
     except CliError as exc:
         print(f"microradar: error: {exc}", file=sys.stderr)
         return 1
@@ -366,6 +501,24 @@ def main(argv: list[str] | None = None) -> int:
         # Beam wraps worker errors in its own; the user needs the original reason on one line.
         print(f"microradar: error: {_root_reason(exc)} (MICRORADAR_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 1
+
+
+def _dispatch(args, extra: list[str]) -> int:
+    if args.command == "generate":
+        return cmd_generate(args)
+    if args.command == "nightly":
+        return cmd_nightly(args, extra)
+    if args.command == "demo":
+        return cmd_demo(args, extra)
+    if args.command == "backfill":
+        return cmd_backfill(args, extra)
+    if args.command == "stream":
+        return cmd_stream(args, extra)
+    if args.command == "import":
+        return cmd_import(args)
+    if args.command == "report":
+        return cmd_report(args)
+    return cmd_query(args)
 
 
 def _root_reason(exc: BaseException) -> str:

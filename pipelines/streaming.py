@@ -104,7 +104,7 @@ from pipelines import engagement, stream_manifest
 from ingest import landing, parse, tables
 from ingest.landing import LandedFile
 from storage.warehouse import replace_partition
-from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED
+from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES, REJECTED, STREAM_TOO_LATE
 
 _LOG = logging.getLogger(__name__)
 DEFAULT_ALLOWED_LATENESS_S = 3 * DAY_S
@@ -113,7 +113,7 @@ EVENTS = "events"
 REJECTED_TAG = "rejected"
 TOO_LATE = "too_late"
 DUPLICATES = "duplicates"
-TOO_LATE_DATASET = "stream_too_late"  # same columns as `rejected`; reason is always `too_late`
+TOO_LATE_DATASET = STREAM_TOO_LATE.name  # same columns as `rejected`; reason is always `too_late`
 
 _I = {name: i for i, name in enumerate(parse.EVENT_COLUMNS)}
 

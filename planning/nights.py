@@ -33,10 +33,11 @@ def new_run_id(now: datetime) -> str:
 
 
 def with_crowded_dates(touched: set[date], rewritten: set[date], stored: dict[date, list[str]],
-                       max_files: int = MAX_FILES_PER_DATE) -> set[date]:
+                       max_files: int | None = None) -> set[date]:
     """The dates to rewrite: those where a candidate replaces its stored copy, plus touched dates
     already holding `max_files` files or more (their stored events are new there: only the file
-    count changes)."""
+    count changes). `max_files`: MAX_FILES_PER_DATE unless given."""
+    max_files = MAX_FILES_PER_DATE if max_files is None else max_files
     return rewritten | {d for d in touched if len(stored.get(d, [])) >= max_files}
 
 

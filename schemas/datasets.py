@@ -205,7 +205,22 @@ PROFILE_DAILY = Dataset(
     ),
 )
 
+STREAM_TOO_LATE = Dataset(
+    name="stream_too_late",
+    grain="one input line the `stream` command read after its window had closed (event day end + allowed lateness)",
+    partition="ingest_date",
+    partition_doc="UTC day the stream read the line",
+    schema=pa.schema(
+        [f if f.name != "reason" else col("reason", pa.string(), "always `too_late`", nullable=False)
+         for f in REJECTED.schema]
+    ),
+)
+
 BEAM_DATASETS = (EVENTS, REJECTED, ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING)
 GOLD_DATASETS = (PROFILE_DAILY,)
 ALL_DATASETS = BEAM_DATASETS + GOLD_DATASETS
-BY_NAME = {d.name: d for d in ALL_DATASETS}
+# Written only by the stream (pipelines/streaming.py), never staged by a nightly run, so not in
+# ALL_DATASETS (what a commit publishes); analysts see it beside the others.
+STREAM_DATASETS = (STREAM_TOO_LATE,)
+VIEW_DATASETS = ALL_DATASETS + STREAM_DATASETS
+BY_NAME = {d.name: d for d in VIEW_DATASETS}

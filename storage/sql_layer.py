@@ -22,8 +22,8 @@ import pyarrow as pa
 from schemas import config as cfg
 from schemas.units import WINDOW_LENGTHS
 from storage.duck import connect, literal
-from storage.warehouse import Warehouse
-from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, Dataset
+from storage.warehouse import SNAPSHOTS, Warehouse
+from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, VIEW_DATASETS, Dataset
 
 # Models by layer (sql/<layer>/<name>.sql): staging types the datasets, intermediate builds the
 # measures, marts are what users query. The order they run in follows from what each reads.
@@ -31,6 +31,13 @@ MODEL_LAYERS = ("staging", "intermediate", "marts")
 MART = "profile_daily"
 ANALYST_VIEWS = ("rising_micro_influencers", "tier_changes")
 BUILD_TABLE = "microradar_build"  # the analyst database's definition digest (_analyst_db_definition)
+# The analyst file's storage format, chosen so the current DuckDB command-line release opens it.
+# duckdb 2.0 writes storage version 69 by default; pip `duckdb-cli` 1.5.6 (the current CLI release)
+# reads only 64-68 and refuses such a file (PLATFORM.md). "v1.4.0" is the format of the 1.4 LTS
+# line, which the 1.4 LTS and 1.5 clients both open; the file holds only views, macros and small
+# configuration tables, so no newer storage feature is missed. tests/microradar/test_analyst_db.py
+# opens the file with the real CLI binary.
+ANALYST_DB_STORAGE_VERSION = "v1.4.0"
 
 
 class AuditFailed(RuntimeError):
@@ -79,6 +86,14 @@ def run_audits(con: duckdb.DuckDBPyConnection) -> None:
         raise AuditFailed("data audits failed: " + "; ".join(failed))
 
 
+def open_analyst_db(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """The analyst file as an analyst opens it: its views' paths are relative to its folder, so that
+    folder is the session's `file_search_path` (a session setting, not stored in the file)."""
+    con = connect(path, read_only=read_only)
+    con.execute("SET file_search_path = ?", [str(Path(path).resolve().parent)])
+    return con
+
+
 def _duck_type(t: pa.DataType) -> str:
     if pa.types.is_string(t):
         return "VARCHAR"
@@ -99,15 +114,20 @@ def _duck_type(t: pa.DataType) -> str:
     raise TypeError(f"no DuckDB type for {t}")
 
 
-def dataset_view_sql(wh: Warehouse, dataset: Dataset, union_by_name: bool = True) -> str:
-    """A view over a dataset's Parquet with an absolute glob; an empty typed view before any file exists.
+def dataset_view_sql(wh: Warehouse, dataset: Dataset, union_by_name: bool = True, root: str | None = None) -> str:
+    """A view over a dataset's Parquet; an empty typed view before any file exists.
+
+    `root` prefixes the glob: None for the warehouse's absolute path, "" for a path relative to the
+    warehouse folder (the analyst file's views: they resolve against the reader's working directory
+    or its `file_search_path`, so a moved or mounted warehouse still reads its own files).
 
     `union_by_name` unites the columns of every file, so that files written before a column was
     added still read (the new column null there), at the price of every file's footer at every
     query. The pipeline's own queries name the columns they read and skip it: a file missing one
     fails the query loudly, and the footers of a long history cost more than a night's days."""
     if wh.partition_files(dataset):
-        glob = (literal(wh.dataset_dir(dataset).as_posix()) + "/*=*/*.parquet").replace("'", "''")
+        base = literal(wh.root.as_posix()) + "/" if root is None else (literal(root.rstrip("/")) + "/" if root else "")
+        glob = f"{base}{dataset.name}/*=*/*.parquet".replace("'", "''")
         return (
             f"select * from read_parquet('{glob}', hive_partitioning = true, "
             f"union_by_name = {str(union_by_name).lower()}, hive_types = {{'{dataset.partition}': DATE}})"
@@ -145,6 +165,17 @@ def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tu
             con.execute(f"create or replace view {dataset.name} as {dataset_view_sql(wh, dataset, union_by_name)}")
 
 
+def analyst_objects_sql(wh: Warehouse, root: str | None) -> list[str]:
+    """The statements that define what an analyst sees (beside the configuration tables): a view over
+    every dataset (`root` as in `dataset_view_sql`: "" in the analyst file, the absolute path in a
+    sandboxed `microradar query` session, where relative paths are refused), the analyst views and
+    the macros. The one list both use."""
+    statements = [f"create or replace view {d.name} as {dataset_view_sql(wh, d, root=root)}" for d in VIEW_DATASETS]
+    statements += [f"create or replace view {name} as {model_sql('marts', name)}" for name in ANALYST_VIEWS]
+    statements.append(resources.files("sql").joinpath("macros.sql").read_text())
+    return statements
+
+
 def run_models(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """The profile_daily mart and the models it reads, in dependency order, over whatever
     `engagement_daily`, `engagement_trailing` and `events` name on `con` (Parquet views in
@@ -172,13 +203,12 @@ def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.D
         con.close()
 
 
-def _analyst_db_definition(wh: Warehouse, config: cfg.Config) -> str:
+def _analyst_db_definition(wh: Warehouse, config: cfg.Config, root: str = "") -> str:
     """A digest of everything in the analyst database but the as-of day: the DuckDB version, the
     dataset views and schemas, the analyst views, the macros and the configuration."""
-    parts = [duckdb.__version__, json.dumps(cfg.sql_tables(config), sort_keys=True, default=str),
-             resources.files("sql").joinpath("macros.sql").read_text()]
-    parts += [dataset_view_sql(wh, d) + str(d.schema) for d in ALL_DATASETS]
-    parts += [model_sql("marts", name) for name in ANALYST_VIEWS]
+    parts = [duckdb.__version__, ANALYST_DB_STORAGE_VERSION, json.dumps(cfg.sql_tables(config), sort_keys=True, default=str)]
+    parts += analyst_objects_sql(wh, root=root)
+    parts += [str(d.schema) for d in VIEW_DATASETS]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -207,37 +237,86 @@ def _reuse_published(wh: Warehouse, path: Path, definition: str, as_of: date | N
     return same
 
 
-def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT) -> None:
-    """The analyst database at `path` (_build_analyst_db). DuckDB cannot write a database whose path
-    holds `?` (it misplaces the write-ahead log's name), so such a file is built in a temporary
-    folder and moved to `path`; readers open it read-only, which works (#19 item 6)."""
+def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT,
+                     snapshot: str | None = None) -> None:
+    """The analyst database at `path` (_build_analyst_db); with `snapshot`, its dataset views read
+    that snapshot of the published files (Warehouse.snapshot: one night across datasets, #19 item
+    10), by paths relative to the warehouse folder. DuckDB cannot write a database whose path holds
+    `?` (it misplaces the write-ahead log's name), so such a file is built in a temporary folder and
+    moved to `path`; readers open it read-only, which works (#19 item 6)."""
     if "?" not in str(path):
-        return _build_analyst_db(wh, path, as_of, config)
+        return _build_analyst_db(wh, path, as_of, config, snapshot)
     with tempfile.TemporaryDirectory(prefix="microradar-db-") as tmp:
-        _build_analyst_db(wh, Path(tmp) / path.name, as_of, config)
+        _build_analyst_db(wh, Path(tmp) / path.name, as_of, config, snapshot)
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(Path(tmp) / path.name, path)
 
 
-def _build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT) -> None:
+def _views_source(wh: Warehouse, snapshot: str | None) -> tuple[Warehouse, str]:
+    """(the Warehouse whose files the dataset views read, their folder relative to the warehouse's)."""
+    if not snapshot:
+        return wh, ""
+    relative = f"{SNAPSHOTS}/{snapshot}"
+    return Warehouse(wh.root / relative), relative
+
+
+def _build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT,
+                      snapshot: str | None = None) -> None:
     """The analyst database at `path`: views over every dataset, the configuration, analyst views and
     macros. A copy of the published one when only the as-of day differs (its views read the files
     found at query time); built afresh otherwise, since creating the views reads every file's footer."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
-    definition = _analyst_db_definition(wh, config)
+    source, relative = _views_source(wh, snapshot)
+    definition = _analyst_db_definition(source, config, relative)
     if _reuse_published(wh, path, definition, as_of):
         return
-    con = connect(path)
+    con = connect()
     try:
+        # Creating a view binds it (reads the files' footers): the relative paths resolve here.
+        con.execute("SET file_search_path = ?", [str(wh.root)])
+        con.execute(f"ATTACH ? AS analyst (STORAGE_VERSION '{ANALYST_DB_STORAGE_VERSION}')", [str(path)])
+        con.execute("USE analyst")
         load_config(con, config, as_of)
-        create_dataset_views(con, wh)
-        for name in ANALYST_VIEWS:
-            con.execute(f"create or replace view {name} as {model_sql('marts', name)}")
-        con.execute(resources.files("sql").joinpath("macros.sql").read_text())
+        for statement in analyst_objects_sql(source, root=relative):
+            con.execute(statement)
         con.execute(f"create table {BUILD_TABLE} as select ? as definition", [definition])
+        con.execute("USE memory")
+        con.execute("DETACH analyst")
     finally:
         con.close()
+
+
+def analyst_session(wh: Warehouse, sandbox: bool = True) -> duckdb.DuckDBPyConnection:
+    """An in-memory session with what the analyst file holds: its configuration tables (copied from
+    the published file), and the dataset views, analyst views and macros over ABSOLUTE paths (a
+    sandboxed session refuses relative ones). With `sandbox`, the session then reads the warehouse's
+    files and nothing else: external access off but for the warehouse folder, no extension
+    installed or loaded, the configuration locked (PLATFORM.md)."""
+    con = connect()
+    try:
+        con.execute("ATTACH ? AS published (READ_ONLY)", [str(wh.duckdb_path)])
+        tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'published' and schema_name = 'main'"
+        ).fetchall()]
+        for table in tables:
+            con.execute(f'create table "{table}" as select * from published.main."{table}"')
+        con.execute("DETACH published")
+        # The snapshot the published file's views read (one night across datasets), over absolute paths.
+        source, _ = _views_source(wh, wh.read_state().get("snapshot"))
+        for statement in analyst_objects_sql(source, root=None):
+            con.execute(statement)
+        if sandbox:
+            root = wh.root.as_posix().rstrip("/") + "/"
+            con.execute("SET allowed_directories = [?]", [root])
+            con.execute("SET enable_external_access = false")
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def top_rising(wh: Warehouse, day: date, limit: int) -> list[dict]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from schemas import events as contract
-from schemas.datasets import ALL_DATASETS
+from schemas.datasets import VIEW_DATASETS
 
 
 def _type(t: pa.DataType) -> str:
@@ -45,7 +45,7 @@ def render() -> str:
             "`source_file`, `source_line`; copies whose payload differs count as `conflicting_duplicates`."]
     out += ["", "Reject reasons (`rejected.reason`):", "", "| reason | meaning |", "|---|---|"]
     out += [f"| `{k}` | {v} |" for k, v in contract.REJECT_REASONS.items()]
-    for ds in ALL_DATASETS:
+    for ds in VIEW_DATASETS:
         out += [
             "",
             f"## `{ds.name}`",

@@ -66,7 +66,7 @@ def nightly(landing: Path, wh: Path, as_of, kill_at: str | None = None, fail_at:
     if fail_at:
         env["MICRORADAR_FAIL_AT"] = fail_at
     args = [str(BIN), "nightly", "--landing", str(landing), "--warehouse", str(wh), "--as-of", as_of.isoformat(),
-            "--runner=FnApiRunner"]
+            "--", "--runner=FnApiRunner"]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, start_new_session=True)
         try:

@@ -40,7 +40,7 @@ def night(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     microradar("generate", "--out", root / "gen", "--profiles", 60, "--days", 40, "--seed", 11)
     result = microradar("nightly", "--landing", root / "gen" / "landing", "--warehouse", root / "wh",
-                        "--as-of", END.isoformat(), "--runner=FnApiRunner")
+                        "--as-of", END.isoformat(), "--", "--runner=FnApiRunner")
     report = json.loads((root / "wh" / "_meta" / "last_run.json").read_text())
     return root, result, report
 
@@ -78,9 +78,9 @@ def test_planted_rising_profiles_are_flagged_and_spikes_are_not(night):
 
 def test_datasets_have_the_spec_columns(night):
     root, _, _ = night
-    from schemas.datasets import ALL_DATASETS
+    from schemas.datasets import VIEW_DATASETS
 
-    for ds in ALL_DATASETS:
+    for ds in VIEW_DATASETS:
         out = microradar("query", "--warehouse", root / "wh", "--format", "csv", "--output", root / f"{ds.name}.csv",
                          f"select * from {ds.name} limit 1")
         header = (root / f"{ds.name}.csv").read_text().splitlines()[0].split(",")
@@ -141,7 +141,9 @@ def test_bad_sql_is_a_one_line_error(night):
 def test_every_subcommand_has_help():
     for sub in ("demo", "generate", "nightly", "backfill", "stream", "query"):
         result = microradar(sub, "--help")
-        assert "usage: microradar" in result.stdout
+        assert "usage: microradar" in result.stdout and "--log-level" in result.stdout
+        if sub in ("demo", "nightly", "backfill", "stream"):
+            assert "[-- BEAM_OPTIONS]" in result.stdout
 
 
 def test_a_cut_gz_keeps_its_lines_and_the_cut_is_one_rejected_record_the_night_goes_on(tmp_path):

@@ -11,6 +11,7 @@ import threading
 import duckdb
 import pytest
 
+from storage import sql_layer
 from tests.e2e.helpers import assert_same_warehouse, dataset_rows, nightly
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def test_a_killed_night_is_completed_by_the_next_run(scenario, kill_at, tmp_path
     killed = nightly(landing, wh, as_of, kill_at=kill_at)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     # The warehouse stays readable: the analyst database opens and every view answers.
-    con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
+    con = sql_layer.open_analyst_db(wh / "microradar.duckdb")  # views relative to the warehouse folder
     for view in ("events", "engagement_daily", "engagement_trailing", "profile_daily", "rejected"):
         con.execute(f"select count(*) from {view}").fetchone()
     con.close()

@@ -82,7 +82,7 @@ def runs(tmp_path_factory):
     after = names(root, CROWDED)
     land(root / "landing" / NIGHT3, THIRD)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("storage.lookup.MAX_FILES_PER_DATE", len(after))
+        patch.setattr("planning.nights.MAX_FILES_PER_DATE", len(after))
         third = nightly(str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 22), beam_args=RUNNER)
     full = nightly(str(root / "landing"), str(root / "full"), as_of=date(2026, 11, 22), beam_args=RUNNER)
     return root, first, second, third, full, (before, after, names(root, CROWDED))

@@ -189,8 +189,10 @@ def test_page_is_self_contained_deterministic_and_ids_unique(con):
 def test_page_without_a_run_report_or_a_day(tmp_path):
     con = sql_layer.connect()
     for name in ("profile_daily", "engagement_daily", "events", "rejected"):
-        from schemas.datasets import BY_NAME
-        con.execute(f"create view {name} as {sql_layer.empty_view_sql(BY_NAME[name])}")
+        from schemas.datasets import ALL_DATASETS
+
+        by_name = {d.name: d for d in ALL_DATASETS}
+        con.execute(f"create view {name} as {sql_layer.empty_view_sql(by_name[name])}")
     page = render.render(report_data.gather_from(con, tmp_path, None))
     assert "No profiles computed yet" in page and 'data-testid="no-run"' in page
 

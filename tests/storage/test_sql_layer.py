@@ -27,9 +27,9 @@ def test_analyst_views_read_files_written_before_a_column_was_added(tmp_path):
     pq.write_table(pa.Table.from_pylist([daily_row(0)]).drop_columns(["saves"]), old / "part-a.parquet")
     pq.write_table(pa.Table.from_pylist([daily_row(3)]), new / "part-b.parquet")
 
-    path = tmp_path / "analyst.duckdb"
+    path = wh.duckdb_path  # views relative to its folder
     sql_layer.build_analyst_db(wh, path, date(2026, 11, 2))
-    con = sql_layer.connect(path, read_only=True)
+    con = sql_layer.open_analyst_db(path)
     try:
         rows = con.execute("select day, saves from engagement_daily order by day").fetchall()
     finally:
@@ -51,7 +51,7 @@ def test_a_night_copies_the_published_analyst_database_unless_its_definition_cha
         staged = tmp_path / "staged.duckdb"
         sql_layer.build_analyst_db(wh, staged, as_of, config)
         staged.replace(wh.duckdb_path)  # what the commit does
-        con = sql_layer.connect(wh.duckdb_path, read_only=True)
+        con = sql_layer.open_analyst_db(wh.duckdb_path)
         try:
             tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
             params = con.execute("select as_of from run_params").fetchall()[0][0]
