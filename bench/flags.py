@@ -8,6 +8,10 @@ decide the flags and the rules it passes or fails, so a developer sees why. Meas
 assertions, exit status 0 whatever the numbers.
 
     .venv/bin/python -m bench.flags [--seeds 1 2 3 4 5] [--sizes 60x40 200x60] [--out /tmp/flagbench]
+                                    [--mode events|observation|mixed]
+
+`--mode observation` generates platforms that deliver what real APIs give (post counters, follower
+counts rounded to 3 significant figures and read every 3, 7 or 30 days): tools/generator.
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 import duckdb  # noqa: E402
 
 KEY_COLUMNS = (
-    "tier", "followers_28d_ago", "followers", "follower_growth_pct_28d", "peer_median_growth_pct_28d",
-    "growth_vs_peers", "engagement_rate_28d", "peer_median_engagement_rate_28d", "per_post_growth_pct_28d",
-    "posts_28d", "max_daily_gain_share", "max_daily_gain_vs_baseline", "projected_followers",
+    "tier", "followers_28d_ago", "followers", "followers_observed_at", "followers_precision", "followers_stale",
+    "signal_window_days", "follower_growth_pct_28d", "growth_observed_days", "follower_growth_pct_14d",
+    "peer_median_growth_pct_28d", "growth_vs_peers", "engagement_rate_28d", "peer_median_engagement_rate_28d",
+    "per_post_growth_pct_28d", "posts_28d", "posts_vs_platform", "max_daily_gain_share", "max_daily_gain_vs_baseline", "projected_followers",
     "is_rising", "is_suspicious", "rising_reasons", "suspicious_reasons",
 )
 # Columns only the intermediate models carry (recomputed read-only for the diagnosis of misses).
@@ -140,14 +145,17 @@ def rule_checks(row: dict) -> tuple[list[str], list[str]]:
         mark = "null" if ok is None else ("ok" if ok else "FAIL")
         return f"{mark}: {name} {fmt(value)} {op} {fmt(limit)}"
 
-    g = row.get("follower_growth_pct_28d")
-    rising = []
+    window = row.get("signal_window_days")
+    g = row.get("follower_growth_pct_28d") if window != 14 else row.get("follower_growth_pct_14d")
+    share = (window or 28) / 28
+    rising = [f"{'ok' if window else 'FAIL'}: signal window {window} days"
+              + (" (followers stale)" if row.get("followers_stale") else "")]
     if row.get("tier") == "nano":
         rising.append(rule("nano followers", row.get("followers"), ">=", r.nano_min_followers))
         rising.append(rule("projected", row.get("projected_followers"), ">=", micro_floor))
-        rising.append(rule("growth", g, ">=", r.nano_min_growth_pct_28d))
+        rising.append(rule("growth", g, ">=", r.nano_min_growth_pct_28d * share))
     elif row.get("tier") == "micro":
-        rising.append(rule("growth", g, ">=", r.min_growth_pct_28d))
+        rising.append(rule("growth", g, ">=", r.min_growth_pct_28d * share))
     else:
         rising.append(f"FAIL: tier {row.get('tier')} is neither micro nor nano")
     gvp = row.get("growth_vs_peers")
@@ -157,7 +165,7 @@ def rule_checks(row: dict) -> tuple[list[str], list[str]]:
     evp = er / er_peer if er is not None and er_peer else None
     rising.append(rule("engagement_vs_peers", evp, ">=", r.min_engagement_vs_peers))
     rising.append(rule("per_post_growth", row.get("per_post_growth_pct_28d"), ">=", r.min_per_post_growth_pct_28d))
-    rising.append(rule("posts_28d", row.get("posts_28d"), ">=", r.min_posts_28d))
+    rising.append(rule("posts_vs_platform", row.get("posts_vs_platform"), ">=", r.min_posts_vs_platform))
     if "has_jump" in row:
         rising.append(("FAIL" if row["has_jump"] else "ok") + f": has_jump {row['has_jump']} (must be false)")
     rising.append(("FAIL" if row.get("is_suspicious") else "ok") + f": is_suspicious {row.get('is_suspicious')}")
@@ -171,20 +179,21 @@ def rule_checks(row: dict) -> tuple[list[str], list[str]]:
     pp = row.get("per_post_growth_pct_28d")
     limit = s.max_interaction_growth_share * g if g is not None else None
     if pp is None or limit is None:
-        suspicious.append(f"{'ok' if row.get('engagement_flat') else 'FAIL'}: engagement_flat falls back to "
-                          f"interactions_prev_28d = 0 ({fmt(row.get('interactions_prev_28d'))})")
+        suspicious.append(f"{'ok' if row.get('engagement_flat') else 'FAIL'}: engagement_flat unknown "
+                          f"(no engagement to compare; interactions_prev_28d {fmt(row.get('interactions_prev_28d'))})")
     else:
         suspicious.append(rule(f"per_post_growth (flat if < {s.max_interaction_growth_share} x growth)",
                                pp, "<", limit))
     return rising, suspicious
 
 
-def run_one(seed: int, size: str, out_root: Path, nightly, generate_landing, beam_args: list[str]) -> RunResult:
+def run_one(seed: int, size: str, out_root: Path, nightly, generate_landing, beam_args: list[str],
+            mode: str = "events") -> RunResult:
     profiles, days = parse_size(size)
-    run_dir = out_root / f"seed{seed}_{size}"
+    run_dir = out_root / f"{mode}_seed{seed}_{size}"
     shutil.rmtree(run_dir, ignore_errors=True)
     started = time.perf_counter()
-    summary = generate_landing(run_dir / "gen", profiles=profiles, days=days, seed=seed)
+    summary = generate_landing(run_dir / "gen", profiles=profiles, days=days, seed=seed, mode=mode)
     result = RunResult(seed, size, summary.events_generated, 0.0)
     warehouse = run_dir / "warehouse"
     try:
@@ -302,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="profiles x days, e.g. 60x40 (default: 60x40 200x60)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/flagbench"),
                         help="work directory; each run's landing and warehouse are replaced")
+    parser.add_argument("--mode", choices=("events", "observation", "mixed"), default="events",
+                        help="what the generated platforms deliver (tools/generator: events, observation, mixed)")
     parser.add_argument("--beam-arg", action="append", default=[],
                         help="extra Beam pipeline argument, repeatable (e.g. --beam-arg=--runner=FnApiRunner)")
     args = parser.parse_args(argv)
@@ -318,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for size in args.sizes:
         for seed in args.seeds:
-            print(f"... seed {seed} size {size}", file=sys.stderr, flush=True)
-            results.append(run_one(seed, size, args.out, nightly, generate_landing, args.beam_arg))
+            print(f"... {args.mode} seed {seed} size {size}", file=sys.stderr, flush=True)
+            results.append(run_one(seed, size, args.out, nightly, generate_landing, args.beam_arg, args.mode))
+    print(f"mode: {args.mode}")
     print_table(results)
     print_misses(results)
     return 0

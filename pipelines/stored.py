@@ -143,7 +143,6 @@ class EngagerFiles:
     def read(self, paths) -> Iterator[pa.Table]:
         con = connect()
         try:
-            con.execute("SET TimeZone='UTC'")  # every session the project opens is in UTC
             engagers = con.sql(self.sql(), params={"files": [literal(p) for p in paths]}).to_arrow_table()
         finally:
             con.close()

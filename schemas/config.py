@@ -1,7 +1,7 @@
 """Every tunable number of microradar, in one place, with its default and why.
 
 The SQL layer never hard-codes a threshold: `sql_tables()` turns this configuration into the
-DuckDB tables `cfg_tiers` and `cfg_rising` that the models join against.
+DuckDB tables `cfg_tiers`, `cfg_rising`, `cfg_spike` and `cfg_observation` that the models join against.
 """
 
 from __future__ import annotations
@@ -43,8 +43,12 @@ class RisingThresholds:
     # smaller groups are compared with the tier across platforms. In a group of a dozen, a handful
     # of risers move the median itself (seed 2 of bench/flags.py: 7 of 11 TikTok micros rising).
     min_peers: int = 25
-    # Active posting: two posts a week over 28 days.
-    min_posts_28d: int = 8
+    # Active posting is judged against the platform (SPEC section 3: a YouTube channel posting weekly
+    # is active): posts per week over the signal window at least this share of the platform's median
+    # among the profiles that posted in that window...
+    min_posts_vs_platform: float = 0.5
+    # ...and at least this many posts in the window (one post is not a cadence).
+    min_posts_in_window: int = 2
     # Nano profiles qualify when a straight-line projection crosses the micro floor within 30 days,
     # and they are already this big (a 300-follower account doubling is not a brand partner).
     nano_min_followers: int = 5_000
@@ -75,6 +79,13 @@ class SpikeThresholds:
     round_jump_multiple: int = 1_000
 
 
+@dataclass(frozen=True)
+class ObservationRules:
+    # A follower count read more than this many days before a day is unknown on that day
+    # (SPEC section 3: followers null, followers_stale true, no tier). 14 days ago is still fresh.
+    max_staleness_days: int = 14
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -83,6 +94,7 @@ class Config:
     tiers: tuple[Tier, ...] = DEFAULT_TIERS
     rising: RisingThresholds = field(default_factory=RisingThresholds)
     spike: SpikeThresholds = field(default_factory=SpikeThresholds)
+    observation: ObservationRules = field(default_factory=ObservationRules)
     # Rows of `rising` printed by the demo and in the run report.
     top_rising: int = 10
     # The parser rejects an event_time before this as `too_old_event` (SPEC section 2): with the
@@ -114,4 +126,5 @@ def sql_tables(config: Config = DEFAULT) -> dict[str, list[dict]]:
         "cfg_tiers": [asdict(t) | {"tier_order": i} for i, t in enumerate(config.tiers)],
         "cfg_rising": [asdict(config.rising)],
         "cfg_spike": [asdict(config.spike)],
+        "cfg_observation": [asdict(config.observation)],
     }

@@ -166,3 +166,178 @@ def test_a_cut_gz_keeps_its_lines_and_the_cut_is_one_rejected_record_the_night_g
     assert "at byte" in rejected[0][2]
     events = con.execute(f"select count(*) from read_parquet('{tmp_path}/wh/events/*/*.parquet')").fetchone()[0]
     assert 1 < events < 2001  # the good file and the lines before the cut
+
+
+# --- a strict command line -------------------------------------------------------------------------
+
+def test_version_comes_from_the_package_metadata():
+    from importlib.metadata import version
+
+    result = microradar("--version")
+    assert result.stdout.strip() == f"microradar {version('microradar')}"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nightly", "--landin", "."], "unrecognized arguments: --landin (did you mean --landing?)"),
+        (["nightly", "--land", "."], "(did you mean --landing?)"),  # abbreviations are not accepted
+        (["query", "--formt", "csv", "select 1"], "(did you mean --format?)"),
+        (["query", "--form", "csv", "select 1"], "(did you mean --format?)"),
+        (["--versoin"], "(did you mean --version?)"),
+        (["nightly", "--landing", ".", "--direct_num_workers=2"], "Beam pipeline options go after --"),
+        (["nightly", "--landing", ".", "--runner=FnApiRunner", "--", "--direct_num_workers=2"],
+         "unrecognized arguments: --runner=FnApiRunner"),
+        (["generate", "--out", "x", "--", "--runner=FnApiRunner"], "take Beam pipeline options after --"),
+        (["nightly", "--landing", ".", "--", "--direct_num_workrs=2"],
+         "unrecognized Beam pipeline options after --: --direct_num_workrs (did you mean --direct_num_workers?)"),
+        (["query", "--log-level", "LOUD", "select 1"], "invalid choice"),
+    ],
+)
+def test_unknown_or_mistyped_options_fail_with_a_suggestion(args, message, tmp_path):
+    result = microradar(*args, check=False, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_beam_options_after_a_double_dash_reach_beam(night, tmp_path):
+    root, _, _ = night
+    result = microradar("nightly", "--landing", root / "gen" / "landing", "--warehouse", tmp_path / "wh",
+                        "--as-of", END.isoformat(), "--log-level", "info", "--", "--runner=NoSuchRunner", check=False)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("microradar: error:")]
+    assert len(errors) == 1 and "NoSuchRunner" in errors[0], result.stderr
+
+
+def test_a_run_prints_plain_progress_lines_when_stdout_is_not_a_terminal(night):
+    _, result, _ = night
+    assert "beam ingest: reading" in result.stdout and "sql layer:" in result.stdout
+    assert "\x1b[" not in result.stdout  # no spinner or colour codes in a log
+
+
+# --- query: stdout in every format, list columns, truncation, the sandbox ---------------------------
+
+LISTS = "select platform, profile_id, rising_reasons from profile_daily where is_rising order by all limit 3"
+
+
+def test_query_prints_every_text_format_to_stdout_and_accepts_a_trailing_semicolon(night):
+    root, _, _ = night
+    wh = root / "wh"
+    table = microradar("query", "--warehouse", wh, LISTS + " ;").stdout
+    assert table.splitlines()[0].split() == ["platform", "profile_id", "rising_reasons"]
+    assert "(3 rows)" in table
+    rows = list(csv.reader(microradar("query", "--warehouse", wh, "--format", "csv", LISTS + ";").stdout.splitlines()))
+    assert rows[0] == ["platform", "profile_id", "rising_reasons"] and len(rows) == 4
+    reasons = json.loads(rows[1][2])  # a list column: JSON in one quoted field
+    assert isinstance(reasons, list) and reasons and all(isinstance(r, str) for r in reasons)
+    lines = microradar("query", "--warehouse", wh, "--format", "json", LISTS).stdout.splitlines()
+    objects = [json.loads(line) for line in lines]
+    assert [o["rising_reasons"] for o in objects][0] == reasons  # a real array
+    assert [[o["platform"], o["profile_id"]] for o in objects] == [r[:2] for r in rows[1:]]
+
+
+def test_query_writes_parquet_to_a_pipe_and_refuses_a_terminal(night, tmp_path):
+    import io
+    import pty
+
+    import pyarrow.parquet as pq
+
+    root, _, _ = night
+    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    piped = subprocess.run([str(BIN), "query", "--warehouse", str(root / "wh"), "--format", "parquet", LISTS],
+                           capture_output=True, env=env, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    table = pq.read_table(io.BytesIO(piped.stdout))
+    assert table.num_rows == 3 and table.schema.field("rising_reasons").type.value_type == "string"
+    leader, follower = pty.openpty()
+    try:
+        tty = subprocess.run([str(BIN), "query", "--warehouse", str(root / "wh"), "--format", "parquet", "select 1"],
+                             stdout=follower, stderr=subprocess.PIPE, env=env, timeout=120)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert tty.returncode == 1 and b"--output" in tty.stderr
+
+
+def test_the_table_says_when_it_is_truncated_and_how_to_see_all(night):
+    root, _, _ = night
+    out = microradar("query", "--warehouse", root / "wh", "select * from range(100) as t(n)").stdout
+    assert "(40 of 100 rows shown: --max-rows N shows more, --max-rows 0 all, --format csv or json every row)" in out
+    assert len(out.strip().splitlines()) == 2 + 40 + 1
+    out = microradar("query", "--warehouse", root / "wh", "--max-rows", "0", "select * from range(100) as t(n)").stdout
+    assert "(100 rows)" in out and "shown" not in out and out.splitlines()[-2].strip() == "99"
+
+
+def test_output_is_a_path_never_sql_text(night, tmp_path):
+    root, _, _ = night
+    target = tmp_path / "it's'; select 1; --" / "out'.csv"
+    target.parent.mkdir()
+    result = microradar("query", "--warehouse", root / "wh", "--format", "csv", "--output", target, LISTS)
+    assert f"wrote {target}" in result.stdout
+    rows = list(csv.reader(target.open()))
+    assert len(rows) == 4 and isinstance(json.loads(rows[1][2]), list)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted([target.parent.name, target.name])
+
+
+@pytest.mark.parametrize(
+    "sql, message",
+    [
+        ("select * from read_text('/etc/passwd')", "Permission Error"),
+        ("select * from glob('/etc/*')", "Permission Error"),
+        ("copy (select 1) to 'WH/events/x.csv'", "not COPY"),
+        ("attach 'WH/other.duckdb' as other", "not ATTACH"),
+        ("INSTALL httpfs", "not INSTALL"),
+        ("load httpfs", "not LOAD"),
+        ("select 1; select 2", "one statement, got 2"),
+        ("select 1; copy (select 1) to 'WH/x.csv'", "one statement, got 2"),
+        ("set enable_external_access = true", "not SET"),
+        ("pragma version", "not PRAGMA"),
+        ("create table t as select 1", "not CREATE"),
+        ("drop view events", "not DROP"),
+    ],
+)
+def test_query_is_sandboxed(night, sql, message):
+    root, _, _ = night
+    wh = root / "wh"
+    before = sorted(str(p) for p in wh.rglob("*"))
+    result = microradar("query", "--warehouse", wh, sql.replace("WH", str(wh)), check=False)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(str(p) for p in wh.rglob("*")) == before
+    assert "events" in microradar("query", "--warehouse", wh, "show tables").stdout
+
+
+def test_unsafe_lifts_the_sandbox(night, tmp_path):
+    root, _, _ = night
+    target = tmp_path / "copied.csv"
+    result = microradar("query", "--warehouse", root / "wh", "--unsafe", "--format", "csv",
+                        f"copy (select 42 as x) to '{target}' (header); select x from read_csv('{target}')")
+    assert result.stdout.splitlines() == ["x", "42"]
+
+
+# --- the analyst file: the real DuckDB CLI, a moved warehouse ---------------------------------------
+
+def test_a_copied_warehouse_opens_in_the_duckdb_cli_with_the_same_answers(night, tmp_path):
+    root, _, _ = night
+    cli = Path(sys.executable).parent / "duckdb"  # pip duckdb-cli, the current release
+    sql = (f"select count(*) as n, sum(followers) as followers, count(*) filter (where is_rising) as rising "
+           f"from profile_daily; select count(*) as n from rising_on(date '{END}'); "
+           f"select count(*) as n from events; select count(*) as n from stream_too_late")
+    expected = [json.loads(microradar("query", "--warehouse", root / "wh", "--format", "json", q).stdout)
+                for q in sql.split("; ")]
+    moved = tmp_path / "mnt" / "warehouse"
+    moved.parent.mkdir()
+    subprocess.run(["cp", "-r", str(root / "wh"), str(moved)], check=True)
+    for cwd, commands in ((moved, []), (tmp_path, ["-cmd", f"SET file_search_path='{moved}'"])):
+        got = []
+        for q in sql.split("; "):
+            result = subprocess.run([str(cli), "-readonly", "-json", "-cmd", "SET TimeZone='UTC'", *commands,
+                                     str(moved / "microradar.duckdb"), "-c", q],
+                                    capture_output=True, text=True, cwd=cwd, timeout=120)
+            assert result.returncode == 0, result.stderr
+            got.append(json.loads(result.stdout)[0])
+        assert got == expected
+    assert microradar("query", "--warehouse", moved, "--format", "json", sql.split("; ")[0]).stdout.strip() == \
+        json.dumps(expected[0], separators=(",", ":"))

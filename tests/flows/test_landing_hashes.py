@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -38,7 +38,9 @@ def test_only_files_not_seen_as_they_are_get_hashed(tmp_path, monkeypatch):
     new = root / "2026-11-22" / "a.jsonl"
     new.parent.mkdir()
     new.write_bytes(line(event(event_id="e-new", event_time="2026-11-21T11:00:00Z")) + b"\n")
-    report = nightly(str(root), str(tmp_path / "wh"), as_of=AS_OF, beam_args=RUNNER)
+    # The run starts within the racy interval of the write, however long Prefect takes to start it.
+    just_after = datetime.fromtimestamp(new.stat().st_mtime, timezone.utc) + timedelta(seconds=1)
+    report = nightly(str(root), str(tmp_path / "wh"), as_of=AS_OF, beam_args=RUNNER, ingest_time=just_after)
     assert hashed == ["2026-11-22"] and report["files"]["new"] == 1
 
     # The same size and modification time after a rewrite: only a full rehash notices.

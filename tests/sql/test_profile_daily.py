@@ -55,12 +55,39 @@ PROFILES = {
 }
 
 
-def run_on_fixture(con, daily_rows, events_sql=None, recompute_from=None):
+# Follower counts reach the models as profile_snapshot events (sql/staging/stg_follower_readings.sql):
+# by default one per fixture row with followers_last, read at 12:00 UTC that day, exact.
+SNAPSHOTS_FROM_DAILY = """
+    select platform, profile_id, 'profile_snapshot' as event_type,
+           'snap-' || profile_id || '-' || cast(day as varchar) as event_id,
+           cast(day as timestamp) + interval 12 hour as event_time, day as event_date,
+           followers_last as followers, cast(null as bigint) as followers_precision
+    from engagement_daily where followers_last is not null
+"""
+
+SNAPSHOT_ROWS = """
+    select platform, profile_id, 'profile_snapshot' as event_type,
+           'snap-' || profile_id || '-' || cast(observed_at as varchar) as event_id,
+           observed_at as event_time, cast(observed_at as date) as event_date,
+           followers, followers_precision
+    from snapshot_rows
+"""
+
+
+def run_on_fixture(con, daily_rows, events_sql=None, recompute_from=None, snapshots=None, config=cfg.DEFAULT):
+    """profile_daily of fixture rows. `snapshots`: (platform, profile_id, observed_at, followers,
+    followers_precision) dicts replacing the snapshots derived from followers_last."""
     con.register("daily_rows", pa.Table.from_pylist(daily_rows))
     con.execute("create table engagement_daily as select * from daily_rows")
     con.execute(TRAILING_FROM_DAILY)
-    con.execute(f"create view events as {events_sql or sql_layer.empty_view_sql(EVENTS)}")
-    sql_layer.load_config(con, cfg.DEFAULT, AS_OF, recompute_from)
+    if snapshots is not None:
+        con.register("snapshot_rows", pa.Table.from_pylist(snapshots, schema=pa.schema([
+            ("platform", pa.string()), ("profile_id", pa.string()), ("observed_at", pa.timestamp("us", tz="UTC")),
+            ("followers", pa.int64()), ("followers_precision", pa.int64())])))
+    snapshot_sql = SNAPSHOT_ROWS if snapshots is not None else SNAPSHOTS_FROM_DAILY
+    con.execute(f"create view events as ({events_sql or sql_layer.empty_view_sql(EVENTS)}) "
+                f"union all by name ({snapshot_sql})")
+    sql_layer.load_config(con, config, AS_OF, recompute_from)
     return sql_layer.run_models(con)
 
 
@@ -119,7 +146,10 @@ def test_computing_from_a_day_gives_exactly_those_days_of_the_full_computation(d
     assert any(r["sponsored_vs_organic_28d"] is not None for r in expected)
     quiet = [r for r in expected if r["profile_id"] == "went_quiet"]
     last_post = START + timedelta(days=4)
-    assert all(r["followers"] == 21_000 and r["days_since_last_post"] == (r["day"] - last_post).days
+    # contract v2: a count read more than 14 days before is stale (unknown), but when it was read carries
+    assert all(r["followers"] is None and r["followers_stale"] and r["tier"] is None
+               and r["followers_observed_at"].date() == START
+               and r["days_since_last_post"] == (r["day"] - last_post).days
                for r in quiet), quiet[:1]
 
 

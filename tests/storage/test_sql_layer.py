@@ -94,7 +94,13 @@ def test_an_audit_finding_bad_rows_fails_the_refresh_naming_it():
     con.execute("create table profile_daily as select 'x' as platform, 'p' as profile_id, date '2026-11-24' as day, "
                 "'giant' as tier, 5 as followers, 0.1 as engagement_rate_28d, 0 as interactions_28d, 0 as posts_28d, "
                 "50.0 as rising_score, 0.5 as engagement_rate_percentile_28d, false as is_rising, "
-                "['r'] as rising_reasons, false as is_suspicious, ['s'] as suspicious_reasons "
+                "['r'] as rising_reasons, false as is_suspicious, ['s'] as suspicious_reasons, "
+                "timestamptz '2026-11-24 12:00:00+00' as followers_observed_at, 1 as followers_precision, "
+                "false as followers_stale, null::BIGINT as follower_growth_28d, null::DOUBLE as growth_observed_days, "
+                "null::BIGINT as follower_growth_14d, null::DOUBLE as growth_observed_days_14d, "
+                "null::BIGINT as follower_growth_7d, null::DOUBLE as growth_observed_days_7d, "
+                "null::INTEGER as signal_window_days, null::DOUBLE as follower_growth_pct_28d, "
+                "null::DOUBLE as follower_growth_pct_14d "
                 "from range(2)")
     con.execute("create view engagement_daily as select 'x' as platform, 'p' as profile_id, date '2026-11-24' as day, "
                 "1 as likes, 1 as comments, 0 as shares, 0 as saves, 2 as interactions")

@@ -4,6 +4,11 @@
 turns them into SPEC section 2 events, adds realistic dirt and writes
 ``out_dir/landing/<YYYY-MM-DD>/<platform>-<n>.<ext>`` plus ``out_dir/ground_truth.csv``.
 Same arguments, same bytes.
+
+``mode`` says what the platforms deliver: ``events`` (every like with its liker, a snapshot a
+day: the default), ``observation`` (every platform like YouTube's API: post counters and sparse
+follower counts rounded to 3 significant figures) or ``mixed`` (YouTube observed, the others
+events). The planted archetypes and the ground truth are the same in every mode.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from .dirt import Line, land, serialize
 from .events import DAY_US, pin_day_edges, profile_events
 from .writer import write_ground_truth, write_landing
 
-__all__ = ["GenerationSummary", "generate_landing", "WINDOW_DAYS"]
+__all__ = ["GenerationSummary", "generate_landing", "MODES", "WINDOW_DAYS"]
+
+MODES = ("events", "observation", "mixed")
 
 
 @dataclass(frozen=True)
@@ -49,17 +56,19 @@ def _yesterday_utc() -> dt.date:
 
 
 def generate_landing(out_dir: pathlib.Path, *, profiles: int = 200, days: int = 60,
-                     seed: int = 7, end_date: dt.date | None = None) -> GenerationSummary:
+                     seed: int = 7, end_date: dt.date | None = None, mode: str = "events") -> GenerationSummary:
     """Generate the sample landing directory and ground truth under ``out_dir``.
 
     Events span the UTC days ``[end_date - (days - 1), end_date]``; ``end_date`` defaults
     to yesterday (UTC).  Late files may land in the directory of ``end_date + 1``.
     """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     out_dir = pathlib.Path(out_dir)
     end_date = end_date or _yesterday_utc()
     start_date = end_date - dt.timedelta(days=days - 1)
     plans = plan_profiles(profiles, days, seed)
-    lines = _all_lines(plans, start_date, days, seed)
+    lines = _all_lines(plans, start_date, days, seed, mode)
     files, dirt = land(lines, start_date, days, end_date, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     landing_dir = out_dir / "landing"
@@ -78,7 +87,11 @@ def generate_landing(out_dir: pathlib.Path, *, profiles: int = 200, days: int = 
     )
 
 
-def _all_lines(plans, start_date: dt.date, days: int, seed: int) -> list[Line]:
+def _observed(platform: str, mode: str) -> bool:
+    return mode == "observation" or (mode == "mixed" and platform == "youtube")
+
+
+def _all_lines(plans, start_date: dt.date, days: int, seed: int, mode: str = "events") -> list[Line]:
     """Every logical event, serialized profile by profile (dict records are transient)."""
     by_platform: dict[str, list[str]] = defaultdict(list)
     for p in plans:
@@ -86,8 +99,9 @@ def _all_lines(plans, start_date: dt.date, days: int, seed: int) -> list[Line]:
     start_us = (start_date - dt.date(1970, 1, 1)).days * DAY_US
     lines: list[Line] = []
     for p in plans:
-        events = profile_events(p, start_date, days, by_platform[p.platform], seed)
-        if p.index == 0:
+        observe = _observed(p.platform, mode)
+        events = profile_events(p, start_date, days, by_platform[p.platform], seed, observe)
+        if p.index == 0 and not observe:
             pin_day_edges(events, start_us)
         lines.extend(serialize(events, seed, p.index))
     return lines

@@ -85,7 +85,8 @@ def serialize(events: list[Event], seed: int, index: int) -> list[Line]:
     clients = rng.integers(0, len(_CLIENTS), len(events)).tolist()
     out = []
     for i, ev in enumerate(events):
-        rec = {"schema_version": 1, **ev.record} if with_version[i] else ev.record
+        v2 = ev.record["event_type"] == "post_metrics" or "followers_precision" in ev.record
+        rec = {"schema_version": 2 if v2 else 1, **ev.record} if with_version[i] else ev.record
         if extra[i]:
             rec = {**rec, "client": _CLIENTS[clients[i]]}
         out.append(Line(ev.time_us, rec["platform"], rec["event_type"], _dumps(rec)))
@@ -173,7 +174,8 @@ def _record(line: Line) -> dict:
 def _conflicting(b: LandingBuilder, lines: list[Line], placed: list[LandedFile],
                  start_us: int) -> int:
     """Same (platform, event_id), event_time moved by seconds within the same UTC day."""
-    likes = [i for i, line in enumerate(lines) if line.event_type == "like"]
+    kind = _template_type(lines)
+    likes = [i for i, line in enumerate(lines) if line.event_type == kind]
     picks = b.rng.choice(len(likes), size=min(CONFLICTING_DUPLICATES, len(likes)), replace=False)
     for k in sorted(picks.tolist()):
         ev = Event(lines[likes[k]].time_us, _record(lines[likes[k]]))
@@ -228,8 +230,15 @@ def _post_like(rec: dict) -> dict:
     return {**out, "event_type": "post", "post_id": f"{rec['event_id']}-post", "hashtags": []}
 
 
+def _template_type(lines: list[Line]) -> str:
+    """Dirt is made from likes; from post counters when the platforms deliver no likes
+    (observation mode)."""
+    return "like" if any(line.event_type == "like" for line in lines) else "post_metrics"
+
+
 def _malformed(b: LandingBuilder, lines: list[Line], end_date: dt.date) -> dict[str, int]:
-    likes = [line for line in lines if line.event_type == "like"]
+    kind = _template_type(lines)
+    likes = [line for line in lines if line.event_type == kind]
     counts: Counter[str] = Counter()
     for reason in MALFORMED_REASONS:
         for k in range(MALFORMED_PER_REASON):

@@ -5,6 +5,12 @@ for every post its interactions (likes/comments/shares/saves) spread over the po
 and the next one or two days, drawn from a per-profile audience pool so repeat fans
 exist.  A few interactions are self-engagement, and the creator answers some comments.
 
+In observation mode (``observe=True``) the profile's platform behaves like YouTube's API: the
+follower count is read only every few days (weekly for most, every 3 days or monthly for some),
+rounded down to 3 significant figures with its ``followers_precision``, and engagement arrives
+only as ``post_metrics`` counters (cumulative likes, comments, shares, saves, views read a day,
+three days and a week after each post), never as events with their actors.
+
 Events are plain dicts in SPEC field order; ``event_time`` is already rendered as RFC 3339
 with a mixed set of UTC offsets.  Every instant is generated in whole microseconds and
 rendered exactly, so parsing any line gives back the intended UTC instant.
@@ -45,6 +51,22 @@ _NICHES = (
     "coffee", "birding", "minimalism", "streetphotography", "kpop", "homebrewing",
     "calisthenics", "watercolor", "vanlife", "chess", "knitting", "jazz", "tinyhomes",
 )
+
+
+# Observation mode: how often a profile's follower count is read (days) and with what weight,
+# the ages at which a post's counters are read, and the share of planned posts a platform keeps
+# (a YouTube channel posts about weekly, not daily).
+_READ_EVERY = (3, 7, 30)
+_READ_EVERY_P = (0.15, 0.75, 0.10)
+_OBSERVED_AGES = (24 * HOUR_US, 72 * HOUR_US, 168 * HOUR_US)
+_OBSERVED_POST_SHARE = {"youtube": 0.3}
+
+
+def rounded_count(count: int, significant: int = 3) -> tuple[int, int]:
+    """A count as YouTube shows it: rounded down to ``significant`` figures, with the unit
+    (``followers_precision``): 123,456 -> (123,000, 1,000); counts below 1,000 are exact."""
+    precision = 10 ** max(0, len(str(count)) - significant)
+    return count - count % precision, precision
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +164,13 @@ class ProfileEventBuilder:
         self.events.append(Event(int(time_us), record))
 
     # -- posts -------------------------------------------------------------------
-    def posts(self) -> tuple[np.ndarray, np.ndarray]:
-        """Emit posts; return their day indexes and instants."""
+    def posts(self, keep_share: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Emit posts (each planned one kept with probability ``keep_share``); return their day
+        indexes and instants."""
         rng, plan = self.rng, self.plan
         days = _post_days(rng, plan.trajectory.weekly_posts, self.days)
+        if keep_share < 1.0:
+            days = days[rng.random(len(days)) < keep_share]
         # Creators post in their waking hours: 06:00–23:00 UTC-ish, never exactly uniform.
         times = self.start_us + days * DAY_US + rng.integers(6 * HOUR_US, 23 * HOUR_US, len(days))
         times = _precision(rng, times)
@@ -183,6 +208,45 @@ class ProfileEventBuilder:
             rec.update(followers=int(traj.followers[d]),
                        following=int(max(0, following_walk[d])), media_count=int(media[d]))
             self._add(times[d], rec)
+
+    # -- observations (observation mode) ------------------------------------------
+    def observed_snapshots(self) -> None:
+        """Sparse, rounded follower readings: every ``every`` days from a random phase."""
+        rng, traj = self.rng, self.plan.trajectory
+        every = int(rng.choice(_READ_EVERY, p=_READ_EVERY_P))
+        read_days = np.arange(int(rng.integers(0, every)), self.days, every)
+        times = _precision(rng, self.start_us + read_days * DAY_US + rng.integers(0, DAY_US, len(read_days)))
+        offsets = self._offsets(len(read_days))
+        for k, (eid, d) in enumerate(zip(self.ids.take(len(read_days)), read_days.tolist())):
+            shown, precision = rounded_count(int(traj.followers[d]))
+            rec = self._base(eid, "profile_snapshot", int(times[k]), offsets[k])
+            rec.update(followers=shown, followers_precision=precision)
+            self._add(times[k], rec)
+
+    def post_metrics(self, post_days: np.ndarray, post_times: np.ndarray) -> None:
+        """Each post's cumulative counters read at fixed ages (and at the end of the sample when
+        no age fits): the final totals follow the same engagement model as interaction events."""
+        rng, plan, traj = self.rng, self.plan, self.plan.trajectory
+        if len(post_days) == 0:
+            return
+        audience = traj.engaged_audience[post_days]
+        lam = (benchmark_engagement_rate(audience) * audience * plan.er_noise
+               * traj.engagement_mult[post_days] * rng.lognormal(-0.045, 0.3, len(post_days)))
+        totals = np.stack([rng.multinomial(int(n), _INTERACTION_P) for n in rng.poisson(lam)])
+        views = (totals.sum(axis=1) * rng.lognormal(3.0, 0.4, len(post_days))).astype(np.int64)
+        for k, t in enumerate(post_times.tolist()):
+            at = [t + age for age in _OBSERVED_AGES if t + age < self.end_us]
+            if not at:
+                at = [int(t + (self.end_us - 1 - t) * rng.uniform(0.5, 1.0))]
+            offsets = self._offsets(len(at))
+            for j, (eid, when) in enumerate(zip(self.ids.take(len(at)), at)):
+                share = 1 - np.exp(-(when - t) / (12 * HOUR_US))
+                rec = self._base(eid, "post_metrics", int(when), offsets[j])
+                rec["post_id"] = self._post_id(k)
+                for name, total in zip(("likes", "comments", "shares", "saves"), totals[k].tolist()):
+                    rec[name] = int(total * share)
+                rec["views"] = int(int(views[k]) * share)
+                self._add(when, rec)
 
     # -- interactions ------------------------------------------------------------
     def interactions(self, post_days: np.ndarray, post_times: np.ndarray) -> None:
@@ -257,11 +321,17 @@ class ProfileEventBuilder:
 
 
 def profile_events(plan: ProfilePlan, start_date: dt.date, days: int,
-                   same_platform_ids: list[str], seed: int) -> list[Event]:
-    """All logical events of one profile over ``days`` days starting at ``start_date``."""
+                   same_platform_ids: list[str], seed: int, observe: bool = False) -> list[Event]:
+    """All logical events of one profile over ``days`` days starting at ``start_date``; as its
+    platform's API would deliver them when ``observe`` (counters and sparse rounded readings)."""
     start_us = int((dt.datetime.combine(start_date, dt.time()) - _EPOCH).total_seconds()) * 1_000_000
     rng = np.random.default_rng([seed, 3, plan.index])
     builder = ProfileEventBuilder(plan, start_us, days, same_platform_ids, rng)
+    if observe:
+        post_days, post_times = builder.posts(_OBSERVED_POST_SHARE.get(plan.platform, 1.0))
+        builder.observed_snapshots()
+        builder.post_metrics(post_days, post_times)
+        return builder.events
     post_days, post_times = builder.posts()
     builder.snapshots(np.sort(post_times))
     builder.interactions(post_days, post_times)
