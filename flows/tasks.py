@@ -358,8 +358,9 @@ def stage_analyst_db(warehouse: Warehouse, run_id: str, as_of: date, config: cfg
     Its dataset views read a snapshot of the published files taken now (Warehouse.snapshot), so a
     session sees one night across datasets: between the next data commit and the next SQL commit,
     the views still read this night's files, not a new engagement_daily beside an old profile_daily."""
-    snapshot = warehouse.snapshot(run_id)
-    sql_layer.build_analyst_db(snapshot, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config)
+    warehouse.snapshot(run_id)
+    sql_layer.build_analyst_db(warehouse, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config,
+                               snapshot=run_id)
 
 
 def refresh_sql(wh: Warehouse, run_id: str, as_of: date, recompute_from: date | None, config: cfg.Config,

@@ -22,7 +22,7 @@ import pyarrow as pa
 from schemas import config as cfg
 from schemas.units import WINDOW_LENGTHS
 from storage.duck import connect, literal
-from storage.warehouse import Warehouse
+from storage.warehouse import SNAPSHOTS, Warehouse
 from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, VIEW_DATASETS, Dataset
 
 # Models by layer (sql/<layer>/<name>.sql): staging types the datasets, intermediate builds the
@@ -207,11 +207,11 @@ def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.D
         con.close()
 
 
-def _analyst_db_definition(wh: Warehouse, config: cfg.Config) -> str:
+def _analyst_db_definition(wh: Warehouse, config: cfg.Config, root: str = "") -> str:
     """A digest of everything in the analyst database but the as-of day: the DuckDB version, the
     dataset views and schemas, the analyst views, the macros and the configuration."""
     parts = [duckdb.__version__, ANALYST_DB_STORAGE_VERSION, json.dumps(cfg.sql_tables(config), sort_keys=True, default=str)]
-    parts += analyst_objects_sql(wh, root="")
+    parts += analyst_objects_sql(wh, root=root)
     parts += [str(d.schema) for d in VIEW_DATASETS]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -241,25 +241,38 @@ def _reuse_published(wh: Warehouse, path: Path, definition: str, as_of: date | N
     return same
 
 
-def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT) -> None:
-    """The analyst database at `path` (_build_analyst_db). DuckDB cannot write a database whose path
-    holds `?` (it misplaces the write-ahead log's name), so such a file is built in a temporary
-    folder and moved to `path`; readers open it read-only, which works (#19 item 6)."""
+def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT,
+                     snapshot: str | None = None) -> None:
+    """The analyst database at `path` (_build_analyst_db); with `snapshot`, its dataset views read
+    that snapshot of the published files (Warehouse.snapshot: one night across datasets, #19 item
+    10), by paths relative to the warehouse folder. DuckDB cannot write a database whose path holds
+    `?` (it misplaces the write-ahead log's name), so such a file is built in a temporary folder and
+    moved to `path`; readers open it read-only, which works (#19 item 6)."""
     if "?" not in str(path):
-        return _build_analyst_db(wh, path, as_of, config)
+        return _build_analyst_db(wh, path, as_of, config, snapshot)
     with tempfile.TemporaryDirectory(prefix="microradar-db-") as tmp:
-        _build_analyst_db(wh, Path(tmp) / path.name, as_of, config)
+        _build_analyst_db(wh, Path(tmp) / path.name, as_of, config, snapshot)
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(Path(tmp) / path.name, path)
 
 
-def _build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT) -> None:
+def _views_source(wh: Warehouse, snapshot: str | None) -> tuple[Warehouse, str]:
+    """(the Warehouse whose files the dataset views read, their folder relative to the warehouse's)."""
+    if not snapshot:
+        return wh, ""
+    relative = f"{SNAPSHOTS}/{snapshot}"
+    return Warehouse(wh.root / relative), relative
+
+
+def _build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT,
+                      snapshot: str | None = None) -> None:
     """The analyst database at `path`: views over every dataset, the configuration, analyst views and
     macros. A copy of the published one when only the as-of day differs (its views read the files
     found at query time); built afresh otherwise, since creating the views reads every file's footer."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
-    definition = _analyst_db_definition(wh, config)
+    source, relative = _views_source(wh, snapshot)
+    definition = _analyst_db_definition(source, config, relative)
     if _reuse_published(wh, path, definition, as_of):
         return
     con = connect()
@@ -269,7 +282,7 @@ def _build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg
         con.execute(f"ATTACH ? AS analyst (STORAGE_VERSION '{ANALYST_DB_STORAGE_VERSION}')", [str(path)])
         con.execute("USE analyst")
         load_config(con, config, as_of)
-        for statement in analyst_objects_sql(wh, root=""):
+        for statement in analyst_objects_sql(source, root=relative):
             con.execute(statement)
         con.execute(f"create table {BUILD_TABLE} as select ? as definition", [definition])
         con.execute("USE memory")
@@ -293,7 +306,9 @@ def analyst_session(wh: Warehouse, sandbox: bool = True) -> duckdb.DuckDBPyConne
         for table in tables:
             con.execute(f'create table "{table}" as select * from published.main."{table}"')
         con.execute("DETACH published")
-        for statement in analyst_objects_sql(wh, root=None):
+        # The snapshot the published file's views read (one night across datasets), over absolute paths.
+        source, _ = _views_source(wh, wh.read_state().get("snapshot"))
+        for statement in analyst_objects_sql(source, root=None):
             con.execute(statement)
         if sandbox:
             root = wh.root.as_posix().rstrip("/") + "/"

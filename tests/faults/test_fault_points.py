@@ -16,11 +16,11 @@ import shutil
 import signal
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from schemas.datasets import ALL_DATASETS
+from storage import sql_layer
 from storage.faults import POINTS
 from tests.e2e.helpers import assert_same_warehouse, dataset_rows, nightly
 
@@ -38,7 +38,7 @@ AFTER_READY = {p for p in POINTS if p.startswith("data_")} | {"before_commit"}
 def assert_readable(wh: Path) -> None:
     """The previous (or the new) state reads: every view of the analyst database answers, and
     pyarrow reads every published file of every dataset."""
-    con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
+    con = sql_layer.open_analyst_db(wh / "microradar.duckdb")  # views relative to the warehouse folder
     try:
         for dataset in ALL_DATASETS:
             con.execute(f"select count(*) from {dataset.name}").fetchone()
@@ -52,7 +52,7 @@ def assert_readable(wh: Path) -> None:
 
 def analyst_counts(wh: Path) -> dict[str, int]:
     """Rows per dataset as a session of the analyst database sees them."""
-    con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
+    con = sql_layer.open_analyst_db(wh / "microradar.duckdb")
     try:
         return {d.name: con.execute(f"select count(*) from {d.name}").fetchone()[0] for d in ALL_DATASETS}
     finally:
@@ -60,7 +60,7 @@ def analyst_counts(wh: Path) -> dict[str, int]:
 
 
 def analyst_as_of(wh: Path):
-    con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
+    con = sql_layer.open_analyst_db(wh / "microradar.duckdb")
     try:
         return con.execute("select as_of from run_params").fetchone()
     finally:

@@ -11,9 +11,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-import duckdb  # noqa: E402
-
 from flows.nightly import nightly  # noqa: E402
+from storage import sql_layer  # noqa: E402
 from tests.conftest import event, line  # noqa: E402
 
 RUNNER = ["--runner=FnApiRunner"]
@@ -39,7 +38,7 @@ def test_a_warehouse_path_with_glob_characters_is_written_and_read(tmp_path):
     second = nightly(str(landing), str(wh), as_of=date(2026, 11, 20), beam_args=RUNNER)
     assert (second["counts"]["accepted"], second["counts"]["duplicates"]) == (1, 1)
     assert not (wh / "_staging").exists() or not any((wh / "_staging").iterdir())
-    con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
+    con = sql_layer.open_analyst_db(wh / "microradar.duckdb")  # views relative to the warehouse folder
     try:
         assert con.execute("select count(*) from events").fetchone() == (8,)
         assert con.execute("select count(*) from engagement_daily").fetchone()[0] > 0
