@@ -26,6 +26,8 @@ test: setup lint browser
 	$(BIN)/python -m pytest
 
 lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint sql
 
 clean:

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 AS_OF = date(2026, 11, 30)
@@ -30,14 +30,19 @@ def events(n: int, span_days: int, seed: int = 7) -> list[dict]:
     """n events of 30 profiles; times spread uniformly over the `span_days` days ending AS_OF.
     The same seed gives the same events (ids, kinds, actors, counts) whatever the span."""
     rng = random.Random(seed)
-    end = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 23, 0, tzinfo=timezone.utc)
+    end = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 23, 0, tzinfo=UTC)
     out, posts = [], []
     for i in range(n):
         fraction = rng.random()
         when = end - timedelta(seconds=int(fraction * span_days * 86_400))
         profile = f"creator{rng.randint(0, 29)}"
-        base = {"event_id": f"h{i}", "event_time": when.isoformat().replace("+00:00", "Z"), "platform": "x",
-                "profile_id": profile, "schema_version": 2}
+        base = {
+            "event_id": f"h{i}",
+            "event_time": when.isoformat().replace("+00:00", "Z"),
+            "platform": "x",
+            "profile_id": profile,
+            "schema_version": 2,
+        }
         roll = rng.random()
         if roll < 0.15 or not posts:
             post = f"{profile}-p{i}"
@@ -51,8 +56,15 @@ def events(n: int, span_days: int, seed: int = 7) -> list[dict]:
             actor = rng.choice([None, f"fan{rng.randint(0, 400)}"])
             out.append(base | {"event_type": kind, "post_id": post} | ({"actor_id": actor} if actor else {}))
         elif roll < 0.80:
-            out.append(base | {"event_type": "post_metrics", "post_id": post, "likes": rng.randint(0, 5000),
-                               "views": rng.randint(0, 90_000)})
+            out.append(
+                base
+                | {
+                    "event_type": "post_metrics",
+                    "post_id": post,
+                    "likes": rng.randint(0, 5000),
+                    "views": rng.randint(0, 90_000),
+                }
+            )
         elif roll < 0.90:
             out.append(base | {"event_type": "follow", "actor_id": f"fan{rng.randint(0, 400)}"})
         else:
@@ -76,8 +88,16 @@ def _by_post(metrics) -> dict:
 def run_nightly(landing: Path, warehouse: Path) -> tuple[float, float]:
     """The whole `microradar nightly` command; (wall seconds, peak RSS MiB of it and its children)."""
     cli = Path(sys.executable).with_name("microradar")
-    command = [str(cli), "nightly", "--landing", str(landing), "--warehouse", str(warehouse),
-               "--as-of", AS_OF.isoformat()]
+    command = [
+        str(cli),
+        "nightly",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(warehouse),
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
     clock = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -105,17 +125,27 @@ def main(argv: list[str] | None = None) -> int:
     for label, span in (("15 years", 15 * 365), ("one month", 30)):
         landing = out / label.replace(" ", "-") / "landing"
         landing.mkdir(parents=True)
-        (landing / "events.jsonl").write_text("\n".join(json.dumps(e) for e in events(args.events, span)) + "\n")
+        (landing / "events.jsonl").write_text(
+            "\n".join(json.dumps(e) for e in events(args.events, span)) + "\n"
+        )
         runs = []
         for r in range(args.repeat):
             warehouse = out / label.replace(" ", "-") / f"wh{r}"
             runs.append(run_nightly(landing, warehouse))
         seconds = min(s for s, _ in runs)
         rss = max(m for _, m in runs)
-        results[label] = (seconds, rss, {d: partitions(warehouse, d) for d in
-                                         ("events", "engagement_daily", "engagement_trailing", "profile_daily")})
+        results[label] = (
+            seconds,
+            rss,
+            {
+                d: partitions(warehouse, d)
+                for d in ("events", "engagement_daily", "engagement_trailing", "profile_daily")
+            },
+        )
     print(f"{args.events:,} events, `microradar nightly` as of {AS_OF}, best of {args.repeat}:")
-    print(f"{'span':<10} {'wall s':>8} {'peak RSS MiB':>13}  partitions (events / daily / trailing / profile_daily)")
+    print(
+        f"{'span':<10} {'wall s':>8} {'peak RSS MiB':>13}  partitions (events / daily / trailing / profile_daily)"
+    )
     for label, (seconds, rss, parts) in results.items():
         print(f"{label:<10} {seconds:>8.1f} {rss:>13.0f}  {' / '.join(str(v) for v in parts.values())}")
     (a, ra, _), (b, rb, _) = results.values()

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BASELINE = """
@@ -45,18 +45,32 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * unit)
 
 
-def _tweet(rng: random.Random, tid: int, author: int, created: datetime, recent: list[tuple[int, int]]) -> dict:
-    tweet = {"id": str(tid), "author_id": str(author), "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-             "lang": rng.choice(["en", "en", "de", "fr", "und"]), "conversation_id": str(tid),
-             "text": "baking day " + " ".join(f"#tag{rng.randrange(50)}" for _ in range(rng.randrange(3))),
-             "entities": {"hashtags": [{"start": 0, "end": 5, "tag": f"tag{rng.randrange(50)}"}]},
-             "public_metrics": {"retweet_count": rng.randrange(50), "reply_count": rng.randrange(20),
-                                "like_count": rng.randrange(500), "quote_count": rng.randrange(5),
-                                "bookmark_count": rng.randrange(10), "impression_count": rng.randrange(20000)}}
+def _tweet(
+    rng: random.Random, tid: int, author: int, created: datetime, recent: list[tuple[int, int]]
+) -> dict:
+    tweet = {
+        "id": str(tid),
+        "author_id": str(author),
+        "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "lang": rng.choice(["en", "en", "de", "fr", "und"]),
+        "conversation_id": str(tid),
+        "text": "baking day " + " ".join(f"#tag{rng.randrange(50)}" for _ in range(rng.randrange(3))),
+        "entities": {"hashtags": [{"start": 0, "end": 5, "tag": f"tag{rng.randrange(50)}"}]},
+        "public_metrics": {
+            "retweet_count": rng.randrange(50),
+            "reply_count": rng.randrange(20),
+            "like_count": rng.randrange(500),
+            "quote_count": rng.randrange(5),
+            "bookmark_count": rng.randrange(10),
+            "impression_count": rng.randrange(20000),
+        },
+    }
     roll = rng.random()
     if recent and roll < 0.15:
         ref, ref_author = rng.choice(recent)
-        tweet.update(referenced_tweets=[{"type": "replied_to", "id": str(ref)}], in_reply_to_user_id=str(ref_author))
+        tweet.update(
+            referenced_tweets=[{"type": "replied_to", "id": str(ref)}], in_reply_to_user_id=str(ref_author)
+        )
     elif recent and roll < 0.20:
         tweet["referenced_tweets"] = [{"type": "quoted", "id": str(rng.choice(recent)[0])}]
     elif recent and roll < 0.35:
@@ -67,7 +81,7 @@ def _tweet(rng: random.Random, tid: int, author: int, created: datetime, recent:
 def generate(path: Path, size: int, seed: int = 7) -> tuple[int, int]:
     """Write X pages until the file reaches `size` bytes; returns (pages, tweets)."""
     rng = random.Random(seed)
-    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 10, 1, tzinfo=UTC)
     written = pages = tweets = 0
     tid = 1_800_000_000_000_000_000
     with open(path, "w", encoding="utf-8") as fh:
@@ -77,22 +91,45 @@ def generate(path: Path, size: int, seed: int = 7) -> tuple[int, int]:
             for _ in range(100):
                 tid += rng.randrange(1, 1000)
                 author = rng.randrange(1, 20_000)
-                data.append(_tweet(rng, tid, author, retrieved - timedelta(hours=rng.randrange(1, 72)), recent))
+                data.append(
+                    _tweet(rng, tid, author, retrieved - timedelta(hours=rng.randrange(1, 72)), recent)
+                )
                 recent.append((tid, author))
             authors = {int(t["author_id"]) for t in data}
-            page = {"data": data,
-                    "includes": {"users": [{"id": str(a), "username": f"user{a}", "name": f"User {a}",
-                                            "public_metrics": {"followers_count": rng.randrange(100, 60_000),
-                                                               "following_count": rng.randrange(1000),
-                                                               "tweet_count": rng.randrange(10_000)}}
-                                           for a in sorted(authors)],
-                                 "tweets": data[:5]},
-                    "meta": {"result_count": 100, "next_token": f"t{pages}"},
-                    "__twarc": {"url": "https://api.twitter.com/2/tweets/search/recent", "version": "2.14.0",
-                                "retrieved_at": retrieved.isoformat()}}
+            page = {
+                "data": data,
+                "includes": {
+                    "users": [
+                        {
+                            "id": str(a),
+                            "username": f"user{a}",
+                            "name": f"User {a}",
+                            "public_metrics": {
+                                "followers_count": rng.randrange(100, 60_000),
+                                "following_count": rng.randrange(1000),
+                                "tweet_count": rng.randrange(10_000),
+                            },
+                        }
+                        for a in sorted(authors)
+                    ],
+                    "tweets": data[:5],
+                },
+                "meta": {"result_count": 100, "next_token": f"t{pages}"},
+                "__twarc": {
+                    "url": "https://api.twitter.com/2/tweets/search/recent",
+                    "version": "2.14.0",
+                    "retrieved_at": retrieved.isoformat(),
+                },
+            }
             if pages % 10 == 0:
-                page["errors"] = [{"value": "1", "detail": "Could not find tweet with ids: [1].",
-                                   "title": "Not Found Error", "type": "https://api.twitter.com/2/problems/resource-not-found"}]
+                page["errors"] = [
+                    {
+                        "value": "1",
+                        "detail": "Could not find tweet with ids: [1].",
+                        "title": "Not Found Error",
+                        "type": "https://api.twitter.com/2/problems/resource-not-found",
+                    }
+                ]
             line = json.dumps(page, separators=(",", ":")) + "\n"
             fh.write(line)
             written += len(line.encode())
@@ -111,14 +148,22 @@ def measure(cmd: list[str]) -> dict:
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{cmd[0]} failed: {err.decode()[-500:]}")
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "stdout": out.decode()}
+    return {
+        "wall_s": wall,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "stdout": out.decode(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", type=parse_size, default=parse_size("1GB"), help="input size, e.g. 200MB (default 1GB)")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/bench-import"), help="work directory (outside the repo)")
+    ap.add_argument(
+        "--size", type=parse_size, default=parse_size("1GB"), help="input size, e.g. 200MB (default 1GB)"
+    )
+    ap.add_argument(
+        "--out", type=Path, default=Path("/tmp/bench-import"), help="work directory (outside the repo)"
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the generated input and the landing output")
     args = ap.parse_args(argv)
@@ -128,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(landing, ignore_errors=True)
     t0 = time.perf_counter()
     pages, tweets = generate(src, args.size, args.seed)
-    print(f"generated {src} ({src.stat().st_size / 1e6:,.0f} MB, {pages:,} pages, {tweets:,} tweets) "
-          f"in {time.perf_counter() - t0:.1f}s")
+    print(
+        f"generated {src} ({src.stat().st_size / 1e6:,.0f} MB, {pages:,} pages, {tweets:,} tweets) "
+        f"in {time.perf_counter() - t0:.1f}s"
+    )
 
     base = measure([sys.executable, "-c", BASELINE, str(src)])
     base_pages, base_records = map(int, base["stdout"].split())
@@ -146,10 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'wall time (s)':24}{base['wall_s']:>22.1f}{imp['wall_s']:>22.1f}")
     print(f"{'cpu time (s)':24}{base['cpu_s']:>22.1f}{imp['cpu_s']:>22.1f}")
     print(f"{'records/s':24}{base_records / base['wall_s']:>22,.0f}{records / imp['wall_s']:>22,.0f}")
-    print(f"{'MB/s of input':24}{args.size / 1e6 / base['wall_s']:>22.1f}{args.size / 1e6 / imp['wall_s']:>22.1f}")
+    print(
+        f"{'MB/s of input':24}{args.size / 1e6 / base['wall_s']:>22.1f}{args.size / 1e6 / imp['wall_s']:>22.1f}"
+    )
     print(f"{'peak RSS (MB)':24}{base['peak_rss_mb']:>22.0f}{imp['peak_rss_mb']:>22.0f}")
-    print(f"\nimport: {summary['imported']:,} imported, skipped {summary['skipped']}, rejected {summary['rejected']}; "
-          f"output {out_mb:,.0f} MB; import/baseline wall {imp['wall_s'] / base['wall_s']:.2f}x")
+    print(
+        f"\nimport: {summary['imported']:,} imported, skipped {summary['skipped']}, rejected {summary['rejected']}; "
+        f"output {out_mb:,.0f} MB; import/baseline wall {imp['wall_s'] / base['wall_s']:.2f}x"
+    )
     if not args.keep:
         src.unlink()
         shutil.rmtree(landing, ignore_errors=True)

@@ -37,7 +37,9 @@ def _peak_rss_mb() -> float:
 def _timed_night(nightly, landing: Path, wh: Path, as_of: date, num_buckets: int | None = None) -> dict:
     os.sync()  # a restored warehouse's pages reach the disk before the clock starts, not during the night
     clock = time.perf_counter()
-    report = nightly(str(landing), str(wh), as_of=as_of, beam_args=["--runner=FnApiRunner"], num_buckets=num_buckets)
+    report = nightly(
+        str(landing), str(wh), as_of=as_of, beam_args=["--runner=FnApiRunner"], num_buckets=num_buckets
+    )
     seconds = time.perf_counter() - clock
     return {"seconds": seconds, "lines": report["counts"]["lines_read"], "report": report}
 
@@ -54,22 +56,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profiles", type=int, default=200)
     parser.add_argument("--history-days", type=int, default=60)
     parser.add_argument("--out", default="/tmp/microradar-nights")
-    parser.add_argument("--bulk-history", action="store_true",
-                        help="build the history in one run (faster; fewer files per date than nights leave)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of the first night and of night N+1, each on a fresh copy; the median is shown")
+    parser.add_argument(
+        "--bulk-history",
+        action="store_true",
+        help="build the history in one run (faster; fewer files per date than nights leave)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of the first night and of night N+1, each on a fresh copy; the median is shown",
+    )
     args = parser.parse_args(argv)
 
     from flows.nightly import nightly
-    from tools.generator import generate_landing
     from pipelines.batch import buckets_for
+    from tools.generator import generate_landing
 
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     summary = generate_landing(out / "gen", profiles=args.profiles, days=args.history_days + 1)
     days = sorted(p.name for p in summary.landing_dir.iterdir())
     # The generator may land late files one day after its last day: that day belongs to night N+1.
-    history, new_night = days[: args.history_days], days[args.history_days:]
+    history, new_night = days[: args.history_days], days[args.history_days :]
 
     def land(target: Path, names: list[str]) -> None:
         target.mkdir(parents=True, exist_ok=True)
@@ -77,21 +86,30 @@ def main(argv: list[str] | None = None) -> None:
             shutil.copytree(summary.landing_dir / name, target / name)
 
     land(out / "first" / "landing", new_night)
-    warm = _timed_night(nightly, out / "first" / "landing", out / "warmup" / "wh",
-                        summary.end_date)  # starts Prefect's local server once
+    warm = _timed_night(
+        nightly, out / "first" / "landing", out / "warmup" / "wh", summary.end_date
+    )  # starts Prefect's local server once
     if args.bulk_history:
         # One run, with the bucket count of a single night: fewer files than nights leave (late
         # events add a file to a date each night they arrive).
-        night_buckets = buckets_for(sum(f.stat().st_size for f in (out / "first" / "landing").rglob("*")
-                                        if f.is_file()))
+        night_buckets = buckets_for(
+            sum(f.stat().st_size for f in (out / "first" / "landing").rglob("*") if f.is_file())
+        )
         land(out / "hist" / "landing", history)
-        built = _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh",
-                             date.fromisoformat(history[-1]), night_buckets)
+        built = _timed_night(
+            nightly,
+            out / "hist" / "landing",
+            out / "hist" / "wh",
+            date.fromisoformat(history[-1]),
+            night_buckets,
+        )
     else:  # night after night, as production builds it: the files per date are the real ones
         nights = []
         for name in history:
             land(out / "hist" / "landing", [name])
-            nights.append(_timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", date.fromisoformat(name)))
+            nights.append(
+                _timed_night(nightly, out / "hist" / "landing", out / "hist" / "wh", date.fromisoformat(name))
+            )
         built = {"seconds": sum(n["seconds"] for n in nights), "lines": sum(n["lines"] for n in nights)}
     land(out / "hist" / "landing", new_night)
     wh, pristine = out / "hist" / "wh", out / "hist" / "wh-before"
@@ -103,8 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     # empty warehouse of its own.
     first_runs, last_runs = [], []
     for i in range(args.repeat):
-        first_runs.append(_timed_night(nightly, out / "first" / "landing", out / "runs" / f"first-{i}",
-                                       summary.end_date))
+        first_runs.append(
+            _timed_night(nightly, out / "first" / "landing", out / "runs" / f"first-{i}", summary.end_date)
+        )
         shutil.rmtree(wh)
         shutil.copytree(pristine, wh)
         last_runs.append(_timed_night(nightly, out / "hist" / "landing", wh, summary.end_date))
@@ -112,25 +131,34 @@ def main(argv: list[str] | None = None) -> None:
     first, last = _median(first_runs), _median(last_runs)
 
     print(f"\n{'night':<34}{'lines':>10}{'seconds':>10}{'lines/s':>10}")
-    for label, r in (("warm-up (Prefect server start)", warm), ("first night (empty warehouse)", first),
-                     (f"history build ({len(history)} days)", built),
-                     (f"night {len(history) + 1} (one new day)", last)):
+    for label, r in (
+        ("warm-up (Prefect server start)", warm),
+        ("first night (empty warehouse)", first),
+        (f"history build ({len(history)} days)", built),
+        (f"night {len(history) + 1} (one new day)", last),
+    ):
         print(f"{label:<34}{r['lines']:>10,}{r['seconds']:>10.1f}{r['lines'] / r['seconds']:>10,.0f}")
     steps = lambda r: ", ".join(f"{k} {v:.1f}s" for k, v in r["report"]["durations_s"].items())  # noqa: E731
-    print(f"\nfirst night runs: {', '.join(f'{x:.1f}' for x in first['all'])} s; "
-          f"night {len(history) + 1} runs: {', '.join(f'{x:.1f}' for x in last['all'])} s (medians above)")
+    print(
+        f"\nfirst night runs: {', '.join(f'{x:.1f}' for x in first['all'])} s; "
+        f"night {len(history) + 1} runs: {', '.join(f'{x:.1f}' for x in last['all'])} s (medians above)"
+    )
     print(f"first night steps:  {steps(first)}")
     print(f"night {len(history) + 1} steps:    {steps(last)}")
-    print(f"night {len(history) + 1} touched {len(last['report']['touched_event_dates'])} event dates; "
-          f"windows recomputed from {last['report']['windows_recomputed_from']}")
+    print(
+        f"night {len(history) + 1} touched {len(last['report']['touched_event_dates'])} event dates; "
+        f"windows recomputed from {last['report']['windows_recomputed_from']}"
+    )
     print(f"peak RSS of this process: {rss:,.0f} MB")
     ratio = last["seconds"] / first["seconds"]
     per_line = (last["seconds"] / last["lines"]) / (first["seconds"] / first["lines"])
     print(f"ratio night {len(history) + 1} / first night: {ratio:.2f}x wall, {per_line:.2f}x per new line")
     # Wall time includes Prefect's engine: its flow heartbeat thread is joined at the end and sleeps
     # in whole seconds, so walls land on whole seconds. The flow's own work is timed inside it.
-    print(f"the flow's own work (median): first night {first['work']:.2f} s, night {len(history) + 1} "
-          f"{last['work']:.2f} s: {last['work'] / first['work']:.2f}x")
+    print(
+        f"the flow's own work (median): first night {first['work']:.2f} s, night {len(history) + 1} "
+        f"{last['work']:.2f} s: {last['work'] / first['work']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

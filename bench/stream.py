@@ -49,9 +49,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _env() -> dict:
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90",
-               PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    env = dict(
+        os.environ,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90",
+        PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    )
     return env
 
 
@@ -81,14 +85,36 @@ def replay(landing: Path, as_of: str | None) -> None:
     lines = _lines(landing)
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     try:
-        nightly = ["nightly", "--landing", str(landing), "--warehouse", str(work / "nightly"), "--runner=FnApiRunner"]
+        nightly = [
+            "nightly",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(work / "nightly"),
+            "--runner=FnApiRunner",
+        ]
         wall_n, cpu_n = _timed(_cli(*nightly, *(["--as-of", as_of] if as_of else [])))
-        wall_s, cpu_s = _timed(_cli("stream", "--landing", str(landing), "--warehouse", str(work / "stream"),
-                                    "--poll-interval", "1", "--stop-after", "1s", "--grace-period", "1h"))
+        wall_s, cpu_s = _timed(
+            _cli(
+                "stream",
+                "--landing",
+                str(landing),
+                "--warehouse",
+                str(work / "stream"),
+                "--poll-interval",
+                "1",
+                "--stop-after",
+                "1s",
+                "--grace-period",
+                "1h",
+            )
+        )
         print(f"{lines:,} lines")
         print(f"nightly  {wall_n:7.1f} s wall {cpu_n:7.1f} s CPU  {lines / wall_n:9,.0f} lines/s")
-        print(f"stream   {wall_s:7.1f} s wall {cpu_s:7.1f} s CPU  {lines / wall_s:9,.0f} lines/s "
-              f"({wall_n / wall_s:.2f} of nightly)")
+        print(
+            f"stream   {wall_s:7.1f} s wall {cpu_s:7.1f} s CPU  {lines / wall_s:9,.0f} lines/s "
+            f"({wall_n / wall_s:.2f} of nightly)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -120,9 +146,23 @@ def latency(source: Path, every: float, count: int, poll_interval: float) -> Non
     work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     landing, warehouse = work / "landing", work / "warehouse"
     landing.mkdir()
-    proc = subprocess.Popen(_cli("stream", "--landing", str(landing), "--warehouse", str(warehouse),
-                                 "--poll-interval", str(poll_interval), "--grace-period", "1h"),
-                            cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _cli(
+            "stream",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--poll-interval",
+            str(poll_interval),
+            "--grace-period",
+            "1h",
+        ),
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     clock = streaming.EventTimeClock(streaming.DEFAULT_OUT_OF_ORDERNESS_S)
     try:
         landed = sorted(files.discover(source), key=lambda f: f.relpath)[:count]
@@ -138,8 +178,11 @@ def latency(source: Path, every: float, count: int, poll_interval: float) -> Non
                 if proc.poll() is not None:
                     raise SystemExit("the stream exited")
                 time.sleep(0.1)
-            print(f"{name:40s} {len(lines):6,} lines  {len(days)} closed day(s) rewritten after "
-                  f"{time.time() - at:6.1f} s", flush=True)
+            print(
+                f"{name:40s} {len(lines):6,} lines  {len(days)} closed day(s) rewritten after "
+                f"{time.time() - at:6.1f} s",
+                flush=True,
+            )
             time.sleep(max(0.0, every - (time.time() - at)))
         stop = time.monotonic()
         proc.send_signal(signal.SIGTERM)

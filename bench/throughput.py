@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,7 @@ HEAVY_SHARE = 0.15
 
 
 # --------------------------------------------------------------------------- generator
+
 
 def profile_key(i: int) -> tuple[str, str]:
     """Profile index -> (platform, profile_id). Ids 2k and 2k+1 share a profile_id on two platforms."""
@@ -89,24 +90,49 @@ def _ts(t_us: int, off_i: int, frac: bool, day_strs: list[str]) -> str:
 
 _MALFORMED = (
     ("invalid_json", '{{"event_id":"bad{k}","event_type":"like","event_time":"2026-10-0'),
-    ("naive_timestamp", '{{"event_id":"bad{k}","event_type":"like","event_time":"2026-10-05T10:00:00",'
-                        '"platform":"instagram","profile_id":"c00001","post_id":"x","actor_id":"u1"}}'),
-    ("missing_field", '{{"event_id":"bad{k}","event_type":"like","event_time":"2026-10-05T10:00:00Z",'
-                      '"platform":"instagram","post_id":"x","actor_id":"u1"}}'),
-    ("unknown_event_type", '{{"event_id":"bad{k}","event_type":"retweet","event_time":"2026-10-05T10:00:00Z",'
-                           '"platform":"instagram","profile_id":"c00001"}}'),
-    ("negative_count", '{{"event_id":"bad{k}","event_type":"profile_snapshot","event_time":"2026-10-05T10:00:00Z",'
-                       '"platform":"tiktok","profile_id":"c00001","followers":-5}}'),
+    (
+        "naive_timestamp",
+        '{{"event_id":"bad{k}","event_type":"like","event_time":"2026-10-05T10:00:00",'
+        '"platform":"instagram","profile_id":"c00001","post_id":"x","actor_id":"u1"}}',
+    ),
+    (
+        "missing_field",
+        '{{"event_id":"bad{k}","event_type":"like","event_time":"2026-10-05T10:00:00Z",'
+        '"platform":"instagram","post_id":"x","actor_id":"u1"}}',
+    ),
+    (
+        "unknown_event_type",
+        '{{"event_id":"bad{k}","event_type":"retweet","event_time":"2026-10-05T10:00:00Z",'
+        '"platform":"instagram","profile_id":"c00001"}}',
+    ),
+    (
+        "negative_count",
+        '{{"event_id":"bad{k}","event_type":"profile_snapshot","event_time":"2026-10-05T10:00:00Z",'
+        '"platform":"tiktok","profile_id":"c00001","followers":-5}}',
+    ),
     ("invalid_json", "[1, 2, 3]"),
-    ("invalid_timestamp", '{{"event_id":"bad{k}","event_type":"post","event_time":"yesterday",'
-                          '"platform":"instagram","profile_id":"c00001","post_id":"x"}}'),
-    ("invalid_type", '{{"event_id":"bad{k}","event_type":"profile_snapshot","event_time":"2026-10-05T10:00:00Z",'
-                     '"platform":"tiktok","profile_id":"c00001","followers":"many"}}'),
+    (
+        "invalid_timestamp",
+        '{{"event_id":"bad{k}","event_type":"post","event_time":"yesterday",'
+        '"platform":"instagram","profile_id":"c00001","post_id":"x"}}',
+    ),
+    (
+        "invalid_type",
+        '{{"event_id":"bad{k}","event_type":"profile_snapshot","event_time":"2026-10-05T10:00:00Z",'
+        '"platform":"tiktok","profile_id":"c00001","followers":"many"}}',
+    ),
 )
 
 
-def generate(landing: Path, events: int, seed: int = 7, profiles: int = 20_000, days: int = 30,
-             files: int = 8, gz_files: int = 2) -> dict:
+def generate(
+    landing: Path,
+    events: int,
+    seed: int = 7,
+    profiles: int = 20_000,
+    days: int = 30,
+    files: int = 8,
+    gz_files: int = 2,
+) -> dict:
     """Writes `events` lines into `files` JSONL files below `landing` (the last `gz_files` gzipped).
 
     Deterministic for a seed. About 1% of the lines are exact copies of another line (in the same
@@ -158,9 +184,24 @@ def generate(landing: Path, events: int, seed: int = 7, profiles: int = 20_000, 
     bounds = np.linspace(0, len(sources), files + 1).astype(np.int64)
     written = []
     for f in range(files):
-        chunk = sources[bounds[f]:bounds[f + 1]]
-        lines = _format_lines(chunk, prof, etype, t_us, seq, off_i, frac, actor, self_eng, post_no, extra,
-                              base_followers, growth, keys, day_strs)
+        chunk = sources[bounds[f] : bounds[f + 1]]
+        lines = _format_lines(
+            chunk,
+            prof,
+            etype,
+            t_us,
+            seq,
+            off_i,
+            frac,
+            actor,
+            self_eng,
+            post_no,
+            extra,
+            base_followers,
+            growth,
+            keys,
+            day_strs,
+        )
         gz = f >= files - gz_files
         name = f"events-{f:02d}.jsonl" + (".gz" if gz else "")
         data = ("\n".join(lines) + "\n").encode()
@@ -173,31 +214,55 @@ def generate(landing: Path, events: int, seed: int = 7, profiles: int = 20_000, 
             path.write_bytes(data)
         written.append(str(path))
     return {
-        "lines": int(len(sources)), "unique_events": int(n), "duplicate_lines": int(n_dup), "malformed_lines": int(n_bad),
-        "snapshots": int(len(s_prof)), "heavy_profile_events": int(np.count_nonzero(prof == 0)),
-        "first_day": FIRST_DAY.isoformat(), "as_of_day": (FIRST_DAY + timedelta(days=days - 1)).isoformat(),
+        "lines": int(len(sources)),
+        "unique_events": int(n),
+        "duplicate_lines": int(n_dup),
+        "malformed_lines": int(n_bad),
+        "snapshots": int(len(s_prof)),
+        "heavy_profile_events": int(np.count_nonzero(prof == 0)),
+        "first_day": FIRST_DAY.isoformat(),
+        "as_of_day": (FIRST_DAY + timedelta(days=days - 1)).isoformat(),
         "files": written,
     }
 
 
-def _format_lines(chunk, prof, etype, t_us, seq, off_i, frac, actor, self_eng, post_no, extra,
-                  base_followers, growth, keys, day_strs) -> list[str]:
+def _format_lines(
+    chunk,
+    prof,
+    etype,
+    t_us,
+    seq,
+    off_i,
+    frac,
+    actor,
+    self_eng,
+    post_no,
+    extra,
+    base_followers,
+    growth,
+    keys,
+    day_strs,
+) -> list[str]:
     valid = chunk[chunk >= 0]
     cols = [a[valid].tolist() for a in (prof, etype, t_us, seq, off_i, frac, actor, self_eng, post_no, extra)]
     by_source = {}
     for i, p, t, tu, sq, oi, fr, ac, se, pn, ex in zip(valid.tolist(), *cols):
         platform, pid = keys[p]
-        head = (f'{{"event_id":"e{sq:09d}","event_type":"{TYPE_NAMES[t]}",'
-                f'"event_time":"{_ts(tu, oi, fr, day_strs)}",'
-                f'"platform":"{platform}","profile_id":"{pid}"')
+        head = (
+            f'{{"event_id":"e{sq:09d}","event_type":"{TYPE_NAMES[t]}",'
+            f'"event_time":"{_ts(tu, oi, fr, day_strs)}",'
+            f'"platform":"{platform}","profile_id":"{pid}"'
+        )
         if t == SNAPSHOT:
             day = tu // 86_400_000_000
             followers = int(base_followers[p] * (1 + growth[p]) ** day) + ex % 50
             line = f'{head},"followers":{followers},"following":{ex % 900}}}'
         elif t == POST:
             sponsored = "true" if ex % 10 == 0 else "false"
-            line = (f'{head},"post_id":"{pid}-p{pn}","media_type":"{MEDIA[ex % 5]}",'
-                    f'"hashtags":["tag{ex % 37}","tag{ex % 11}"],"sponsored":{sponsored}}}')
+            line = (
+                f'{head},"post_id":"{pid}-p{pn}","media_type":"{MEDIA[ex % 5]}",'
+                f'"hashtags":["tag{ex % 37}","tag{ex % 11}"],"sponsored":{sponsored}}}'
+            )
         else:
             who = pid if se else f"u{ac:06d}"
             line = f'{head},"post_id":"{pid}-p{pn}","actor_id":"{who}"'
@@ -217,31 +282,59 @@ def _format_lines(chunk, prof, etype, t_us, seq, off_i, frac, actor, self_eng, p
 
 # --------------------------------------------------------------------------- engines (run in a child process)
 
-def run_beam(landing: Path, staging: Path, beam_args: list[str], ingest_us: int, first_day: date, as_of: date,
-             num_buckets: int = 16) -> dict:
+
+def run_beam(
+    landing: Path,
+    staging: Path,
+    beam_args: list[str],
+    ingest_us: int,
+    first_day: date,
+    as_of: date,
+    num_buckets: int = 16,
+) -> dict:
     """The microradar batch pipeline over every file of `landing` into `staging`; returns its stats."""
-    from pipelines import batch
     from ingest import landing as landing_mod
+    from pipelines import batch
 
     files = landing_mod.discover(Path(landing))
     timings = {}
     clock = time.perf_counter()
-    ingest = batch.run_ingest(batch.IngestJob(files, str(staging), "bench", ingest_us, num_buckets, beam_args))
+    ingest = batch.run_ingest(
+        batch.IngestJob(files, str(staging), "bench", ingest_us, num_buckets, beam_args)
+    )
     timings["ingest"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    merge = batch.run_merge(batch.MergeJob(
-        candidate_files=batch.candidate_files(str(staging)), touched_event_files=[], context_event_files=[],
-        staging_dir=str(staging), run_id="bench", as_of=as_of, recompute_from=first_day,
-        num_buckets=num_buckets, beam_args=beam_args,
-    ))
+    merge = batch.run_merge(
+        batch.MergeJob(
+            candidate_files=batch.candidate_files(str(staging)),
+            touched_event_files=[],
+            context_event_files=[],
+            staging_dir=str(staging),
+            run_id="bench",
+            as_of=as_of,
+            recompute_from=first_day,
+            num_buckets=num_buckets,
+            beam_args=beam_args,
+        )
+    )
     timings["merge"] = time.perf_counter() - clock
     shutil.rmtree(Path(staging, batch.CANDIDATES), ignore_errors=True)
     return {"stats": batch.run_report_counts(ingest, merge), "timings": timings}
 
 
 _RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-_FIELDS = ["event_id", "event_type", "event_time", "platform", "profile_id", "post_id", "actor_id", "followers",
-           "sponsored", "schema_version"]
+_FIELDS = [
+    "event_id",
+    "event_type",
+    "event_time",
+    "platform",
+    "profile_id",
+    "post_id",
+    "actor_id",
+    "followers",
+    "sponsored",
+    "schema_version",
+]
 
 
 def duckdb_sql(files: list[str], out: Path, ingest_us: int, first_day: date, as_of: date) -> list[str]:
@@ -390,8 +483,19 @@ def duckdb_sql(files: list[str], out: Path, ingest_us: int, first_day: date, as_
 
 def _window_sums(n: int) -> str:
     """Sums and first/last followers over the N-day frame ending on each end day of the grid."""
-    sums = ", ".join(f"CAST(sum({c}) OVER w AS BIGINT) AS {c}" for c in (
-        "posts", "likes", "comments", "shares", "saves", "interactions", "creator_replies", "sponsored_posts"))
+    sums = ", ".join(
+        f"CAST(sum({c}) OVER w AS BIGINT) AS {c}"
+        for c in (
+            "posts",
+            "likes",
+            "comments",
+            "shares",
+            "saves",
+            "interactions",
+            "creator_replies",
+            "sponsored_posts",
+        )
+    )
     return f"""(SELECT platform, profile_id, window_days, window_end, {sums},
                      first(followers_first IGNORE NULLS) OVER w AS followers_first,
                      last(followers_last IGNORE NULLS) OVER w AS followers_last
@@ -400,8 +504,9 @@ def _window_sums(n: int) -> str:
                            RANGE BETWEEN INTERVAL {n - 1} DAYS PRECEDING AND CURRENT ROW))"""
 
 
-def run_duckdb(files: list[str], out: Path, ingest_us: int, first_day: date, as_of: date,
-               threads: int | None = None) -> dict:
+def run_duckdb(
+    files: list[str], out: Path, ingest_us: int, first_day: date, as_of: date, threads: int | None = None
+) -> dict:
     import duckdb
 
     out.mkdir(parents=True, exist_ok=True)
@@ -415,8 +520,11 @@ def run_duckdb(files: list[str], out: Path, ingest_us: int, first_day: date, as_
         timings[f"{i:02d} {' '.join(statement.split()[:3])[:40]}"] = round(time.perf_counter() - clock, 3)
     stats = {
         "lines_read_nonblank": con.execute("SELECT count(*) FROM raw").fetchone()[0],
-        "rejected": dict(con.execute("SELECT reason, count(*) FROM checked WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 1")
-                         .fetchall()),
+        "rejected": dict(
+            con.execute(
+                "SELECT reason, count(*) FROM checked WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        ),
         "accepted": con.execute("SELECT count(*) FROM events").fetchone()[0],
         "threads": con.execute("SELECT current_setting('threads')").fetchone()[0],
     }
@@ -431,13 +539,23 @@ def _child(argv: list[str]) -> None:
     profile = spec.get("cprofile")
     if profile:
         import cProfile
+
         prof = cProfile.Profile()
         prof.enable()
     if spec["engine"] == "beam":
-        result = run_beam(Path(spec["landing"]), Path(spec["target"]), spec["beam_args"], spec["ingest_us"], first_day,
-                          as_of, spec["num_buckets"])
+        result = run_beam(
+            Path(spec["landing"]),
+            Path(spec["target"]),
+            spec["beam_args"],
+            spec["ingest_us"],
+            first_day,
+            as_of,
+            spec["num_buckets"],
+        )
     else:
-        result = run_duckdb(spec["files"], Path(spec["target"]), spec["ingest_us"], first_day, as_of, spec.get("threads"))
+        result = run_duckdb(
+            spec["files"], Path(spec["target"]), spec["ingest_us"], first_day, as_of, spec.get("threads")
+        )
     if profile:
         prof.disable()
         prof.dump_stats(profile)
@@ -445,6 +563,7 @@ def _child(argv: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------- measuring a process tree
+
 
 def _tree_rss_bytes(root: int, per_pid: dict | None = None) -> int:
     """Resident memory of `root` and all its descendants (from /proc); `per_pid` collects each
@@ -456,7 +575,7 @@ def _tree_rss_bytes(root: int, per_pid: dict | None = None) -> int:
         try:
             with open(f"/proc/{entry}/stat") as f:
                 stat = f.read()
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         except (OSError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
@@ -486,9 +605,13 @@ def run_child(spec: dict, work: Path, name: str) -> dict:
     spec_path.write_text(json.dumps(spec))
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     clock = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.throughput", "--child", str(spec_path)], env=env,
-                            cwd=str(Path(__file__).resolve().parents[1]),
-                            stdout=open(work / f"{name}.log", "w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.throughput", "--child", str(spec_path)],
+        env=env,
+        cwd=str(Path(__file__).resolve().parents[1]),
+        stdout=open(work / f"{name}.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
     peak = [0]
     per_pid: dict[int, int] = {}
     done = threading.Event()
@@ -509,12 +632,17 @@ def run_child(spec: dict, work: Path, name: str) -> dict:
         tail = (work / f"{name}.log").read_text()[-3000:]
         raise RuntimeError(f"{name} failed (exit {proc.returncode}); log {work / f'{name}.log'}:\n{tail}")
     result = json.loads(Path(spec["result"]).read_text())
-    result.update(wall=wall, tree_peak_mb=peak[0] / 2**20, sampled_processes=len(per_pid),
-                  sampled_max_single_mb=max(per_pid.values(), default=0) / 2**20)
+    result.update(
+        wall=wall,
+        tree_peak_mb=peak[0] / 2**20,
+        sampled_processes=len(per_pid),
+        sampled_max_single_mb=max(per_pid.values(), default=0) / 2**20,
+    )
     return result
 
 
 # --------------------------------------------------------------------------- comparing outputs
+
 
 def compare(beam_dir: Path, duck_dir: Path) -> dict:
     """Row-for-row comparison of both engines' outputs (EXCEPT ALL both ways)."""
@@ -522,18 +650,21 @@ def compare(beam_dir: Path, duck_dir: Path) -> dict:
 
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
-    metrics = ("posts, likes, comments, shares, saves, interactions, unique_engagers, creator_replies, "
-               "sponsored_posts, followers_first, followers_last")
+    metrics = (
+        "posts, likes, comments, shares, saves, interactions, unique_engagers, creator_replies, "
+        "sponsored_posts, followers_first, followers_last"
+    )
     tables = {
         "engagement_daily": f"platform, profile_id, CAST(day AS DATE) AS day, {metrics}",
         "engagement_trailing": f"platform, profile_id, CAST(window_days AS INT) AS window_days, "
-                               f"CAST(window_end AS DATE) AS window_end, {metrics}",
+        f"CAST(window_end AS DATE) AS window_end, {metrics}",
         "events": "platform, event_id, event_type, event_time, profile_id, post_id, actor_id, followers, sponsored, "
-                  "CAST(event_date AS DATE) AS event_date",
+        "CAST(event_date AS DATE) AS event_date",
     }
     out = {}
     for name, cols in tables.items():
-        def view(root: Path) -> str:
+
+        def view(root: Path, name: str = name, cols: str = cols) -> str:
             return f"(SELECT {cols} FROM read_parquet('{root}/{name}/*/*.parquet', hive_partitioning=true))"
 
         b, d = view(beam_dir), view(duck_dir)
@@ -543,10 +674,17 @@ def compare(beam_dir: Path, duck_dir: Path) -> dict:
             "only_beam": con.execute(f"SELECT count(*) FROM ({b} EXCEPT ALL {d})").fetchone()[0],
             "only_duckdb": con.execute(f"SELECT count(*) FROM ({d} EXCEPT ALL {b})").fetchone()[0],
         }
-    rej_b = dict(con.execute(f"SELECT reason, count(*) FROM read_parquet('{beam_dir}/rejected/*/*.parquet') "
-                             "GROUP BY 1 ORDER BY 1").fetchall())
-    rej_d = dict(con.execute(f"SELECT reason, count(*) FROM read_parquet('{duck_dir}/rejected.parquet') "
-                             "GROUP BY 1 ORDER BY 1").fetchall())
+    rej_b = dict(
+        con.execute(
+            f"SELECT reason, count(*) FROM read_parquet('{beam_dir}/rejected/*/*.parquet') "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    )
+    rej_d = dict(
+        con.execute(
+            f"SELECT reason, count(*) FROM read_parquet('{duck_dir}/rejected.parquet') GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    )
     out["rejected_by_reason"] = {"beam": rej_b, "duckdb": rej_d, "same": rej_b == rej_d}
     con.close()
     return out
@@ -554,25 +692,40 @@ def compare(beam_dir: Path, duck_dir: Path) -> dict:
 
 # --------------------------------------------------------------------------- main
 
+
 def _beam_args(workers: int) -> list[str]:
     if workers <= 1:
         return ["--runner=FnApiRunner"]
-    return ["--runner=FnApiRunner", f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    return [
+        "--runner=FnApiRunner",
+        f"--direct_num_workers={workers}",
+        "--direct_running_mode=multi_processing",
+    ]
 
 
-def bench_one(events: int, out: Path, workers_list: list[int], seed: int, duckdb_threads: list[int | None],
-              cprofile: bool, keep: bool) -> list[dict]:
+def bench_one(
+    events: int,
+    out: Path,
+    workers_list: list[int],
+    seed: int,
+    duckdb_threads: list[int | None],
+    cprofile: bool,
+    keep: bool,
+) -> list[dict]:
     root = out / f"n{events}"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     clock = time.perf_counter()
     gen = generate(root / "landing", events, seed=seed)
     size = sum(Path(f).stat().st_size for f in gen["files"])
-    print(f"\n== {events:,} lines: generated in {time.perf_counter() - clock:.1f} s "
-          f"({size / 2**20:.0f} MB on disk, {gen['duplicate_lines']:,} duplicate and {gen['malformed_lines']:,} "
-          f"malformed lines, heavy profile {gen['heavy_profile_events'] / gen['unique_events']:.1%} of events) "
-          f"in {root / 'landing'}", flush=True)
-    ingest_us = int(datetime.now(timezone.utc).timestamp() * 1_000_000)
+    print(
+        f"\n== {events:,} lines: generated in {time.perf_counter() - clock:.1f} s "
+        f"({size / 2**20:.0f} MB on disk, {gen['duplicate_lines']:,} duplicate and {gen['malformed_lines']:,} "
+        f"malformed lines, heavy profile {gen['heavy_profile_events'] / gen['unique_events']:.1%} of events) "
+        f"in {root / 'landing'}",
+        flush=True,
+    )
+    ingest_us = int(datetime.now(UTC).timestamp() * 1_000_000)
     common = {"ingest_us": ingest_us, "first_day": gen["first_day"], "as_of": gen["as_of_day"]}
     rows = []
 
@@ -580,10 +733,19 @@ def bench_one(events: int, out: Path, workers_list: list[int], seed: int, duckdb
     for threads in duckdb_threads:
         label = f"duckdb threads={threads or 'default'}"
         target = root / ("duckdb" if threads is None else f"duckdb-t{threads}")
-        spec = {**common, "engine": "duckdb", "files": gen["files"], "target": str(target), "threads": threads}
+        spec = {
+            **common,
+            "engine": "duckdb",
+            "files": gen["files"],
+            "target": str(target),
+            "threads": threads,
+        }
         res = run_child(spec, root, target.name)
-        print(f"{label}: {res['wall']:.1f} s, accepted {res['stats']['accepted']:,}, rejected "
-              f"{sum(res['stats']['rejected'].values()):,} (threads={res['stats']['threads']})", flush=True)
+        print(
+            f"{label}: {res['wall']:.1f} s, accepted {res['stats']['accepted']:,}, rejected "
+            f"{sum(res['stats']['rejected'].values()):,} (threads={res['stats']['threads']})",
+            flush=True,
+        )
         rows.append({"engine": label, "events": events, **res})
         duck_results.append((target, res))
 
@@ -593,24 +755,40 @@ def bench_one(events: int, out: Path, workers_list: list[int], seed: int, duckdb
     for workers in workers_list:
         label = f"beam FnApiRunner workers={workers}, {buckets} buckets"
         target = root / f"beam-w{workers}"
-        spec = {**common, "engine": "beam", "landing": str(root / "landing"), "target": str(target),
-                "beam_args": _beam_args(workers), "num_buckets": buckets,
-                "cprofile": str(root / f"beam-w{workers}.prof") if cprofile and workers == 1 else None}
+        spec = {
+            **common,
+            "engine": "beam",
+            "landing": str(root / "landing"),
+            "target": str(target),
+            "beam_args": _beam_args(workers),
+            "num_buckets": buckets,
+            "cprofile": str(root / f"beam-w{workers}.prof") if cprofile and workers == 1 else None,
+        }
         res = run_child(spec, root, target.name)
-        print(f"{label}: {res['wall']:.1f} s, phases {', '.join(f'{k} {v:.1f} s' for k, v in res['timings'].items())}, "
-              f"counts {res['stats']}", flush=True)
+        print(
+            f"{label}: {res['wall']:.1f} s, phases {', '.join(f'{k} {v:.1f} s' for k, v in res['timings'].items())}, "
+            f"counts {res['stats']}",
+            flush=True,
+        )
         rows.append({"engine": label, "events": events, **res})
         cmp = compare(target, duck_results[0][0])
         diff = {k: v["only_beam"] + v["only_duckdb"] for k, v in cmp.items() if k != "rejected_by_reason"}
         agree = all(n == 0 for n in diff.values()) and cmp["rejected_by_reason"]["same"]
-        print(f"{'AGREE' if agree else 'DISAGREE'}: {label} vs {duck_results[0][0].name}: " + "; ".join(
-            f"{k} {v['beam_rows']:,} vs {v['duckdb_rows']:,} rows, {v['only_beam']} only in beam, "
-            f"{v['only_duckdb']} only in duckdb" for k, v in cmp.items() if k != "rejected_by_reason")
+        print(
+            f"{'AGREE' if agree else 'DISAGREE'}: {label} vs {duck_results[0][0].name}: "
+            + "; ".join(
+                f"{k} {v['beam_rows']:,} vs {v['duckdb_rows']:,} rows, {v['only_beam']} only in beam, "
+                f"{v['only_duckdb']} only in duckdb"
+                for k, v in cmp.items()
+                if k != "rejected_by_reason"
+            )
             + f"; rejected by reason {'same' if cmp['rejected_by_reason']['same'] else cmp['rejected_by_reason']}",
-            flush=True)
+            flush=True,
+        )
         rows[-1]["agree"] = agree
         if spec["cprofile"]:
             import pstats
+
             print(f"cProfile of the beam run (top 25 by own time), full profile in {spec['cprofile']}:")
             pstats.Stats(spec["cprofile"], stream=sys.stdout).sort_stats("tottime").print_stats(25)
     if not keep:
@@ -621,14 +799,18 @@ def bench_one(events: int, out: Path, workers_list: list[int], seed: int, duckdb
 def print_table(rows: list[dict]) -> None:
     # ru_maxrss is not shown: a child made by fork() starts with the parent's resident pages, so
     # it reports the benchmark's own memory (the generated data), not the engine's.
-    print("\n| engine | events | wall s | events/s | peak RSS MB (tree) | max process MB | × DuckDB time | agree |")
+    print(
+        "\n| engine | events | wall s | events/s | peak RSS MB (tree) | max process MB | × DuckDB time | agree |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for events in sorted({r["events"] for r in rows}):
         group = [r for r in rows if r["events"] == events]
         base = next(r["wall"] for r in group if r["engine"].startswith("duckdb"))
         for r in group:
-            print(f"| {r['engine']} | {events:,} | {r['wall']:.1f} | {events / r['wall']:,.0f} | {r['tree_peak_mb']:,.0f} "
-                  f"| {r['sampled_max_single_mb']:,.0f} | {r['wall'] / base:.1f} | {r.get('agree', '')} |")
+            print(
+                f"| {r['engine']} | {events:,} | {r['wall']:.1f} | {events / r['wall']:,.0f} | {r['tree_peak_mb']:,.0f} "
+                f"| {r['sampled_max_single_mb']:,.0f} | {r['wall'] / base:.1f} | {r.get('agree', '')} |"
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -636,12 +818,23 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] == "--child":
         return _child(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, action="append", help="input lines (repeatable); default 1000000")
-    parser.add_argument("--workers", type=int, action="append", choices=[1, 2],
-                        help="Beam worker processes (repeatable); default 1")
-    parser.add_argument("--duckdb-threads", type=int, action="append",
-                        help="also time DuckDB with this many threads (repeatable); the first DuckDB run "
-                             "(default threads) is the reference for comparisons")
+    parser.add_argument(
+        "--events", type=int, action="append", help="input lines (repeatable); default 1000000"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        action="append",
+        choices=[1, 2],
+        help="Beam worker processes (repeatable); default 1",
+    )
+    parser.add_argument(
+        "--duckdb-threads",
+        type=int,
+        action="append",
+        help="also time DuckDB with this many threads (repeatable); the first DuckDB run "
+        "(default threads) is the reference for comparisons",
+    )
     parser.add_argument("--out", default="/tmp/bench")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cprofile", action="store_true", help="cProfile the single-process Beam run")
@@ -649,8 +842,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rows = []
     for events in args.events or [1_000_000]:
-        rows += bench_one(events, Path(args.out), args.workers or [1], args.seed,
-                          [None] + list(args.duckdb_threads or []), args.cprofile, args.keep_landing)
+        rows += bench_one(
+            events,
+            Path(args.out),
+            args.workers or [1],
+            args.seed,
+            [None] + list(args.duckdb_threads or []),
+            args.cprofile,
+            args.keep_landing,
+        )
     print_table(rows)
 
 

@@ -16,26 +16,39 @@ COUNTS = ("lines_read", "accepted", "duplicates", "conflicting_duplicates", "rej
 
 def summary_markdown(report: dict) -> str:
     c = report["counts"]
-    lines = [f"# microradar night {report['as_of']}", "",
-             f"Run `{report['run_id']}`, started {report['started_at']}.", ""]
+    lines = [
+        f"# microradar night {report['as_of']}",
+        "",
+        f"Run `{report['run_id']}`, started {report['started_at']}.",
+        "",
+    ]
     warnings = report.get("warnings", [])
     if warnings:
         lines += ["## Warnings", ""] + [f"- **{w['check']}**: {w['message']}" for w in warnings] + [""]
     else:
         lines += ["No warnings: new files landed and the volume is as usual.", ""]
     f = report["files"]
-    lines += [f"**Files**: {f['new']} new, {f['changed']} changed, {f['already_ingested']} already ingested.", "",
-              f"**Lines**: {c['lines_read']:,} read = {c['accepted']:,} accepted + {c['duplicates']:,} duplicates"
-              f" + {c['rejected']:,} rejected + {c['blank']:,} blank"
-              f" ({'holds' if c['identity_holds'] else '**does not hold**'}).", ""]
+    lines += [
+        f"**Files**: {f['new']} new, {f['changed']} changed, {f['already_ingested']} already ingested.",
+        "",
+        f"**Lines**: {c['lines_read']:,} read = {c['accepted']:,} accepted + {c['duplicates']:,} duplicates"
+        f" + {c['rejected']:,} rejected + {c['blank']:,} blank"
+        f" ({'holds' if c['identity_holds'] else '**does not hold**'}).",
+        "",
+    ]
     if report.get("windows_recomputed_from"):
-        lines += [f"**Windows** recomputed from {report['windows_recomputed_from']} to {report['as_of']}.", ""]
+        lines += [
+            f"**Windows** recomputed from {report['windows_recomputed_from']} to {report['as_of']}.",
+            "",
+        ]
     lines += [f"## Top rising micro influencers on {report['as_of']}", ""]
     if not report["top_rising"]:
         lines += ["None on this day.", ""]
     for i, r in enumerate(report["top_rising"], 1):
-        lines.append(f"{i}. **{r['platform']}/{r['profile_id']}**: {r['followers']:,} followers ({r['tier']}),"
-                     f" score {r['rising_score']:.1f}")
+        lines.append(
+            f"{i}. **{r['platform']}/{r['profile_id']}**: {r['followers']:,} followers ({r['tier']}),"
+            f" score {r['rising_score']:.1f}"
+        )
         lines += [f"    - {reason}" for reason in r["rising_reasons"]]
     lines += ["", "## Outputs", ""] + [f"- {name}: `{path}`" for name, path in report["outputs"].items()]
     if report.get("report_path"):
@@ -45,7 +58,8 @@ def summary_markdown(report: dict) -> str:
 
 def counts_rows(report: dict) -> list[dict]:
     return [{"measure": k, "value": report["counts"][k]} for k in COUNTS] + [
-        {"measure": "identity_holds", "value": report["counts"]["identity_holds"]}]
+        {"measure": "identity_holds", "value": report["counts"]["identity_holds"]}
+    ]
 
 
 def rejects_rows(report: dict) -> list[dict]:
@@ -57,9 +71,18 @@ def durations_rows(report: dict) -> list[dict]:
 
 
 def top_rising_rows(report: dict) -> list[dict]:
-    return [{"rank": i, "platform": r["platform"], "profile_id": r["profile_id"], "tier": r["tier"],
-             "followers": r["followers"], "rising_score": round(r["rising_score"], 1),
-             "reasons": "; ".join(r["rising_reasons"])} for i, r in enumerate(report["top_rising"], 1)]
+    return [
+        {
+            "rank": i,
+            "platform": r["platform"],
+            "profile_id": r["profile_id"],
+            "tier": r["tier"],
+            "followers": r["followers"],
+            "rising_score": round(r["rising_score"], 1),
+            "reasons": "; ".join(r["rising_reasons"]),
+        }
+        for i, r in enumerate(report["top_rising"], 1)
+    ]
 
 
 def freshness_rows(report: dict) -> list[dict]:
@@ -67,16 +90,28 @@ def freshness_rows(report: dict) -> list[dict]:
     base = report.get("volume_baseline", {})
     f = report["files"]
     return [
-        {"check": "freshness", "status": "warning" if "freshness" in warned else "ok",
-         "detail": warned.get("freshness", f"{f['new']} new and {f['changed']} changed files landed")},
-        {"check": "volume", "status": "warning" if "volume" in warned else "ok",
-         "detail": warned.get("volume", f"{report['counts']['lines_read']:,} lines read; median of the last "
-                                        f"{base.get('nights', 0)} nights {base.get('median_lines_read') or 0:,.0f}")},
+        {
+            "check": "freshness",
+            "status": "warning" if "freshness" in warned else "ok",
+            "detail": warned.get("freshness", f"{f['new']} new and {f['changed']} changed files landed"),
+        },
+        {
+            "check": "volume",
+            "status": "warning" if "volume" in warned else "ok",
+            "detail": warned.get(
+                "volume",
+                f"{report['counts']['lines_read']:,} lines read; median of the last "
+                f"{base.get('nights', 0)} nights {base.get('median_lines_read') or 0:,.0f}",
+            ),
+        },
     ]
 
 
 TABLES = {
-    "counts": (counts_rows, "Every line read, accounted for: lines read = accepted + duplicates + rejected + blank"),
+    "counts": (
+        counts_rows,
+        "Every line read, accounted for: lines read = accepted + duplicates + rejected + blank",
+    ),
     "rejects": (rejects_rows, "Rejected lines by reason (the lines are in the `rejected` dataset)"),
     "durations": (durations_rows, "Wall time of each step, seconds"),
     "top-rising": (top_rising_rows, "Top rising micro influencers, with the reasons they qualify"),
@@ -88,8 +123,9 @@ TABLES = {
 def publish_artifacts(report: dict) -> list[str]:
     """The markdown summary and the tables, attached to the current flow run. Returns their keys."""
     keys = [KEY.format(kind="summary")]
-    create_markdown_artifact(summary_markdown(report), key=keys[0],
-                             description=f"microradar night {report['as_of']}: summary")
+    create_markdown_artifact(
+        summary_markdown(report), key=keys[0], description=f"microradar night {report['as_of']}: summary"
+    )
     for kind, (rows, description) in TABLES.items():
         keys.append(KEY.format(kind=kind))
         create_table_artifact(rows(report), key=keys[-1], description=description)

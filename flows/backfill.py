@@ -7,7 +7,7 @@ manifest and dedup state stay as they are.
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from prefect import flow
 
@@ -26,8 +26,14 @@ class NothingToBackfill(ValueError):
 
 
 @flow(name="microradar-backfill", log_prints=True)
-def backfill(warehouse_dir: str, recompute_from: date, to_day: date, beam_args: list[str] | None = None,
-             num_buckets: int | None = None, config: dict | None = None) -> dict:
+def backfill(
+    warehouse_dir: str,
+    recompute_from: date,
+    to_day: date,
+    beam_args: list[str] | None = None,
+    num_buckets: int | None = None,
+    config: dict | None = None,
+) -> dict:
     """Windows ending `recompute_from` .. `to_day` (capped at the warehouse's as-of) and the SQL layer
     from `recompute_from`. `config` as for the nightly flow: a dict of schemas/config.py settings."""
     settings = cfg.from_dict(config)
@@ -43,19 +49,41 @@ def backfill(warehouse_dir: str, recompute_from: date, to_day: date, beam_args: 
         to_day = min(to_day, as_of)
         if recompute_from > to_day:
             raise NothingToBackfill(f"--from {recompute_from} is after the warehouse's as-of day {as_of}")
-        night = tasks.Night(wh, "", new_run_id(datetime.now(timezone.utc)) + "-backfill", to_day,
-                            datetime.now(timezone.utc), beam_args=list(beam_args or []), num_buckets=num_buckets,
-                            config=settings)
+        night = tasks.Night(
+            wh,
+            "",
+            new_run_id(datetime.now(UTC)) + "-backfill",
+            to_day,
+            datetime.now(UTC),
+            beam_args=list(beam_args or []),
+            num_buckets=num_buckets,
+            config=settings,
+        )
         stored, horizon = wh.files_by_partition(EVENTS), horizon_start(as_of, settings.history_horizon_days)
-        bookings, _ = tasks.plan_counters(stored, [], STORED_WINS_SCHEMA.empty_table(), horizon)  # engine: counters
-        plan = tasks.NightPlan(candidates=[], stored=stored, touched=set(), rewritten=set(),
-                               stored_wins=STORED_WINS_SCHEMA.empty_table(), recompute_from=recompute_from,
-                               windows_as_of=to_day, previous_as_of=None, bookings=bookings, horizon_start=horizon)
+        bookings, _ = tasks.plan_counters(
+            stored, [], STORED_WINS_SCHEMA.empty_table(), horizon
+        )  # engine: counters
+        plan = tasks.NightPlan(
+            candidates=[],
+            stored=stored,
+            touched=set(),
+            rewritten=set(),
+            stored_wins=STORED_WINS_SCHEMA.empty_table(),
+            recompute_from=recompute_from,
+            windows_as_of=to_day,
+            previous_as_of=None,
+            bookings=bookings,
+            horizon_start=horizon,
+        )
         tasks.progress(f"beam windows: recomputing windows ending {recompute_from} .. {to_day} ...")
         batch.run_merge(tasks.merge_job(night, plan, recompute_from, daily_final_until=None))
         wh.mark_ready(night.run_id, {**state, "data_run": night.run_id})
         wh.commit(night.run_id)
         seconds = time.perf_counter() - night.clock
         sql_seconds = tasks.refresh_sql(wh, night.run_id, as_of, recompute_from, settings)
-    return {"run_id": night.run_id, "from": recompute_from.isoformat(), "to": to_day.isoformat(),
-            "durations_s": {"windows": round(seconds, 3), "sql": round(sql_seconds, 3)}}
+    return {
+        "run_id": night.run_id,
+        "from": recompute_from.isoformat(),
+        "to": to_day.isoformat(),
+        "durations_s": {"windows": round(seconds, 3), "sql": round(sql_seconds, 3)},
+    }

@@ -37,7 +37,8 @@ def deployment(landing: str, warehouse: str, cron: str = NIGHTLY_CRON, config: d
     return nightly.to_deployment(
         name=DEPLOYMENT_NAME,
         schedules=[Cron(cron, timezone="UTC")],
-        parameters={"landing_dir": landing, "warehouse_dir": warehouse} | ({"config": config} if config else {}),
+        parameters={"landing_dir": landing, "warehouse_dir": warehouse}
+        | ({"config": config} if config else {}),
         description="Ingest what landed, recompute touched windows, refresh the SQL layer, write the run report.",
     )
 

@@ -8,7 +8,7 @@ settings of schemas/config.py as a dict (a deployment parameter; missing keys ke
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from prefect import flow
 
@@ -19,15 +19,32 @@ from storage.warehouse import Warehouse
 
 
 @flow(name="microradar-nightly", log_prints=True)
-def nightly(landing_dir: str, warehouse_dir: str, as_of: date | None = None, allow_changed: bool = False,
-            full_refresh: bool = False, beam_args: list[str] | None = None, ingest_time: datetime | None = None,
-            num_buckets: int | None = None, config: dict | None = None, rehash: bool = False) -> dict:
+def nightly(
+    landing_dir: str,
+    warehouse_dir: str,
+    as_of: date | None = None,
+    allow_changed: bool = False,
+    full_refresh: bool = False,
+    beam_args: list[str] | None = None,
+    ingest_time: datetime | None = None,
+    num_buckets: int | None = None,
+    config: dict | None = None,
+    rehash: bool = False,
+) -> dict:
     """Ingest what landed, recompute the touched windows, refresh the SQL layer, leave a run report."""
     settings = cfg.from_dict(config)  # an unknown key or a wrong type fails the run, naming the key
-    started = ingest_time or datetime.now(timezone.utc)
-    night = tasks.Night(Warehouse.at(warehouse_dir), landing_dir, new_run_id(datetime.now(timezone.utc)),
-                        as_of or default_as_of(started), started, full_refresh, list(beam_args or []),
-                        num_buckets, settings)
+    started = ingest_time or datetime.now(UTC)
+    night = tasks.Night(
+        Warehouse.at(warehouse_dir),
+        landing_dir,
+        new_run_id(datetime.now(UTC)),
+        as_of or default_as_of(started),
+        started,
+        full_refresh,
+        list(beam_args or []),
+        num_buckets,
+        settings,
+    )
     with night.wh.lock(), tasks.cleaned_on_failure(night):
         resumed = tasks.resume_pending(night)
         landed = tasks.find_landed(night, rehash, allow_changed)

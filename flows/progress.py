@@ -11,9 +11,9 @@ terminal, plain time-stamped lines written to stdout directly, whatever Prefect'
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Callable, Iterator
+from datetime import UTC, datetime
 
 _sink: Callable[[str], None] | None = None
 
@@ -27,7 +27,7 @@ def progress(message: str) -> None:
 
 
 def _stamped(message: str) -> str:
-    return f"[{datetime.now(timezone.utc):%H:%M:%S}] {message}"
+    return f"[{datetime.now(UTC):%H:%M:%S}] {message}"
 
 
 def plain(message: str) -> None:
@@ -62,7 +62,7 @@ def terminal(stream=None) -> Iterator[None]:
     status = console.status("starting (a temporary Prefect server takes a few seconds) ...", spinner="dots")
 
     def sink(message: str) -> None:
-        console.print(f"[dim]{datetime.now(timezone.utc):%H:%M:%S}[/dim] {escape(message)}", soft_wrap=True)
+        console.print(f"[dim]{datetime.now(UTC):%H:%M:%S}[/dim] {escape(message)}", soft_wrap=True)
         # a message ending in "..." starts a step: the spinner shows it until the next one
         status.update(escape(message) if message.rstrip().endswith("...") else "working ...")
 

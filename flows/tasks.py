@@ -13,7 +13,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -44,7 +44,9 @@ class NightWarnings(RuntimeError):
 
     def __init__(self, report: dict):
         self.report = report
-        super().__init__("; ".join(w["message"] for w in report["warnings"]) + f" (run report: {report['report_path']})")
+        super().__init__(
+            "; ".join(w["message"] for w in report["warnings"]) + f" (run report: {report['report_path']})"
+        )
 
 
 @dataclass
@@ -153,7 +155,9 @@ def list_landing(landing_dir: str, ignored_patterns: tuple[str, ...]) -> landing
 
 
 @task(retries=2, retry_delay_seconds=5)
-def scan_landing(landed: list[landing.LandedFile], seen: pa.Table, rehash: bool = False) -> manifest.IngestPlan:
+def scan_landing(
+    landed: list[landing.LandedFile], seen: pa.Table, rehash: bool = False
+) -> manifest.IngestPlan:
     """Compares the landed files with the manifest (file system: retried). Files the manifest saw
     with the same size and modification time keep their recorded hash, unless `rehash`: the others
     are read and hashed, so a night reads the new files, not the history."""
@@ -169,9 +173,17 @@ def check_landing(night: Night, entries: landing.LandingScan) -> dict:
     try:
         entries.check(night.landing_dir, night.config.skip_unreadable_landing)
     except landing.LandingProblems as exc:
-        night.wh.write_json(f"runs/{night.run_id}.json", {
-            "run_id": night.run_id, "status": "failed", "phase": "landing", "error": str(exc),
-            "landing": str(Path(night.landing_dir).resolve()), "landing_entries": account})
+        night.wh.write_json(
+            f"runs/{night.run_id}.json",
+            {
+                "run_id": night.run_id,
+                "status": "failed",
+                "phase": "landing",
+                "error": str(exc),
+                "landing": str(Path(night.landing_dir).resolve()),
+                "landing_entries": account,
+            },
+        )
         raise
     if entries.hidden:
         progress(f"landing: {len(entries.hidden)} hidden (dot-named) entries left for later")
@@ -193,10 +205,14 @@ def find_landed(night: Night, rehash: bool = False, allow_changed: bool = False)
     entries = list_landing(night.landing_dir, tuple(night.config.ignored_landing_patterns))
     account = check_landing(night, entries)
     plan = scan_landing(entries.files, seen, rehash)
-    progress(f"landing: {len(plan.new)} new, {len(plan.changed)} changed, {plan.already_ingested} already ingested")
+    progress(
+        f"landing: {len(plan.new)} new, {len(plan.changed)} changed, {plan.already_ingested} already ingested"
+    )
     if plan.changed and not allow_changed:
         names = ", ".join(f.relpath for f in plan.changed)
-        raise ChangedLandingFiles(f"landed files changed after ingestion (use --allow-changed to re-read): {names}")
+        raise ChangedLandingFiles(
+            f"landed files changed after ingestion (use --allow-changed to re-read): {names}"
+        )
     # Unless told, the bucket count follows the night's input, so a bucket's memory does not.
     night.num_buckets = night.num_buckets or batch.buckets_for(sum(f.size for f in plan.new + plan.changed))
     return Landed(plan, seen, state, account)
@@ -209,9 +225,17 @@ def ingest(night: Night, landed: Landed) -> dict | None:
     if not landed.to_read:
         return None
     progress(f"beam ingest: reading {len(landed.to_read)} files ...")
-    stats = batch.run_ingest(batch.IngestJob(landed.to_read, night.staging, night.run_id, night.ingest_us,
-                                             night.num_buckets, night.beam_args,
-                                             to_us(night.config.min_event_time)))
+    stats = batch.run_ingest(
+        batch.IngestJob(
+            landed.to_read,
+            night.staging,
+            night.run_id,
+            night.ingest_us,
+            night.num_buckets,
+            night.beam_args,
+            to_us(night.config.min_event_time),
+        )
+    )
     progress(f"beam ingest: {stats['lines']['lines_read']:,} lines")
     faults.point("after_ingest")
     return stats
@@ -243,8 +267,9 @@ def plan_night(night: Night, landed: Landed) -> NightPlan:
     )
 
 
-def plan_counters(stored: dict[date, list[str]], candidates: list[str], stored_wins: pa.Table,
-                  horizon: date) -> tuple[pa.Table, set[date]]:
+def plan_counters(
+    stored: dict[date, list[str]], candidates: list[str], stored_wins: pa.Table, horizon: date
+) -> tuple[pa.Table, set[date]]:
     """Counter bookings (SPEC section 3) after the night, over the posts' whole observation
     history, and the dates whose engagement they change: re-booked days, and the days of the
     events of a (post, kind) that gained its first counter (those no longer count)."""
@@ -258,21 +283,40 @@ def plan_counters(stored: dict[date, list[str]], candidates: list[str], stored_w
     return after, {day_date(d) for d in days if d >= day_number(horizon)}
 
 
-def merge_job(night: Night, plan: NightPlan, recompute_from: date, daily_final_until: date | None) -> batch.MergeJob:
+def merge_job(
+    night: Night, plan: NightPlan, recompute_from: date, daily_final_until: date | None
+) -> batch.MergeJob:
     """Pipeline 2's job: the planned files, the stored-wins keys staged, buckets by what is read.
     Without a bucket count, it follows the bytes read (zstd Parquet holds ~4x the events of as
     many bytes of JSON)."""
-    recompute_from = max(recompute_from, plan.horizon_start or recompute_from)  # no window ends before the horizon
+    recompute_from = max(
+        recompute_from, plan.horizon_start or recompute_from
+    )  # no window ends before the horizon
     stored_daily = night.wh.files_by_partition(ENGAGEMENT_DAILY) if daily_final_until is not None else {}
-    files = nights.plan_merge_files(plan.stored, stored_daily, plan.touched, plan.rewritten, recompute_from,
-                                    plan.windows_as_of, daily_final_until)
+    files = nights.plan_merge_files(
+        plan.stored,
+        stored_daily,
+        plan.touched,
+        plan.rewritten,
+        recompute_from,
+        plan.windows_as_of,
+        daily_final_until,
+    )
     stored_wins_file = night.wh.stage_table(night.run_id, batch.STORED_WINS, plan.stored_wins)
     computed_from = max(window_start(recompute_from), plan.horizon_start or window_start(recompute_from))
-    bookings_file = night.wh.stage_table(night.run_id, batch.BOOKINGS, nights.bookings_for_days(
-        plan.bookings, day_number(computed_from), day_number(plan.windows_as_of),
-        {day_number(d) for d in files.final_days}))
+    bookings_file = night.wh.stage_table(
+        night.run_id,
+        batch.BOOKINGS,
+        nights.bookings_for_days(
+            plan.bookings,
+            day_number(computed_from),
+            day_number(plan.windows_as_of),
+            {day_number(d) for d in files.final_days},
+        ),
+    )
     num_buckets = night.num_buckets or batch.buckets_for(
-        4 * sum(Path(f).stat().st_size for f in files.touched_event_files + files.context_event_files))
+        4 * sum(Path(f).stat().st_size for f in files.touched_event_files + files.context_event_files)
+    )
     return batch.MergeJob(
         candidate_files=plan.candidates,
         touched_event_files=files.touched_event_files,
@@ -299,10 +343,14 @@ def compute_windows(night: Night, plan: NightPlan) -> tuple[batch.MergeJob, dict
     if not plan.candidates and plan.recompute_from is None:
         return None
     recompute_from = plan.recompute_from or plan.windows_as_of + timedelta(days=1)
-    recompute_from = max(recompute_from, plan.horizon_start or recompute_from)  # no window ends before the horizon
+    recompute_from = max(
+        recompute_from, plan.horizon_start or recompute_from
+    )  # no window ends before the horizon
     job = merge_job(night, plan, recompute_from, daily_final_until=plan.previous_as_of)
-    progress(f"beam windows: {len(plan.touched)} event dates touched, "
-             f"windows from {recompute_from} to {plan.windows_as_of} ...")
+    progress(
+        f"beam windows: {len(plan.touched)} event dates touched, "
+        f"windows from {recompute_from} to {plan.windows_as_of} ..."
+    )
     stats = batch.run_merge(job)
     faults.point("after_windows")
     return job, stats
@@ -319,12 +367,24 @@ def publish(night: Night, landed: Landed, plan: NightPlan, job: batch.MergeJob) 
             Path(night.staging, dataset.name).mkdir(parents=True, exist_ok=True)
     else:
         night.wh.keep_existing_files(night.run_id, REJECTED)
-        night.wh.keep_existing_files(night.run_id, EVENTS, job.appended_dates)  # the run's new events join them
-    night.wh.stage_manifest(night.run_id, manifest.updated_manifest(
-        landed.manifest, landed.to_read, landed.plan.hashes, night.run_id, night.ingest_us, MANIFEST_SCHEMA))
+        night.wh.keep_existing_files(
+            night.run_id, EVENTS, job.appended_dates
+        )  # the run's new events join them
+    night.wh.stage_manifest(
+        night.run_id,
+        manifest.updated_manifest(
+            landed.manifest,
+            landed.to_read,
+            landed.plan.hashes,
+            night.run_id,
+            night.ingest_us,
+            MANIFEST_SCHEMA,
+        ),
+    )
     state = {**landed.state, "as_of": plan.windows_as_of.isoformat(), "data_run": night.run_id}
-    night.wh.mark_ready(night.run_id, state, replace_datasets=night.full_refresh,
-                        figures=commit_figures(night, landed, plan))
+    night.wh.mark_ready(
+        night.run_id, state, replace_datasets=night.full_refresh, figures=commit_figures(night, landed, plan)
+    )
     faults.point("before_commit")
     night.wh.commit(night.run_id)
 
@@ -337,15 +397,19 @@ def commit_figures(night: Night, landed: Landed, plan: NightPlan) -> dict:
         path = Path(night.staging, name)
         stats[name] = json.loads(path.read_text()) if path.exists() else None
     counts = batch.run_report_counts(stats[batch.INGEST_STATS], stats[batch.MERGE_STATS], plan.stored_wins)
-    return {"as_of": night.as_of.isoformat(), "started_at": night.started.isoformat(),
-            "files": {"new": len(landed.plan.new), "changed": len(landed.plan.changed)},
-            "counts": run_report.accounting(counts),
-            "touched_event_dates": sorted(d.isoformat() for d in plan.touched)}
+    return {
+        "as_of": night.as_of.isoformat(),
+        "started_at": night.started.isoformat(),
+        "files": {"new": len(landed.plan.new), "changed": len(landed.plan.changed)},
+        "counts": run_report.accounting(counts),
+        "touched_event_dates": sorted(d.isoformat() for d in plan.touched),
+    }
 
 
 @task
-def stage_sql_layer(warehouse: Warehouse, run_id: str, as_of: date, recompute_from: date | None,
-                    config: cfg.Config) -> int:
+def stage_sql_layer(
+    warehouse: Warehouse, run_id: str, as_of: date, recompute_from: date | None, config: cfg.Config
+) -> int:
     """Computes profile_daily over the published datasets and stages the partitions from
     `recompute_from` on (every day if None): only the days a run can have changed."""
     table = sql_layer.compute_profile_daily(warehouse, as_of, config, recompute_from=recompute_from)
@@ -359,12 +423,19 @@ def stage_analyst_db(warehouse: Warehouse, run_id: str, as_of: date, config: cfg
     session sees one night across datasets: between the next data commit and the next SQL commit,
     the views still read this night's files, not a new engagement_daily beside an old profile_daily."""
     warehouse.snapshot(run_id)
-    sql_layer.build_analyst_db(warehouse, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config,
-                               snapshot=run_id)
+    sql_layer.build_analyst_db(
+        warehouse, warehouse.staging_dir(run_id) / "microradar.duckdb", as_of, config, snapshot=run_id
+    )
 
 
-def refresh_sql(wh: Warehouse, run_id: str, as_of: date, recompute_from: date | None, config: cfg.Config,
-                replace: bool = False) -> float:
+def refresh_sql(
+    wh: Warehouse,
+    run_id: str,
+    as_of: date,
+    recompute_from: date | None,
+    config: cfg.Config,
+    replace: bool = False,
+) -> float:
     """SQL layer: stage and commit profile_daily, then the analyst database. Returns seconds."""
     clock = time.perf_counter()
     progress("sql layer: profile_daily, rising and suspicious flags ...")
@@ -408,8 +479,14 @@ def refresh_sql_if_due(night: Night, recompute_from: date | None) -> bool:
     if not state.get("data_run") or state.get("sql_run") == state.get("data_run"):
         return False
     faults.point("before_sql")
-    refresh_sql(night.wh, night.run_id, date.fromisoformat(state["as_of"]),
-                None if night.full_refresh else recompute_from, night.config, replace=night.full_refresh)
+    refresh_sql(
+        night.wh,
+        night.run_id,
+        date.fromisoformat(state["as_of"]),
+        None if night.full_refresh else recompute_from,
+        night.config,
+        replace=night.full_refresh,
+    )
     return True
 
 
@@ -430,8 +507,13 @@ def check_freshness(night: Night, landed: Landed, ingested: dict | None) -> dict
     settings = night.config.checks
     previous = checks.recent_nights(read_run_reports(night.wh), settings.volume_nights, night.run_id)
     lines_read = ingested["lines"]["lines_read"] if ingested else 0
-    warnings = checks.freshness_and_volume(len(landed.to_read), lines_read, previous, settings.max_volume_drop,
-                                           str(Path(night.landing_dir).resolve()))
+    warnings = checks.freshness_and_volume(
+        len(landed.to_read),
+        lines_read,
+        previous,
+        settings.max_volume_drop,
+        str(Path(night.landing_dir).resolve()),
+    )
     for w in warnings:
         progress(f"WARNING ({w['check']}): {w['message']}")
     median = checks.median_lines_read(previous)
@@ -439,8 +521,15 @@ def check_freshness(night: Night, landed: Landed, ingested: dict | None) -> dict
 
 
 @task
-def write_report(night: Night, resumed: dict[str, dict], landed: Landed, ingested: dict | None, plan: NightPlan,
-                 windows: tuple[batch.MergeJob, dict] | None, checked: dict) -> dict:
+def write_report(
+    night: Night,
+    resumed: dict[str, dict],
+    landed: Landed,
+    ingested: dict | None,
+    plan: NightPlan,
+    windows: tuple[batch.MergeJob, dict] | None,
+    checked: dict,
+) -> dict:
     """The run report: accounting of every line, what was recomputed, durations, top rising, warnings."""
     merge_stats = windows[1] if windows else None
     report = {
@@ -453,8 +542,11 @@ def write_report(night: Night, resumed: dict[str, dict], landed: Landed, ingeste
         "resumed_runs": list(resumed),
         # The figures of each interrupted run this one finished (its lines are counted there, not here).
         "resumed": resumed,
-        "files": {"new": len(landed.plan.new), "changed": len(landed.plan.changed),
-                  "already_ingested": landed.plan.already_ingested},
+        "files": {
+            "new": len(landed.plan.new),
+            "changed": len(landed.plan.changed),
+            "already_ingested": landed.plan.already_ingested,
+        },
         "landing_entries": landed.entries,
         "recomputed": windows is not None,
         "touched_event_dates": sorted(d.isoformat() for d in plan.touched),
@@ -464,9 +556,13 @@ def write_report(night: Night, resumed: dict[str, dict], landed: Landed, ingeste
         "top_rising": sql_layer.top_rising(night.wh, night.as_of, night.config.top_rising),
         **checked,
         "config": cfg.to_dict(night.config),
-        "outputs": {"duckdb": str(night.wh.duckdb_path),
-                    **{name: str(night.wh.root / name) for name in ("events", "rejected", "engagement_daily",
-                                                                     "engagement_trailing", "profile_daily")}},
+        "outputs": {
+            "duckdb": str(night.wh.duckdb_path),
+            **{
+                name: str(night.wh.root / name)
+                for name in ("events", "rejected", "engagement_daily", "engagement_trailing", "profile_daily")
+            },
+        },
     }
     night.durations["total"] = time.perf_counter() - night.clock  # the flow's own work, without Prefect's
     report["durations_s"] = {k: round(v, 3) for k, v in night.durations.items()}
@@ -493,8 +589,9 @@ def write_radar_report(night: Night, report: dict) -> dict:
     path = write_page(night.wh.root)
     progress(f"radar report: {path}")
     durations = report["durations_s"] | {"radar_report": round(time.perf_counter() - clock, 3)}
-    return _save_report(night, report | {"outputs": report["outputs"] | {"radar_report": str(path)},
-                                         "durations_s": durations})
+    return _save_report(
+        night, report | {"outputs": report["outputs"] | {"radar_report": str(path)}, "durations_s": durations}
+    )
 
 
 def raise_on_warnings(night: Night, report: dict) -> dict:

@@ -47,25 +47,60 @@ class Source:
     options: tuple[Option, ...] = ()
 
 
-SOURCES: dict[str, Source] = {s.name: s for s in (
-    Source("x-api", "X API v2 response pages (twarc2 output, any client, filtered-stream lines, "
-                    "twarc2 flatten); time from __twarc.retrieved_at, else --observed-at", x_api.map_page),
-    Source("youtube-api", "YouTube Data API v3 channels.list / videos.list / playlistItems.list / "
-                          "search.list responses; counters need --observed-at", youtube.map_page),
-    Source("bluesky", "AppView getProfile(s) / getAuthorFeed / getLikes / getPosts responses and "
-                      "Jetstream JSONL; AppView counters need --observed-at", bluesky.map_page),
-    Source("csv", "any CSV/TSV of one kind, columns mapped to contract fields", None, (
-        Option("--platform", "platform of every row, lowercase (e.g. instagram)", required=True),
-        Option("--kind", f"what a row is: {' | '.join(csv_source.KINDS)}", required=True, choices=csv_source.KINDS),
-        Option("--map", "field=column[,field=column...]; repeatable; columns named like the field need "
-                        "no mapping. Fields: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in csv_source.FIELDS.items()),
-               repeat=True),
-        Option("--followers-sigfigs", "followers are rounded to N significant figures (sets followers_precision)",
-               type=int),
-        Option("--delimiter", "cell delimiter (default: tab for .tsv/.tab, else comma, or tab/semicolon when the "
-                              "header has no comma)"),
-    )),
-)}
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source(
+            "x-api",
+            "X API v2 response pages (twarc2 output, any client, filtered-stream lines, "
+            "twarc2 flatten); time from __twarc.retrieved_at, else --observed-at",
+            x_api.map_page,
+        ),
+        Source(
+            "youtube-api",
+            "YouTube Data API v3 channels.list / videos.list / playlistItems.list / "
+            "search.list responses; counters need --observed-at",
+            youtube.map_page,
+        ),
+        Source(
+            "bluesky",
+            "AppView getProfile(s) / getAuthorFeed / getLikes / getPosts responses and "
+            "Jetstream JSONL; AppView counters need --observed-at",
+            bluesky.map_page,
+        ),
+        Source(
+            "csv",
+            "any CSV/TSV of one kind, columns mapped to contract fields",
+            None,
+            (
+                Option("--platform", "platform of every row, lowercase (e.g. instagram)", required=True),
+                Option(
+                    "--kind",
+                    f"what a row is: {' | '.join(csv_source.KINDS)}",
+                    required=True,
+                    choices=csv_source.KINDS,
+                ),
+                Option(
+                    "--map",
+                    "field=column[,field=column...]; repeatable; columns named like the field need "
+                    "no mapping. Fields: "
+                    + "; ".join(f"{k}: {', '.join(v)}" for k, v in csv_source.FIELDS.items()),
+                    repeat=True,
+                ),
+                Option(
+                    "--followers-sigfigs",
+                    "followers are rounded to N significant figures (sets followers_precision)",
+                    type=int,
+                ),
+                Option(
+                    "--delimiter",
+                    "cell delimiter (default: tab for .tsv/.tab, else comma, or tab/semicolon when the "
+                    "header has no comma)",
+                ),
+            ),
+        ),
+    )
+}
 
 
 @dataclass
@@ -73,7 +108,7 @@ class ImportSummary:
     source: str
     inputs: list[str]
     output: str | None = None
-    lines: int = 0           # non-blank lines (or documents) read
+    lines: int = 0  # non-blank lines (or documents) read
     imported: int = 0
     skipped: Counter = field(default_factory=Counter)
     rejected: Counter = field(default_factory=Counter)
@@ -90,32 +125,49 @@ class ImportSummary:
             for reason, detail in items:
                 getattr(self, status)[reason] += 1
                 if len(self.examples) < EXAMPLES_KEPT:
-                    self.examples.append({"status": status, "reason": reason, "file": file, "line": line,
-                                          "detail": detail})
+                    self.examples.append(
+                        {"status": status, "reason": reason, "file": file, "line": line, "detail": detail}
+                    )
         self.events.update(e["event_type"] for e in out.events)
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "inputs": self.inputs, "output": self.output, "lines": self.lines,
-                "records": self.records, "imported": self.imported, "skipped": dict(sorted(self.skipped.items())),
-                "rejected": dict(sorted(self.rejected.items())), "events": dict(sorted(self.events.items())),
-                "events_written": sum(self.events.values()), "examples": self.examples}
+        return {
+            "source": self.source,
+            "inputs": self.inputs,
+            "output": self.output,
+            "lines": self.lines,
+            "records": self.records,
+            "imported": self.imported,
+            "skipped": dict(sorted(self.skipped.items())),
+            "rejected": dict(sorted(self.rejected.items())),
+            "events": dict(sorted(self.events.items())),
+            "events_written": sum(self.events.values()),
+            "examples": self.examples,
+        }
 
     def render(self) -> str:
-        rows = [f"import {self.source}: {len(self.inputs)} input(s), {self.lines:,} lines/pages, "
-                f"{self.records:,} records",
-                f"  imported  {self.imported:,}",
-                f"  skipped   {sum(self.skipped.values()):,}" + _reasons(self.skipped),
-                f"  rejected  {sum(self.rejected.values()):,}" + _reasons(self.rejected),
-                f"  events    {sum(self.events.values()):,}" + _reasons(self.events, 8),
-                f"  written   {self.output or 'nothing (no events)'}"]
-        rows += [f"  {x['status']} {x['file']}:{x['line']} {x['reason']} {x['detail']}"[:160]
-                 for x in self.examples if x["status"] == "rejected"][:8]
+        rows = [
+            f"import {self.source}: {len(self.inputs)} input(s), {self.lines:,} lines/pages, "
+            f"{self.records:,} records",
+            f"  imported  {self.imported:,}",
+            f"  skipped   {sum(self.skipped.values()):,}" + _reasons(self.skipped),
+            f"  rejected  {sum(self.rejected.values()):,}" + _reasons(self.rejected),
+            f"  events    {sum(self.events.values()):,}" + _reasons(self.events, 8),
+            f"  written   {self.output or 'nothing (no events)'}",
+        ]
+        rows += [
+            f"  {x['status']} {x['file']}:{x['line']} {x['reason']} {x['detail']}"[:160]
+            for x in self.examples
+            if x["status"] == "rejected"
+        ][:8]
         return "\n".join(rows)
 
 
 def _reasons(counter: Counter, top: int = 6) -> str:
     more = ", …" if len(counter) > top else ""
-    return ("  (" + ", ".join(f"{k} {v:,}" for k, v in counter.most_common(top)) + more + ")") if counter else ""
+    return (
+        ("  (" + ", ".join(f"{k} {v:,}" for k, v in counter.most_common(top)) + more + ")") if counter else ""
+    )
 
 
 def _dedupe(events: list[dict]) -> list[dict]:
@@ -180,8 +232,16 @@ def _observed_at(text: str) -> str:
     return utc_time(moment.isoformat())
 
 
-def run_import(source: str, out_dir: Path, inputs: list[str], *, observed_at: str | None = None,
-               json_summary: bool = False, echo: bool = False, **source_options) -> ImportSummary:
+def run_import(
+    source: str,
+    out_dir: Path,
+    inputs: list[str],
+    *,
+    observed_at: str | None = None,
+    json_summary: bool = False,
+    echo: bool = False,
+    **source_options,
+) -> ImportSummary:
     """Import `inputs` (paths, `.gz`, or `-` for stdin) into one contract file in `out_dir`.
 
     Raises ImportRefused (nothing written) on a usage error, a missing observation time or an
@@ -193,15 +253,20 @@ def run_import(source: str, out_dir: Path, inputs: list[str], *, observed_at: st
     allowed = {o.dest for o in spec.options}
     unknown = sorted(k for k, v in source_options.items() if k not in allowed and v not in (None, [], False))
     if unknown:
-        raise ImportRefused(f"{source} takes no option {', '.join('--' + u.replace('_', '-') for u in unknown)}")
+        raise ImportRefused(
+            f"{source} takes no option {', '.join('--' + u.replace('_', '-') for u in unknown)}"
+        )
     if observed_at is not None:
         observed_at = _observed_at(observed_at)
     check_inputs(inputs)
     if source == "csv":
         opts = csv_source.CsvOptions(
-            platform=source_options.get("platform"), kind=source_options.get("kind"),
+            platform=source_options.get("platform"),
+            kind=source_options.get("kind"),
             mapping=csv_source.parse_map(source_options.get("map")),
-            followers_sigfigs=source_options.get("followers_sigfigs"), observed_at=observed_at)
+            followers_sigfigs=source_options.get("followers_sigfigs"),
+            observed_at=observed_at,
+        )
         outcomes = lambda name: _csv_outcomes(opts, source_options.get("delimiter"), name, summary)  # noqa: E731
     else:
         outcomes = lambda name: _json_outcomes(spec, name, observed_at, summary)  # noqa: E731
@@ -220,8 +285,11 @@ def run_import(source: str, out_dir: Path, inputs: list[str], *, observed_at: st
         raise
     summary.output = str(path) if path else None
     if echo:
-        print(orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2).decode() if json_summary
-              else summary.render())
+        print(
+            orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2).decode()
+            if json_summary
+            else summary.render()
+        )
     return summary
 
 

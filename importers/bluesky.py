@@ -8,13 +8,31 @@ counters need --observed-at. Jetstream commits carry their own times.
 
 from __future__ import annotations
 
-from .core import (BadRecord, Outcome, count, follow_event, from_epoch_us, hashtags_in, ident, list_of,
-                   interaction_event, metrics_event, need_time, post_event, snapshot_event, sum_counts,
-                   utc_time)
+from .core import (
+    BadRecord,
+    Outcome,
+    count,
+    follow_event,
+    from_epoch_us,
+    hashtags_in,
+    ident,
+    interaction_event,
+    list_of,
+    metrics_event,
+    need_time,
+    post_event,
+    snapshot_event,
+    sum_counts,
+    utc_time,
+)
 
 PLATFORM = "bluesky"
-POST, LIKE, REPOST, FOLLOW = ("app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.feed.repost",
-                              "app.bsky.graph.follow")
+POST, LIKE, REPOST, FOLLOW = (
+    "app.bsky.feed.post",
+    "app.bsky.feed.like",
+    "app.bsky.feed.repost",
+    "app.bsky.graph.follow",
+)
 
 
 def _obj(value) -> dict:
@@ -47,11 +65,15 @@ def _post_fields(record: dict) -> dict:
     embed = _obj(record.get("embed"))
     etype = _type(embed)
     media = _type(embed.get("media")) if "recordWithMedia" in etype else etype
-    media_type = ("image" if "images" in media else "video" if "video" in media else
-                  "other" if media else "text")
-    return {"language": langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
-            "hashtags": list(dict.fromkeys(tags))[:1000] or hashtags_in(record.get("text")),
-            "mentions": list(dict.fromkeys(mentions))[:1000], "media_type": media_type}
+    media_type = (
+        "image" if "images" in media else "video" if "video" in media else "other" if media else "text"
+    )
+    return {
+        "language": langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
+        "hashtags": list(dict.fromkeys(tags))[:1000] or hashtags_in(record.get("text")),
+        "mentions": list(dict.fromkeys(mentions))[:1000],
+        "media_type": media_type,
+    }
 
 
 def _quoted_uri(record: dict) -> str | None:
@@ -85,11 +107,16 @@ def map_post_view(view: dict, observed_at: str | None) -> list[dict]:
     if uri is None or author is None or not record:
         raise BadRecord("missing_field", f"post view {uri}: uri, author.did and record are needed")
     events = post_record_events(uri, author, record, view.get("indexedAt"))
-    counters = dict(likes=count(view.get("likeCount")), comments=count(view.get("replyCount")),
-                    shares=sum_counts(count(view.get("repostCount")), count(view.get("quoteCount"))),
-                    saves=count(view.get("bookmarkCount")))
+    counters = dict(
+        likes=count(view.get("likeCount")),
+        comments=count(view.get("replyCount")),
+        shares=sum_counts(count(view.get("repostCount")), count(view.get("quoteCount"))),
+        saves=count(view.get("bookmarkCount")),
+    )
     if any(v is not None for v in counters.values()):
-        events.append(metrics_event(PLATFORM, uri, author, need_time(observed_at, f"Bluesky post {uri}"), **counters))
+        events.append(
+            metrics_event(PLATFORM, uri, author, need_time(observed_at, f"Bluesky post {uri}"), **counters)
+        )
     return events
 
 
@@ -101,10 +128,20 @@ def map_profile(view: dict, observed_at: str | None) -> Outcome:
     elif count(view.get("followersCount")) is None:
         out.skip("no_follower_count", did)  # profileViewBasic (embedded authors) carries no counts
     else:
-        out.add([snapshot_event(PLATFORM, did, need_time(observed_at, f"Bluesky profile {did}"),
-                                count(view["followersCount"]), following=count(view.get("followsCount")),
-                                media_count=count(view.get("postsCount")), handle=ident(view.get("handle")),
-                                display_name=ident(view.get("displayName")))])
+        out.add(
+            [
+                snapshot_event(
+                    PLATFORM,
+                    did,
+                    need_time(observed_at, f"Bluesky profile {did}"),
+                    count(view["followersCount"]),
+                    following=count(view.get("followsCount")),
+                    media_count=count(view.get("postsCount")),
+                    handle=ident(view.get("handle")),
+                    display_name=ident(view.get("displayName")),
+                )
+            ]
+        )
     return out
 
 
@@ -118,7 +155,13 @@ def map_feed_item(item: dict, observed_at: str | None) -> Outcome:
         if by is None or uri is None or author is None or not reason.get("indexedAt"):
             out.reject("missing_field", "repost without by.did, post.uri or indexedAt")
         else:
-            out.add([interaction_event(PLATFORM, "share", (by, uri), utc_time(reason["indexedAt"]), author, uri, by)])
+            out.add(
+                [
+                    interaction_event(
+                        PLATFORM, "share", (by, uri), utc_time(reason["indexedAt"]), author, uri, by
+                    )
+                ]
+            )
         return out
     if _type(post).endswith(("#notFoundPost", "#blockedPost")) or post.get("notFound") or post.get("blocked"):
         out.skip("deleted_or_blocked_post", str(post.get("uri")))
@@ -134,7 +177,13 @@ def map_like(like: dict, subject: str) -> Outcome:
     if actor is None or not time:
         out.reject("missing_field", "like without actor.did or createdAt")
     else:
-        out.add([interaction_event(PLATFORM, "like", (actor, subject), utc_time(time), did_of(subject), subject, actor)])
+        out.add(
+            [
+                interaction_event(
+                    PLATFORM, "like", (actor, subject), utc_time(time), did_of(subject), subject, actor
+                )
+            ]
+        )
     return out
 
 
@@ -241,5 +290,7 @@ def map_page(page, observed_at: str | None = None) -> Outcome:
     except BadRecord as exc:
         out.reject(exc.reason, exc.detail)
         return out
-    out.reject("unrecognized_page", "not a getProfile(s), getAuthorFeed, getLikes, getPosts or Jetstream record")
+    out.reject(
+        "unrecognized_page", "not a getProfile(s), getAuthorFeed, getLikes, getPosts or Jetstream record"
+    )
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 SCHEMA_VERSION = 2
 
@@ -32,7 +32,7 @@ class Outcome:
 
     events: list[dict] = field(default_factory=list)
     imported: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)   # (reason, detail)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (reason, detail)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (reason, detail)
 
     def add(self, events: list[dict]) -> None:
@@ -45,7 +45,7 @@ class Outcome:
     def reject(self, reason: str, detail: str = "") -> None:
         self.rejected.append((reason, detail))
 
-    def merge(self, other: "Outcome") -> "Outcome":
+    def merge(self, other: Outcome) -> Outcome:
         self.events += other.events
         self.imported += other.imported
         self.skipped += other.skipped
@@ -86,18 +86,20 @@ def utc_time(value) -> str:
     text = value.strip()
     try:
         if _DATE_ONLY.match(text):
-            moment = datetime.combine(date.fromisoformat(text), datetime.min.time(), timezone.utc)
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
         else:
             moment = datetime.fromisoformat(text.replace(" ", "T", 1) if " " in text[:11] else text)
     except ValueError:
         raise BadRecord("invalid_timestamp", text[:80]) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
     if moment.year < 1970:
         raise BadRecord("invalid_timestamp", text[:80])
-    base = (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-            f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}")  # strftime is 3x slower
+    base = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )  # strftime is 3x slower
     if moment.microsecond:
         base += f".{moment.microsecond:06d}".rstrip("0")
     return base + "Z"
@@ -107,7 +109,7 @@ def from_epoch_us(value) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRecord("invalid_timestamp", repr(value)[:80])
     try:
-        moment = datetime.fromtimestamp(value / 1_000_000, timezone.utc)
+        moment = datetime.fromtimestamp(value / 1_000_000, UTC)
     except (OverflowError, OSError, ValueError):
         raise BadRecord("invalid_timestamp", repr(value)[:80]) from None
     return utc_time(moment.isoformat())
@@ -163,15 +165,22 @@ def list_of(value) -> list:
 
 
 def base_event(platform: str, event_type: str, eid: str, time: str, profile_id: str, **fields) -> dict:
-    out = {"event_id": eid, "event_type": event_type, "event_time": time, "platform": platform,
-           "profile_id": profile_id, "schema_version": SCHEMA_VERSION}
+    out = {
+        "event_id": eid,
+        "event_type": event_type,
+        "event_time": time,
+        "platform": platform,
+        "profile_id": profile_id,
+        "schema_version": SCHEMA_VERSION,
+    }
     out.update({k: v for k, v in fields.items() if v is not None and v != []})
     return out
 
 
 def post_event(platform: str, post_id: str, profile_id: str, time: str, **fields) -> dict:
-    return base_event(platform, "post", event_id(platform, "post", post_id), time, profile_id,
-                      post_id=post_id, **fields)
+    return base_event(
+        platform, "post", event_id(platform, "post", post_id), time, profile_id, post_id=post_id, **fields
+    )
 
 
 def metrics_event(platform: str, post_id: str, profile_id: str, observed_at: str, **counters) -> dict | None:
@@ -179,25 +188,60 @@ def metrics_event(platform: str, post_id: str, profile_id: str, observed_at: str
     counters = {k: v for k, v in counters.items() if v is not None}
     if not counters:
         return None
-    return base_event(platform, "post_metrics", event_id(platform, "post_metrics", post_id, observed_at),
-                      observed_at, profile_id, post_id=post_id, **counters)
+    return base_event(
+        platform,
+        "post_metrics",
+        event_id(platform, "post_metrics", post_id, observed_at),
+        observed_at,
+        profile_id,
+        post_id=post_id,
+        **counters,
+    )
 
 
 def snapshot_event(platform: str, profile_id: str, observed_at: str, followers: int, **fields) -> dict:
-    return base_event(platform, "profile_snapshot",
-                      event_id(platform, "profile_snapshot", profile_id, observed_at),
-                      observed_at, profile_id, followers=followers, **fields)
+    return base_event(
+        platform,
+        "profile_snapshot",
+        event_id(platform, "profile_snapshot", profile_id, observed_at),
+        observed_at,
+        profile_id,
+        followers=followers,
+        **fields,
+    )
 
 
-def interaction_event(platform: str, kind: str, key: tuple[str, ...], time: str, profile_id: str,
-                      post_id: str, actor_id: str | None, **fields) -> dict:
-    return base_event(platform, kind, event_id(platform, kind, *key), time, profile_id,
-                      post_id=post_id, actor_id=actor_id, **fields)
+def interaction_event(
+    platform: str,
+    kind: str,
+    key: tuple[str, ...],
+    time: str,
+    profile_id: str,
+    post_id: str,
+    actor_id: str | None,
+    **fields,
+) -> dict:
+    return base_event(
+        platform,
+        kind,
+        event_id(platform, kind, *key),
+        time,
+        profile_id,
+        post_id=post_id,
+        actor_id=actor_id,
+        **fields,
+    )
 
 
 def follow_event(platform: str, profile_id: str, actor_id: str, time: str) -> dict:
-    return base_event(platform, "follow", event_id(platform, "follow", actor_id, profile_id), time,
-                      profile_id, actor_id=actor_id)
+    return base_event(
+        platform,
+        "follow",
+        event_id(platform, "follow", actor_id, profile_id),
+        time,
+        profile_id,
+        actor_id=actor_id,
+    )
 
 
 def sum_counts(*values: int | None) -> int | None:
@@ -222,5 +266,6 @@ def need_time(observed_at: str | None, what: str) -> str:
     if observed_at is None:
         raise MissingObservedAt(
             f"{what} has no retrieval time of its own; pass --observed-at (when the data was read, "
-            "e.g. the HTTP Date of the response) — an importer never uses 'now'")
+            "e.g. the HTTP Date of the response) — an importer never uses 'now'"
+        )
     return observed_at

@@ -10,23 +10,66 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .core import (BadRecord, ImportRefused, Outcome, count, follow_event, metrics_event, post_event,
-                   sigfig_precision, snapshot_event, utc_time)
+from .core import (
+    BadRecord,
+    ImportRefused,
+    Outcome,
+    count,
+    follow_event,
+    metrics_event,
+    post_event,
+    sigfig_precision,
+    snapshot_event,
+    utc_time,
+)
 
 KINDS = ("profile_snapshot", "post_metrics", "post", "follow")
 COUNTERS = ("likes", "comments", "shares", "saves", "views")
 # Fields a mapping may name per kind; `observed_at` is the snapshot time column, `posted_at` the
 # post's publish time, `followed_at` the follow's time.
 FIELDS = {
-    "profile_snapshot": ("profile_id", "observed_at", "followers", "following", "media_count",
-                         "followers_precision", "handle", "display_name", "country", "language"),
-    "post_metrics": ("profile_id", "post_id", "observed_at", *COUNTERS, "posted_at", "media_type",
-                     "hashtags", "mentions", "sponsored", "language"),
-    "post": ("profile_id", "post_id", "posted_at", "media_type", "hashtags", "mentions", "sponsored", "language"),
+    "profile_snapshot": (
+        "profile_id",
+        "observed_at",
+        "followers",
+        "following",
+        "media_count",
+        "followers_precision",
+        "handle",
+        "display_name",
+        "country",
+        "language",
+    ),
+    "post_metrics": (
+        "profile_id",
+        "post_id",
+        "observed_at",
+        *COUNTERS,
+        "posted_at",
+        "media_type",
+        "hashtags",
+        "mentions",
+        "sponsored",
+        "language",
+    ),
+    "post": (
+        "profile_id",
+        "post_id",
+        "posted_at",
+        "media_type",
+        "hashtags",
+        "mentions",
+        "sponsored",
+        "language",
+    ),
     "follow": ("profile_id", "actor_id", "followed_at"),
 }
-REQUIRED = {"profile_snapshot": ("profile_id", "followers"), "post_metrics": ("profile_id", "post_id"),
-            "post": ("profile_id", "post_id", "posted_at"), "follow": ("profile_id", "actor_id", "followed_at")}
+REQUIRED = {
+    "profile_snapshot": ("profile_id", "followers"),
+    "post_metrics": ("profile_id", "post_id"),
+    "post": ("profile_id", "post_id", "posted_at"),
+    "follow": ("profile_id", "actor_id", "followed_at"),
+}
 _PLATFORM = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
 _LIST_SPLIT = re.compile(r"[\s,;|]+")
 _TRUE, _FALSE = {"true", "yes", "y", "1", "t"}, {"false", "no", "n", "0", "f", ""}
@@ -47,8 +90,10 @@ class CsvOptions:
             raise ImportRefused(f"--kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         unknown = sorted(set(self.mapping) - set(FIELDS[self.kind]))
         if unknown:
-            raise ImportRefused(f"--map: {', '.join(unknown)} not a field of {self.kind} "
-                                f"(fields: {', '.join(FIELDS[self.kind])})")
+            raise ImportRefused(
+                f"--map: {', '.join(unknown)} not a field of {self.kind} "
+                f"(fields: {', '.join(FIELDS[self.kind])})"
+            )
         if self.followers_sigfigs is not None and self.followers_sigfigs < 1:
             raise ImportRefused("--followers-sigfigs must be at least 1")
 
@@ -76,14 +121,24 @@ def resolve_columns(header: list[str], opts: CsvOptions) -> dict[str, str]:
         if column.strip() in cols:
             resolved[name] = cols[column.strip()]
         elif name in opts.mapping:
-            raise ImportRefused(f"--map {name}={column}: no column {column!r} (header: {', '.join(header)[:200]})")
+            raise ImportRefused(
+                f"--map {name}={column}: no column {column!r} (header: {', '.join(header)[:200]})"
+            )
     missing = [n for n in REQUIRED[opts.kind] if n not in resolved]
     if missing:
-        raise ImportRefused(f"no column for {', '.join(missing)}; name it with --map field=column "
-                            f"(header: {', '.join(header)[:200]})")
-    if opts.kind in ("profile_snapshot", "post_metrics") and "observed_at" not in resolved and not opts.observed_at:
-        raise ImportRefused(f"{opts.kind} rows need an observation time: map a snapshot time column "
-                            "(--map observed_at=COLUMN) or pass --observed-at; an importer never uses 'now'")
+        raise ImportRefused(
+            f"no column for {', '.join(missing)}; name it with --map field=column "
+            f"(header: {', '.join(header)[:200]})"
+        )
+    if (
+        opts.kind in ("profile_snapshot", "post_metrics")
+        and "observed_at" not in resolved
+        and not opts.observed_at
+    ):
+        raise ImportRefused(
+            f"{opts.kind} rows need an observation time: map a snapshot time column "
+            "(--map observed_at=COLUMN) or pass --observed-at; an importer never uses 'now'"
+        )
     if opts.kind == "post_metrics" and not any(c in resolved for c in COUNTERS):
         raise ImportRefused(f"post_metrics needs at least one counter column ({', '.join(COUNTERS)})")
     return resolved
@@ -101,7 +156,7 @@ def _count(text: str | None) -> tuple[int | None, int | None]:
     exp, decimals = _EXP[m.group(3).lower()], len(m.group(2) or "")
     if decimals > exp:
         raise BadRecord("invalid_number", text[:40])
-    return int(round(float(m.group(1)) * 10 ** exp)), 10 ** (exp - decimals)
+    return int(round(float(m.group(1)) * 10**exp)), 10 ** (exp - decimals)
 
 
 def _list(text: str | None) -> list[str] | None:
@@ -121,8 +176,19 @@ def _bool(text: str | None) -> bool | None:
     raise BadRecord("invalid_value", f"sponsored={text[:20]!r}")
 
 
-_MEDIA = {"photo": "image", "picture": "image", "carousel": "other", "carousel_album": "other", "album": "other",
-          "short": "video", "shorts": "video", "clip": "reel", "reels": "reel", "status": "text", "tweet": "text"}
+_MEDIA = {
+    "photo": "image",
+    "picture": "image",
+    "carousel": "other",
+    "carousel_album": "other",
+    "album": "other",
+    "short": "video",
+    "shorts": "video",
+    "clip": "reel",
+    "reels": "reel",
+    "status": "text",
+    "tweet": "text",
+}
 MEDIA_TYPES = ("image", "video", "reel", "story", "text", "other")
 
 
@@ -170,22 +236,42 @@ def _row_events(get, opts: CsvOptions) -> list[dict]:
         if precision == 0:
             raise BadRecord("invalid_value", "followers_precision must be at least 1")
         country = get("country")
-        return [snapshot_event(platform, profile, observed, followers, followers_precision=precision,
-                               following=count(get("following")), media_count=count(get("media_count")),
-                               handle=get("handle"), display_name=get("display_name"),
-                               country=country.upper() if country and len(country) == 2 else None,
-                               language=get("language"))]
+        return [
+            snapshot_event(
+                platform,
+                profile,
+                observed,
+                followers,
+                followers_precision=precision,
+                following=count(get("following")),
+                media_count=count(get("media_count")),
+                handle=get("handle"),
+                display_name=get("display_name"),
+                country=country.upper() if country and len(country) == 2 else None,
+                language=get("language"),
+            )
+        ]
     post_id = get("post_id")
     events = []
     if get("posted_at"):
-        events.append(post_event(platform, post_id, profile, utc_time(get("posted_at")),
-                                 media_type=_media_type(get("media_type")), hashtags=_list(get("hashtags")),
-                                 mentions=_list(get("mentions")), sponsored=_bool(get("sponsored")),
-                                 language=get("language")))
+        events.append(
+            post_event(
+                platform,
+                post_id,
+                profile,
+                utc_time(get("posted_at")),
+                media_type=_media_type(get("media_type")),
+                hashtags=_list(get("hashtags")),
+                mentions=_list(get("mentions")),
+                sponsored=_bool(get("sponsored")),
+                language=get("language"),
+            )
+        )
     if kind == "post_metrics":
-        metrics = metrics_event(platform, post_id, profile, observed, **{c: _count(get(c))[0] for c in COUNTERS})
+        metrics = metrics_event(
+            platform, post_id, profile, observed, **{c: _count(get(c))[0] for c in COUNTERS}
+        )
         if metrics is None and not events:
             raise BadRecord("missing_field", "no counter in this row")
         events += [metrics] if metrics else []
     return events
-

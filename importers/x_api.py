@@ -7,8 +7,21 @@ find a referenced tweet's author (twarc's `ensure_flattened` idea), not records 
 
 from __future__ import annotations
 
-from .core import (BadRecord, Outcome, count, hashtags_in, ident, list_of, interaction_event, metrics_event,
-                   need_time, post_event, snapshot_event, sum_counts, utc_time)
+from .core import (
+    BadRecord,
+    Outcome,
+    count,
+    hashtags_in,
+    ident,
+    interaction_event,
+    list_of,
+    metrics_event,
+    need_time,
+    post_event,
+    snapshot_event,
+    sum_counts,
+    utc_time,
+)
 
 PLATFORM = "x"
 
@@ -47,15 +60,24 @@ def _mentions(tweet: dict) -> list[str]:
 def _hashtags(tweet: dict) -> list[str]:
     # A long post's full text and entities are in note_tweet; `text` holds only the first 280 chars.
     note = tweet.get("note_tweet") if isinstance(tweet.get("note_tweet"), dict) else {}
-    ents = note.get("entities") if isinstance(note.get("entities"), dict) else \
-        tweet.get("entities") if isinstance(tweet.get("entities"), dict) else {}
+    ents = (
+        note.get("entities")
+        if isinstance(note.get("entities"), dict)
+        else tweet.get("entities")
+        if isinstance(tweet.get("entities"), dict)
+        else {}
+    )
     tags = [h.get("tag") for h in list_of(ents.get("hashtags")) if isinstance(h, dict)]
     tags = [t for t in tags if isinstance(t, str) and t]
     return tags[:1000] if tags else hashtags_in(tweet.get("text"))
 
 
 def _media_type(tweet: dict, media_by_key: dict) -> str | None:
-    keys = (tweet.get("attachments") or {}).get("media_keys") if isinstance(tweet.get("attachments"), dict) else None
+    keys = (
+        (tweet.get("attachments") or {}).get("media_keys")
+        if isinstance(tweet.get("attachments"), dict)
+        else None
+    )
     if not keys:
         return "text"
     kinds = {media_by_key.get(k) for k in keys if isinstance(k, str)}
@@ -91,7 +113,9 @@ def map_tweet(tweet: dict, tweets: dict, media: dict, observed_at: str | None) -
         return out
     author = ident(tweet.get("author_id"))
     if author is None or not tweet.get("created_at"):
-        out.reject("missing_field", f"tweet {tid}: author_id and created_at are needed (request tweet.fields)")
+        out.reject(
+            "missing_field", f"tweet {tid}: author_id and created_at are needed (request tweet.fields)"
+        )
         return out
     created = utc_time(tweet["created_at"])
     refs = _references(tweet)
@@ -107,9 +131,18 @@ def map_tweet(tweet: dict, tweets: dict, media: dict, observed_at: str | None) -
         events.append(interaction_event(PLATFORM, "share", (tid,), created, target, orig, author))
         out.add(events)
         return out
-    events.append(post_event(PLATFORM, tid, author, created, language=_language(tweet.get("lang")),
-                             hashtags=_hashtags(tweet), mentions=_mentions(tweet),
-                             media_type=_media_type(tweet, media)))
+    events.append(
+        post_event(
+            PLATFORM,
+            tid,
+            author,
+            created,
+            language=_language(tweet.get("lang")),
+            hashtags=_hashtags(tweet),
+            mentions=_mentions(tweet),
+            media_type=_media_type(tweet, media),
+        )
+    )
     if "replied_to" in refs:
         parent = refs["replied_to"]
         target = _target_author(parent, tweets, tweet.get("in_reply_to_user_id"))
@@ -123,10 +156,16 @@ def map_tweet(tweet: dict, tweets: dict, media: dict, observed_at: str | None) -
     pm = tweet.get("public_metrics")
     if isinstance(pm, dict):
         metrics = metrics_event(
-            PLATFORM, tid, author, need_time(observed_at, f"X page with tweet {tid}"),
-            likes=count(pm.get("like_count")), comments=count(pm.get("reply_count")),
+            PLATFORM,
+            tid,
+            author,
+            need_time(observed_at, f"X page with tweet {tid}"),
+            likes=count(pm.get("like_count")),
+            comments=count(pm.get("reply_count")),
             shares=sum_counts(count(pm.get("retweet_count")), count(pm.get("quote_count"))),
-            saves=count(pm.get("bookmark_count")), views=count(pm.get("impression_count")))
+            saves=count(pm.get("bookmark_count")),
+            views=count(pm.get("impression_count")),
+        )
         if metrics:
             events.append(metrics)
     out.add(events)
@@ -147,9 +186,20 @@ def map_user(user: dict, observed_at: str | None) -> Outcome:
     if followers is None:
         out.skip("no_follower_count", f"user {uid}: request user.fields=public_metrics")
         return out
-    out.add([snapshot_event(PLATFORM, uid, need_time(observed_at, f"X page with user {uid}"), followers,
-                            following=count(pm.get("following_count")), media_count=count(pm.get("tweet_count")),
-                            handle=ident(user.get("username")), display_name=ident(user.get("name")))])
+    out.add(
+        [
+            snapshot_event(
+                PLATFORM,
+                uid,
+                need_time(observed_at, f"X page with user {uid}"),
+                followers,
+                following=count(pm.get("following_count")),
+                media_count=count(pm.get("tweet_count")),
+                handle=ident(user.get("username")),
+                display_name=ident(user.get("name")),
+            )
+        ]
+    )
     return out
 
 
@@ -181,9 +231,18 @@ def map_page(page: dict, observed_at: str | None = None) -> Outcome:
         return out
     if "data" not in page and "id" in page and ("text" in page or "username" in page):
         # twarc2 flatten output: one tweet per line with its expansions inlined.
-        page = {"data": [page], "includes": {"users": [page["author"]] if isinstance(page.get("author"), dict) else [],
-                "tweets": [r for r in list_of(page.get("referenced_tweets")) if isinstance(r, dict) and "author_id" in r]},
-                "__twarc": page.get("__twarc")}
+        page = {
+            "data": [page],
+            "includes": {
+                "users": [page["author"]] if isinstance(page.get("author"), dict) else [],
+                "tweets": [
+                    r
+                    for r in list_of(page.get("referenced_tweets"))
+                    if isinstance(r, dict) and "author_id" in r
+                ],
+            },
+            "__twarc": page.get("__twarc"),
+        }
     try:
         observed_at = page_observed_at(page, observed_at)
     except BadRecord as exc:
@@ -194,7 +253,11 @@ def map_page(page: dict, observed_at: str | None = None) -> Outcome:
     data = [data] if isinstance(data, dict) else data if isinstance(data, list) else []
     includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
     inc_tweets = [t for t in list_of(includes.get("tweets")) if isinstance(t, dict)]
-    tweets = {ident(t.get("id")): t for t in inc_tweets + [d for d in data if isinstance(d, dict)] if ident(t.get("id"))}
+    tweets = {
+        ident(t.get("id")): t
+        for t in inc_tweets + [d for d in data if isinstance(d, dict)]
+        if ident(t.get("id"))
+    }
     media = {m.get("media_key"): m.get("type") for m in list_of(includes.get("media")) if isinstance(m, dict)}
     out = Outcome()
     for item in data:

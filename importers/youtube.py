@@ -6,8 +6,20 @@ skipped record. Responses carry no retrieval time, so observations need --observ
 
 from __future__ import annotations
 
-from .core import (BadRecord, Outcome, count, hashtags_in, ident, list_of, metrics_event, need_time, post_event,
-                   sigfig_precision, snapshot_event, utc_time)
+from .core import (
+    BadRecord,
+    Outcome,
+    count,
+    hashtags_in,
+    ident,
+    list_of,
+    metrics_event,
+    need_time,
+    post_event,
+    sigfig_precision,
+    snapshot_event,
+    utc_time,
+)
 
 PLATFORM = "youtube"
 # YouTube shows subscriber counts rounded down to three significant figures (since 2019).
@@ -29,14 +41,29 @@ def map_channel(item: dict, observed_at: str | None) -> Outcome:
         out.skip("hidden_subscriber_count" if stats else "no_statistics", cid)
         return out
     followers = count(stats.get("subscriberCount"))
-    country = snippet.get("country") if isinstance(snippet.get("country"), str) and len(snippet["country"]) == 2 else None
+    country = (
+        snippet.get("country")
+        if isinstance(snippet.get("country"), str) and len(snippet["country"]) == 2
+        else None
+    )
     lang = snippet.get("defaultLanguage") if isinstance(snippet.get("defaultLanguage"), str) else None
     handle = snippet.get("customUrl") if isinstance(snippet.get("customUrl"), str) else None
-    out.add([snapshot_event(PLATFORM, cid, need_time(observed_at, f"YouTube channel {cid}"), followers,
-                            followers_precision=sigfig_precision(followers, SUBSCRIBER_SIGFIGS),
-                            media_count=count(stats.get("videoCount")), handle=handle,
-                            display_name=ident(snippet.get("title")), country=country and country.upper(),
-                            language=lang)])
+    out.add(
+        [
+            snapshot_event(
+                PLATFORM,
+                cid,
+                need_time(observed_at, f"YouTube channel {cid}"),
+                followers,
+                followers_precision=sigfig_precision(followers, SUBSCRIBER_SIGFIGS),
+                media_count=count(stats.get("videoCount")),
+                handle=handle,
+                display_name=ident(snippet.get("title")),
+                country=country and country.upper(),
+                language=lang,
+            )
+        ]
+    )
     return out
 
 
@@ -44,10 +71,16 @@ def _video_post(video_id: str, channel: str, published: str, snippet: dict, item
     lang = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
     # part=paidProductPlacementDetails: the creator declared a paid promotion.
     paid = _obj(_obj(item).get("paidProductPlacementDetails")).get("hasPaidProductPlacement")
-    return post_event(PLATFORM, video_id, channel, utc_time(published), media_type="video",
-                      sponsored=paid if isinstance(paid, bool) else None,
-                      hashtags=hashtags_in(snippet.get("title"), snippet.get("description")),
-                      language=lang if isinstance(lang, str) and lang and lang != "zxx" else None)
+    return post_event(
+        PLATFORM,
+        video_id,
+        channel,
+        utc_time(published),
+        media_type="video",
+        sponsored=paid if isinstance(paid, bool) else None,
+        hashtags=hashtags_in(snippet.get("title"), snippet.get("description")),
+        language=lang if isinstance(lang, str) and lang and lang != "zxx" else None,
+    )
 
 
 def map_video(item: dict, observed_at: str | None) -> Outcome:
@@ -55,15 +88,24 @@ def map_video(item: dict, observed_at: str | None) -> Outcome:
     vid, snippet, stats = ident(item.get("id")), _obj(item.get("snippet")), _obj(item.get("statistics"))
     channel = ident(snippet.get("channelId"))
     if vid is None or channel is None or not snippet.get("publishedAt"):
-        out.reject("missing_field", f"video {vid}: id, snippet.channelId and snippet.publishedAt are needed "
-                                    "(request part=snippet,statistics)")
+        out.reject(
+            "missing_field",
+            f"video {vid}: id, snippet.channelId and snippet.publishedAt are needed "
+            "(request part=snippet,statistics)",
+        )
         return out
     events = [_video_post(vid, channel, snippet["publishedAt"], snippet, item)]
     if stats:
         # likeCount is absent when the owner hides likes, commentCount when comments are off: absent, not 0.
-        metrics = metrics_event(PLATFORM, vid, channel, need_time(observed_at, f"YouTube video {vid}"),
-                                views=count(stats.get("viewCount")), likes=count(stats.get("likeCount")),
-                                comments=count(stats.get("commentCount")))
+        metrics = metrics_event(
+            PLATFORM,
+            vid,
+            channel,
+            need_time(observed_at, f"YouTube video {vid}"),
+            views=count(stats.get("viewCount")),
+            likes=count(stats.get("likeCount")),
+            comments=count(stats.get("commentCount")),
+        )
         if metrics:
             events.append(metrics)
     out.add(events)
@@ -139,11 +181,15 @@ def map_page(page, observed_at: str | None = None) -> Outcome:
     if isinstance(page.get("error"), dict):
         err = page["error"]
         reasons = [e.get("reason") for e in list_of(err.get("errors")) if isinstance(e, dict)]
-        out.skip(f"api_error:{reasons[0] if reasons and isinstance(reasons[0], str) else err.get('code')}",
-                 str(err.get("message", ""))[:200])
+        out.skip(
+            f"api_error:{reasons[0] if reasons and isinstance(reasons[0], str) else err.get('code')}",
+            str(err.get("message", ""))[:200],
+        )
         return out
     if "items" not in page:
-        if isinstance(page.get("kind"), str) and page["kind"] in _ITEM_MAPPERS:  # a single resource saved on its own
+        if (
+            isinstance(page.get("kind"), str) and page["kind"] in _ITEM_MAPPERS
+        ):  # a single resource saved on its own
             return map_item(page, observed_at)
         out.reject("unrecognized_page", "no items")
         return out

@@ -41,7 +41,7 @@ class DedupStats:
     duplicates: int = 0  # new valid lines whose event was already accepted (this run or earlier)
     conflicting_duplicates: int = 0  # copies whose payload differs from the kept copy
 
-    def __add__(self, other: "DedupStats") -> "DedupStats":
+    def __add__(self, other: DedupStats) -> DedupStats:
         return DedupStats(
             self.accepted + other.accepted,
             self.duplicates + other.duplicates,

@@ -15,9 +15,9 @@ import hashlib
 import os
 import stat as stat_mod
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from schemas.events import LANDING_SUFFIXES
 
@@ -58,14 +58,17 @@ class LandingScan:
             "hidden": self.hidden,
             "ignored": self.ignored,
             "unknown": self.unknown,
-            ("skipped_unreadable" if skip_unreadable else "unreadable"):
-                [f"{rel}: {why}" for rel, why in self.unreadable],
+            ("skipped_unreadable" if skip_unreadable else "unreadable"): [
+                f"{rel}: {why}" for rel, why in self.unreadable
+            ],
         }
 
     def problems(self, skip_unreadable: bool) -> list[str]:
         """What fails the run: unknown files always, unreadable entries unless skipped."""
-        found = [f"{rel}: not a contract file (*.jsonl, *.ndjson, optionally .gz) and not ignored"
-                 for rel in self.unknown]
+        found = [
+            f"{rel}: not a contract file (*.jsonl, *.ndjson, optionally .gz) and not ignored"
+            for rel in self.unknown
+        ]
         if not skip_unreadable:
             found += [f"{rel}: {why}" for rel, why in self.unreadable]
         return found
@@ -74,14 +77,20 @@ class LandingScan:
         found = self.problems(skip_unreadable)
         if found:
             shown = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
-            raise LandingProblems(f"landing directory {landing_dir}: {len(found)} entr{'y' if len(found) == 1 else 'ies'} "
-                                  f"not accounted for (configure ignored_landing_patterns or "
-                                  f"skip_unreadable_landing): {shown}")
+            raise LandingProblems(
+                f"landing directory {landing_dir}: {len(found)} entr{'y' if len(found) == 1 else 'ies'} "
+                f"not accounted for (configure ignored_landing_patterns or "
+                f"skip_unreadable_landing): {shown}"
+            )
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat_mod.S_ISFIFO, "a FIFO"), (stat_mod.S_ISSOCK, "a socket"),
-                       (stat_mod.S_ISCHR, "a character device"), (stat_mod.S_ISBLK, "a block device")):
+    for test, name in (
+        (stat_mod.S_ISFIFO, "a FIFO"),
+        (stat_mod.S_ISSOCK, "a socket"),
+        (stat_mod.S_ISCHR, "a character device"),
+        (stat_mod.S_ISBLK, "a block device"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -99,7 +108,9 @@ def scan(landing_dir: Path, ignored_patterns: tuple[str, ...] = ()) -> LandingSc
     except LandingUnreadable:
         raise
     except OSError as exc:
-        raise LandingUnreadable(f"landing directory {landing_dir} cannot be read: {exc.strerror or exc}") from None
+        raise LandingUnreadable(
+            f"landing directory {landing_dir} cannot be read: {exc.strerror or exc}"
+        ) from None
     result = LandingScan()
 
     def walk(directory: Path, rel: str, ancestors: frozenset) -> None:
@@ -184,14 +195,18 @@ def _gunzip(path: str, piece: int = 1 << 16) -> Iterator[bytes]:
                 if d is not None:
                     raise CorruptFile(offset, "the file ends before the end of its compressed stream")
                 return
-            if d is None:  # a new member starts here (zero padding after the last one is allowed, as gzip does)
+            if (
+                d is None
+            ):  # a new member starts here (zero padding after the last one is allowed, as gzip does)
                 if not data.strip(b"\x00"):
                     offset += len(data)
                     continue
                 if len(data) < 2:
                     data += f.read(piece)
                 if data[:2] != _GZIP_MAGIC:
-                    raise CorruptFile(offset, "not gzip data" if offset == 0 else "trailing bytes that are not gzip data")
+                    raise CorruptFile(
+                        offset, "not gzip data" if offset == 0 else "trailing bytes that are not gzip data"
+                    )
                 d = zlib.decompressobj(wbits=31)
             saved = d.copy()
             try:
@@ -200,7 +215,7 @@ def _gunzip(path: str, piece: int = 1 << 16) -> Iterator[bytes]:
                 # Find the exact byte: feed the piece again one byte at a time (only once, at the damage).
                 for i in range(len(data)):
                     try:
-                        out = saved.decompress(data[i:i + 1])
+                        out = saved.decompress(data[i : i + 1])
                     except zlib.error:
                         if out:
                             yield out
@@ -257,14 +272,14 @@ def iter_blocks(path: str, block_bytes: int = 8 << 20) -> Iterator[tuple[int, li
             chunk = next(chunks, b"")
         except CorruptFile as exc:
             if first and tail.startswith(_BOM):
-                tail = tail[len(_BOM):]
+                tail = tail[len(_BOM) :]
             raise CorruptFile(exc.offset, exc.reason, number, tail) from None
         data = tail + chunk
         if first:  # a BOM is only known once 3 bytes are in
             if len(data) < len(_BOM) and chunk:
                 tail = data
                 continue
-            data, first = data[len(_BOM):] if data.startswith(_BOM) else data, False
+            data, first = data[len(_BOM) :] if data.startswith(_BOM) else data, False
         if not chunk:  # end of file: the last line needs no terminator
             lines = data.split(b"\n")
             if lines[-1] == b"":
@@ -276,7 +291,7 @@ def iter_blocks(path: str, block_bytes: int = 8 << 20) -> Iterator[tuple[int, li
         if cut < 0:
             tail = data
             continue
-        lines, tail = data[:cut].split(b"\n"), data[cut + 1:]
+        lines, tail = data[:cut].split(b"\n"), data[cut + 1 :]
         if b"\r" in data:
             lines = _strip_cr(lines)
         yield number, lines

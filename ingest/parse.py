@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import orjson
 
@@ -23,9 +23,7 @@ from schemas import events as contract
 from schemas.units import US_PER_S, to_us
 
 # RFC 3339 date-time; the offset group is optional here only to tell "naive" from "garbage".
-_RFC3339 = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$"
-)
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
 _ID_FIELDS = ("event_id", "event_type", "event_time", "platform", "profile_id")
 _CONTROL = re.compile(f"[{contract.CONTROL_CHARS}]")
 _COMMON = {f.name: f for f in contract.COMMON_FIELDS}
@@ -33,9 +31,22 @@ _COMMON = {f.name: f for f in contract.COMMON_FIELDS}
 # Column order of a parsed event row: the v1 columns, then the v2 ones, then payload_hash.
 # Matches schemas.datasets.EVENTS minus lineage columns (tables.events_from_columns maps by name).
 V1_COLUMNS = (
-    "platform", "event_id", "event_type", "event_time", "profile_id", "schema_version",
-    "post_id", "actor_id", "reply_to", "media_type", "hashtags", "mentions", "sponsored",
-    "followers", "following", "media_count",
+    "platform",
+    "event_id",
+    "event_type",
+    "event_time",
+    "profile_id",
+    "schema_version",
+    "post_id",
+    "actor_id",
+    "reply_to",
+    "media_type",
+    "hashtags",
+    "mentions",
+    "sponsored",
+    "followers",
+    "following",
+    "media_count",
 )
 V2_COLUMNS = (*contract.POST_COUNTERS, "followers_precision", "handle", "display_name", "country", "language")
 PAYLOAD_COLUMNS = V1_COLUMNS + V2_COLUMNS
@@ -93,7 +104,10 @@ def _string(obj: dict, name: str, required: bool) -> str | None:
 
 def _check_text(name: str, value: str) -> str:
     # 4 UTF-8 bytes a character at most: only long strings need encoding to be measured.
-    if len(value) > contract.STRING_MAX_BYTES // 4 and len(value.encode("utf-8", "surrogatepass")) > contract.STRING_MAX_BYTES:
+    if (
+        len(value) > contract.STRING_MAX_BYTES // 4
+        and len(value.encode("utf-8", "surrogatepass")) > contract.STRING_MAX_BYTES
+    ):
         raise _Invalid("oversized_field", f"{name} is longer than {contract.STRING_MAX_BYTES} bytes")
     return value
 
@@ -226,8 +240,11 @@ def payload_text(row: tuple) -> str:
     parse_block builds the same text with Arrow kernels."""
     v1 = len(V1_COLUMNS)
     text = FIELD_SEP.join(NULL_MARK if value is None else _value_text(value) for value in row[:v1])
-    return text + "".join(f"{FIELD_SEP}{name}={_value_text(value)}"
-                          for name, value in zip(V2_COLUMNS, row[v1:]) if value is not None)
+    return text + "".join(
+        f"{FIELD_SEP}{name}={_value_text(value)}"
+        for name, value in zip(V2_COLUMNS, row[v1:])
+        if value is not None
+    )
 
 
 DEFAULT_MIN_EVENT_US = _default_min_event_us()

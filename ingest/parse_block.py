@@ -12,7 +12,6 @@ tests/pipelines/test_parse_block.py checks that on a fuzzed corpus.
 from __future__ import annotations
 
 import hashlib
-from schemas.units import US_PER_S
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +21,7 @@ import pyarrow.json as pj
 
 from ingest import parse, tables
 from schemas import events as contract
+from schemas.units import US_PER_S
 
 # The JSON reader gets pieces of this many lines (small pieces measured as fast as big ones). A
 # piece that fails to read is split in two until pieces of MIN_PIECE_LINES go per line: one bad
@@ -29,8 +29,14 @@ from schemas import events as contract
 PIECE_LINES = 2048
 MIN_PIECE_LINES = 16
 
-_JSON_TYPES = {"id": pa.string(), "string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_(),
-               "string_list": pa.list_(pa.string()), "timestamp": pa.string()}
+_JSON_TYPES = {
+    "id": pa.string(),
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "boolean": pa.bool_(),
+    "string_list": pa.list_(pa.string()),
+    "timestamp": pa.string(),
+}
 _FIELDS = {f.name: f for f in contract.COMMON_FIELDS}
 for _type_fields in contract.TYPE_FIELDS.values():
     _FIELDS.update({f.name: f for f in _type_fields})
@@ -44,8 +50,10 @@ _READ_OPTIONS = pj.ReadOptions(use_threads=False, block_size=16 << 20)
 # The layout nearly every producer writes (upper-case T and Z, at most 6 fraction digits, year
 # 1970 or later): Arrow's ISO-8601 cast reads it exactly as Python does, or fails the whole
 # array (2026-02-30), and then `_event_us_by_parts` decides value by value.
-_COMMON_TIMESTAMP = (r"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
-                     r"(Z|[+-][0-9]{2}:[0-9]{2})$")
+_COMMON_TIMESTAMP = (
+    r"^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
 # Control characters in an id (RE2 syntax of contract.CONTROL_CHARS).
 _CONTROL = r"[\x00-\x1f\x7f-\x{9f}]"
 # Which event types carry each payload column (parse_line drops a field its type does not carry).
@@ -56,8 +64,10 @@ for _event_type, _type_fields in contract.TYPE_FIELDS.items():
 
 # RFC 3339 with an offset, ASCII digits only (Python's \d in parse.py also takes other scripts'
 # digits: those lines go per line).
-_TIMESTAMP = (r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<h>[0-9]{2}):(?P<m>[0-9]{2}):(?P<s>[0-9]{2})"
-              r"(?P<frac>\.[0-9]+)?(?P<off>[Zz]|[+-][0-9]{2}:[0-9]{2})$")
+_TIMESTAMP = (
+    r"^(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<h>[0-9]{2}):(?P<m>[0-9]{2}):(?P<s>[0-9]{2})"
+    r"(?P<frac>\.[0-9]+)?(?P<off>[Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
 
 
 @dataclass
@@ -67,8 +77,9 @@ class BlockResult:
     blank: int = 0
 
 
-def parse_block(lines: list[bytes], first_number: int, ingest_us: int, source_file: str,
-                min_event_us: int | None = None) -> BlockResult:
+def parse_block(
+    lines: list[bytes], first_number: int, ingest_us: int, source_file: str, min_event_us: int | None = None
+) -> BlockResult:
     """Lines of `source_file` (terminators stripped) numbered from `first_number` -> events, rejects, blanks.
     min_event_us: as parse.parse_line (default Config.min_event_time)."""
     if min_event_us is None:
@@ -79,7 +90,7 @@ def parse_block(lines: list[bytes], first_number: int, ingest_us: int, source_fi
     read: list[tuple[pa.RecordBatch, list[int]]] = []
     slow: list[int] = []
     for start in range(0, len(candidates), PIECE_LINES):
-        _read_piece(lines, candidates[start:start + PIECE_LINES], read, slow)
+        _read_piece(lines, candidates[start : start + PIECE_LINES], read, slow)
     parts = []
     if read:
         table = pa.Table.from_batches([batch for batch, _ in read]).combine_chunks().to_batches()[0]
@@ -87,7 +98,9 @@ def parse_block(lines: list[bytes], first_number: int, ingest_us: int, source_fi
         event_us, ok = _checked(table, ingest_us, min_event_us)
         if pc.any(ok).as_py():
             columns = _typed_columns(table.filter(ok), event_us.filter(ok))
-            parts.append(tables.events_from_columns(columns, source_file, pc.add(index.filter(ok), first_number)))
+            parts.append(
+                tables.events_from_columns(columns, source_file, pc.add(index.filter(ok), first_number))
+            )
         slow += index.filter(pc.invert(ok)).to_pylist()
     others = np.setdiff1d(np.arange(len(lines)), np.asarray(candidates, dtype=np.int64), assume_unique=True)
     rows, row_lines, rejects, blank = [], [], [], 0
@@ -151,7 +164,9 @@ def _items_ok(column) -> pa.Array:
     bad_item = pc.fill_null(pc.greater(pc.binary_length(flat), contract.STRING_MAX_BYTES), True)
     bad = np.zeros(len(column), dtype=bool)
     bad[parents.filter(bad_item).to_numpy()] = True
-    too_long = pc.fill_null(pc.greater(pc.list_value_length(column), contract.LIST_MAX_ITEMS), False).to_numpy(zero_copy_only=False)
+    too_long = pc.fill_null(
+        pc.greater(pc.list_value_length(column), contract.LIST_MAX_ITEMS), False
+    ).to_numpy(zero_copy_only=False)
     return pa.array(~(bad | too_long))
 
 
@@ -194,7 +209,9 @@ def _event_us_by_parts(times: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Like _event_us for any RFC 3339 layout, value by value (slower: regex groups, strftime)."""
     parts = pc.extract_regex(pc.fill_null(times, ""), _TIMESTAMP)
     matched = pc.is_valid(parts)
-    parts = pc.fill_null(parts, pa.scalar({n: "" for n in ("date", "h", "m", "s", "frac", "off")}, parts.type))
+    parts = pc.fill_null(
+        parts, pa.scalar({n: "" for n in ("date", "h", "m", "s", "frac", "off")}, parts.type)
+    )
 
     def number(name, start=0, stop=None):
         text = pc.utf8_slice_codeunits(parts.field(name), start, stop)  # '' for no match or a 'Z' offset
@@ -209,12 +226,16 @@ def _event_us_by_parts(times: pa.Array) -> tuple[pa.Array, pa.Array]:
     zulu = pc.is_in(off, pa.array(["Z", "z", ""]))
     off_h, off_m = number("off", 1, 3), number("off", 4, 6)
     sign = pc.if_else(pc.starts_with(off, "-"), -1, 1)
-    offset_s = pc.if_else(zulu, 0, pc.multiply(sign, pc.add(pc.multiply(off_h, 3600), pc.multiply(off_m, 60))))
+    offset_s = pc.if_else(
+        zulu, 0, pc.multiply(sign, pc.add(pc.multiply(off_h, 3600), pc.multiply(off_m, 60)))
+    )
     # fraction: '.' + digits, truncated to microseconds like parse_timestamp_us
     frac_digits = pc.utf8_slice_codeunits(parts.field("frac"), 1, 7)
     frac_us = pc.cast(pc.utf8_rpad(frac_digits, 6, "0"), pa.int64())
-    seconds = pc.add(pc.cast(pc.fill_null(midnight, 0), pa.int64()),
-                     pc.subtract(pc.add(pc.add(pc.multiply(h, 3600), pc.multiply(m, 60)), s), offset_s))
+    seconds = pc.add(
+        pc.cast(pc.fill_null(midnight, 0), pa.int64()),
+        pc.subtract(pc.add(pc.add(pc.multiply(h, 3600), pc.multiply(m, 60)), s), offset_s),
+    )
     event_us = pc.add(pc.multiply(seconds, US_PER_S), frac_us)
     plain = pc.and_(pc.and_(pc.less(h, 24), pc.less(m, 60)), pc.and_(pc.less(s, 60), pc.less(off_h, 24)))
     plain = pc.and_(plain, pc.less(off_m, 60))
@@ -234,7 +255,12 @@ def _checked(t: pa.RecordBatch, ingest_us: int, min_event_us: int) -> tuple[pa.A
     # Python's str.lower and Arrow's differ outside ASCII: non-ASCII platforms go per line.
     platform = t["platform"]
     ok = pc.and_(ok, pc.and_(pc.string_is_ascii(platform), pc.equal(pc.ascii_lower(platform), platform)))
-    ok = pc.and_(ok, _null_or(t["schema_version"], pc.is_in(t["schema_version"], pa.array(contract.SCHEMA_VERSIONS, pa.int64()))))
+    ok = pc.and_(
+        ok,
+        _null_or(
+            t["schema_version"], pc.is_in(t["schema_version"], pa.array(contract.SCHEMA_VERSIONS, pa.int64()))
+        ),
+    )
 
     by_type = pa.repeat(pa.scalar(False), len(etype))
     checked: dict[contract.Field, pa.Array] = {}  # a field shared by several types is checked once
@@ -269,7 +295,10 @@ def _typed_columns(t: pa.RecordBatch, event_us: pa.Array) -> dict:
     event type carries are dropped, defaults applied, and the payload hashed the same way."""
     etype = t["event_type"]
     columns = {
-        "platform": t["platform"], "event_id": t["event_id"], "event_type": etype, "event_time": event_us,
+        "platform": t["platform"],
+        "event_id": t["event_id"],
+        "event_type": etype,
+        "event_time": event_us,
         "profile_id": t["profile_id"],
         "schema_version": pc.fill_null(t["schema_version"], contract.SCHEMA_VERSION),
     }
@@ -293,10 +322,16 @@ def _payload_text(column: pa.Array) -> pa.Array:
 def _payload_hashes(columns: dict) -> list[str]:
     """parse.payload_hash of every row, its text joined by kernel calls: the v1 columns with
     NULL_MARK for a null, then FIELD_SEP name=value for each v2 column that is set."""
-    text = pc.binary_join_element_wise(*[_payload_text(columns[n]) for n in parse.V1_COLUMNS], parse.FIELD_SEP,
-                                       null_handling="replace", null_replacement=parse.NULL_MARK)
+    text = pc.binary_join_element_wise(
+        *[_payload_text(columns[n]) for n in parse.V1_COLUMNS],
+        parse.FIELD_SEP,
+        null_handling="replace",
+        null_replacement=parse.NULL_MARK,
+    )
     # an unset v2 column adds "" (not null_handling="skip": pyarrow 25 drops rows it skips whole)
-    parts = [pc.fill_null(pc.binary_join_element_wise(f"{parse.FIELD_SEP}{n}=", _payload_text(columns[n]), ""), "")
-             for n in parse.V2_COLUMNS]
+    parts = [
+        pc.fill_null(pc.binary_join_element_wise(f"{parse.FIELD_SEP}{n}=", _payload_text(columns[n]), ""), "")
+        for n in parse.V2_COLUMNS
+    ]
     text = pc.binary_join_element_wise(text, *parts, "")
     return [hashlib.sha256(row).hexdigest() for row in text.cast(pa.binary()).to_pylist()]

@@ -6,8 +6,7 @@ per-element cost of Beam dominates otherwise (see PLATFORM.md).
 
 from __future__ import annotations
 
-from schemas.units import US_PER_DAY
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -15,6 +14,7 @@ import pyarrow.compute as pc
 
 from ingest.parse import EVENT_COLUMNS
 from schemas.datasets import EVENTS, REJECTED
+from schemas.units import US_PER_DAY
 
 # Internal columns that travel with events between transforms but are never written.
 IS_NEW = "_is_new"
@@ -58,7 +58,9 @@ def rejected_table(rows: list[tuple], run_id: str, ingested_us: int) -> pa.Table
     data["run_id"] = [run_id] * len(rows)
     data["ingested_at"] = [ingested_us] * len(rows)
     arrays = [
-        pa.array(data[f.name], pa.int64()).cast(f.type) if f.name == "ingested_at" else pa.array(data[f.name], f.type)
+        pa.array(data[f.name], pa.int64()).cast(f.type)
+        if f.name == "ingested_at"
+        else pa.array(data[f.name], f.type)
         for f in REJECTED.data_schema
     ]
     return pa.Table.from_arrays(arrays, schema=REJECTED.data_schema)
@@ -100,7 +102,7 @@ def string_hashes(strings: pa.Array) -> np.ndarray:
     """
     strings = strings.cast(pa.large_string())  # int64 offsets whatever came in
     _, offsets_buf, data_buf = strings.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[strings.offset: strings.offset + len(strings) + 1]
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[strings.offset : strings.offset + len(strings) + 1]
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
     starts, lengths = offsets[:-1], np.diff(offsets)
     h = lengths.astype(np.uint64)

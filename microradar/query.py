@@ -50,12 +50,16 @@ def statements_to_run(sql: str, unsafe: bool) -> list[str]:
     if unsafe:
         return [s.query for s in statements]
     if len(statements) > 1:
-        raise QueryError(f"query runs one statement, got {len(statements)} (--unsafe runs several, for a trusted analyst)")
+        raise QueryError(
+            f"query runs one statement, got {len(statements)} (--unsafe runs several, for a trusted analyst)"
+        )
     kind = statements[0].type.name
     if kind not in READ_STATEMENTS:
         kind = statements[0].query.split()[0].upper() if kind == "LOAD" else kind  # INSTALL parses as LOAD
-        raise QueryError(f"query runs read statements only (SELECT, WITH, FROM, VALUES, DESCRIBE, SUMMARIZE, "
-                         f"EXPLAIN), not {kind} (--unsafe lifts this for a trusted analyst)")
+        raise QueryError(
+            f"query runs read statements only (SELECT, WITH, FROM, VALUES, DESCRIBE, SUMMARIZE, "
+            f"EXPLAIN), not {kind} (--unsafe lifts this for a trusted analyst)"
+        )
     return [statements[0].query]
 
 
@@ -64,13 +68,22 @@ def _one_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def run(warehouse: str | Path, sql: str, fmt: str = "table", output: str | None = None,
-        max_rows: int = DEFAULT_MAX_ROWS, unsafe: bool = False, stdout=None) -> str | None:
+def run(
+    warehouse: str | Path,
+    sql: str,
+    fmt: str = "table",
+    output: str | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    unsafe: bool = False,
+    stdout=None,
+) -> str | None:
     """Runs `sql` once and writes its result; returns "wrote FILE" with `output`, else None."""
     stdout = stdout or sys.stdout
     to_stdout = output in (None, "-")
     if fmt == "parquet" and to_stdout and _isatty(stdout):
-        raise QueryError("Parquet is binary: name a file with --output FILE, or redirect stdout (> FILE or | ...)")
+        raise QueryError(
+            "Parquet is binary: name a file with --output FILE, or redirect stdout (> FILE or | ...)"
+        )
     statements = statements_to_run(sql, unsafe)
     wh = Warehouse.at(warehouse)
     if not wh.duckdb_path.exists():
@@ -139,6 +152,7 @@ def _write(reader: pa.RecordBatchReader, fmt: str, max_rows: int, sink, text_std
 
 # --- formats -------------------------------------------------------------------------------------
 
+
 def _json_default(value):
     return str(value)  # Decimal, timedelta, intervals, bytes: their text
 
@@ -200,14 +214,18 @@ def render_table(reader: pa.RecordBatchReader, max_rows: int) -> str:
     """The first `max_rows` rows (0: all) as an aligned text table, with the total row count and a
     note saying how to see what was left out (rows or long values)."""
     names = reader.schema.names
-    numeric = [pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type)
-               for f in reader.schema]
+    numeric = [
+        pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type)
+        for f in reader.schema
+    ]
     rows: list[list[str]] = []
     total = 0
     for batch in reader:
         keep = batch.num_rows if max_rows == 0 else max(0, min(batch.num_rows, max_rows - len(rows)))
         if keep:
-            columns = [column.to_pylist() for column in batch.slice(0, keep).columns]  # by position: names may repeat
+            columns = [
+                column.to_pylist() for column in batch.slice(0, keep).columns
+            ]  # by position: names may repeat
             rows += [[_cell(v) for v in values] for values in zip(*columns)]
         total += batch.num_rows
     cut = False
@@ -219,16 +237,22 @@ def render_table(reader: pa.RecordBatchReader, max_rows: int) -> str:
     widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
 
     def line(values):
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
+        ).rstrip()
 
     out = [line(names), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in rows]
     shown = len(rows)
     if shown < total:
-        out.append(f"({shown:,} of {total:,} rows shown: --max-rows N shows more, --max-rows 0 all, "
-                   f"--format csv or json every row)")
+        out.append(
+            f"({shown:,} of {total:,} rows shown: --max-rows N shows more, --max-rows 0 all, "
+            f"--format csv or json every row)"
+        )
     else:
         out.append(f"({total:,} row{'s' if total != 1 else ''})")
     if cut:
-        out.append(f"(values longer than {MAX_CELL} characters are cut with …: --format csv or json shows them whole)")
+        out.append(
+            f"(values longer than {MAX_CELL} characters are cut with …: --format csv or json shows them whole)"
+        )
     return "\n".join(out) + "\n"

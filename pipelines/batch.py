@@ -17,7 +17,6 @@ or killed run leaves the warehouse as it was.
 from __future__ import annotations
 
 import json
-from schemas.units import LOOKBACK_DAYS, day_number, day_of_us
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,15 +27,31 @@ import pyarrow.compute as pc
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from ingest import landing
-
-from pipelines import spill
 from ingest.dedup import DedupStats
+from pipelines import spill
 from pipelines.stored import DailyFiles, EngagerFiles, EventFiles, TableFiles, file_groups
 from pipelines.transforms import (
-    BOOKINGS_IN, DAILY, EVENTS_IN, REJECTED, STATS, STORED_DAILY_IN, STORED_ENGAGERS_IN, TRAILING, DeduplicateEvents,
-    DropKeysFn, GatherByDate, ParseEvents, ReadFilesFn, WINDOW_COLUMNS, WindowEngagement, WriteFilesFn, WritePartitionedParquet,
+    BOOKINGS_IN,
+    DAILY,
+    EVENTS_IN,
+    REJECTED,
+    STATS,
+    STORED_DAILY_IN,
+    STORED_ENGAGERS_IN,
+    TRAILING,
+    WINDOW_COLUMNS,
+    DeduplicateEvents,
+    DropKeysFn,
+    GatherByDate,
+    ParseEvents,
+    ReadFilesFn,
+    WindowEngagement,
+    WriteFilesFn,
+    WritePartitionedParquet,
 )
-from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, EVENTS, REJECTED as REJECTED_DS
+from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, EVENTS
+from schemas.datasets import REJECTED as REJECTED_DS
+from schemas.units import LOOKBACK_DAYS, day_number, day_of_us
 
 DEFAULT_RUNNER = "FnApiRunner"  # the default DirectRunner tries to download Prism first
 CANDIDATES = "candidates"
@@ -112,8 +127,11 @@ def merge_line_counts(counts: list[dict]) -> dict:
 
 def _dedup_totals(stats: list[DedupStats]) -> dict:
     total = sum(stats, DedupStats())
-    return {"accepted": total.accepted, "duplicates": total.duplicates,
-            "conflicting_duplicates": total.conflicting_duplicates}
+    return {
+        "accepted": total.accepted,
+        "duplicates": total.duplicates,
+        "conflicting_duplicates": total.conflicting_duplicates,
+    }
 
 
 def _write_json(path: str, **parts) -> None:
@@ -133,25 +151,36 @@ def _with_ingest_date(table: pa.Table, ingest_us: int) -> pa.Table:
 
 
 def build_ingest(p: beam.Pipeline, job: IngestJob) -> None:
-    parsed = p | "LandedFiles" >> beam.Create(job.new_files) | "ParseEvents" >> ParseEvents(job.ingest_us, job.run_id, min_event_us=job.min_event_us)
+    parsed = (
+        p
+        | "LandedFiles" >> beam.Create(job.new_files)
+        | "ParseEvents" >> ParseEvents(job.ingest_us, job.run_id, min_event_us=job.min_event_us)
+    )
     nothing_stored = p | "NothingStored" >> beam.Create([])
     deduped = (parsed.events, nothing_stored) | "DeduplicateNewLines" >> DeduplicateEvents(
-        job.num_buckets, _spill_dir(job.staging_dir, "dedup"))
-    deduped.events | "StageCandidates" >> beam.ParDo(WriteFilesFn(str(Path(job.staging_dir, CANDIDATES)), job.run_id))
+        job.num_buckets, _spill_dir(job.staging_dir, "dedup")
+    )
+    deduped.events | "StageCandidates" >> beam.ParDo(
+        WriteFilesFn(str(Path(job.staging_dir, CANDIDATES)), job.run_id)
+    )
     (
         parsed[REJECTED]
         | "RejectedIngestDate" >> beam.Map(_with_ingest_date, job.ingest_us)
-        | "WriteRejected" >> WritePartitionedParquet(REJECTED_DS, job.staging_dir, job.run_id,
-                                                      ["source_file", "source_line"])
+        | "WriteRejected"
+        >> WritePartitionedParquet(REJECTED_DS, job.staging_dir, job.run_id, ["source_file", "source_line"])
     )
     line_counts = parsed[STATS] | "AllLineCounts" >> beam.combiners.ToList()
     dedup_stats = deduped[STATS] | "AllDedupStats" >> beam.combiners.ToList()
     (
         p
         | "StatsTrigger" >> beam.Create([None])
-        | "WriteIngestStats" >> beam.Map(
-            lambda _, lines, dd: _write_json(str(Path(job.staging_dir, INGEST_STATS)),
-                                             lines=merge_line_counts(lines), dedup=_dedup_totals(dd)),
+        | "WriteIngestStats"
+        >> beam.Map(
+            lambda _, lines, dd: _write_json(
+                str(Path(job.staging_dir, INGEST_STATS)),
+                lines=merge_line_counts(lines),
+                dedup=_dedup_totals(dd),
+            ),
             beam.pvalue.AsSingleton(line_counts),
             beam.pvalue.AsSingleton(dedup_stats),
         )
@@ -170,16 +199,25 @@ def _read_stored(p: beam.Pipeline, job: MergeJob):
         # Context events only feed the windows: read just the columns the metrics use.
         "context": EventFiles(WINDOW_COLUMNS),
         STORED_DAILY_IN: DailyFiles(),
-        STORED_ENGAGERS_IN: EngagerFiles(day_number(job.as_of), day_number(job.context_start),
-                                         collapse_before=day_number(job.recompute_from)),
+        STORED_ENGAGERS_IN: EngagerFiles(
+            day_number(job.as_of),
+            day_number(job.context_start),
+            collapse_before=day_number(job.recompute_from),
+        ),
         BOOKINGS_IN: TableFiles(),
     }
-    files = {"candidates": job.candidate_files, "touched": job.touched_event_files,
-             "context": job.context_event_files, STORED_DAILY_IN: job.context_daily_files,
-             STORED_ENGAGERS_IN: job.context_engager_files,
-             BOOKINGS_IN: [job.bookings_file] if job.bookings_file else []}
+    files = {
+        "candidates": job.candidate_files,
+        "touched": job.touched_event_files,
+        "context": job.context_event_files,
+        STORED_DAILY_IN: job.context_daily_files,
+        STORED_ENGAGERS_IN: job.context_engager_files,
+        BOOKINGS_IN: [job.bookings_file] if job.bookings_file else [],
+    }
     limits = {STORED_ENGAGERS_IN: EngagerFiles.GROUP_LIMITS}
-    groups = [(kind, group) for kind, paths in files.items() for group in file_groups(paths, **limits.get(kind, {}))]
+    groups = [
+        (kind, group) for kind, paths in files.items() for group in file_groups(paths, **limits.get(kind, {}))
+    ]
     return (
         p
         | "StoredFiles" >> beam.Create(groups)
@@ -195,7 +233,8 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
         candidates = candidates | "LeaveOutStoredWins" >> beam.ParDo(DropKeysFn(job.stored_wins_file))
     if job.touched_event_files:
         merged = (candidates, read.touched) | "DeduplicateAgainstStored" >> DeduplicateEvents(
-            job.num_buckets, _spill_dir(job.staging_dir, "dedup"))
+            job.num_buckets, _spill_dir(job.staging_dir, "dedup")
+        )
         events, dedup_stats = merged.events, merged[STATS]
     else:  # nothing stored on these dates (a first night, a full refresh): candidates are unique already
         events = candidates
@@ -206,17 +245,23 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
         | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id, EVENT_KEYS)
     )
 
-    inputs = {EVENTS_IN: (events, read.context), STORED_DAILY_IN: read[STORED_DAILY_IN],
-              STORED_ENGAGERS_IN: read[STORED_ENGAGERS_IN], BOOKINGS_IN: read[BOOKINGS_IN]}
-    windows = (
-        inputs
-        | "WindowEngagement" >> WindowEngagement(
-            day_number(job.as_of), job.num_buckets, _spill_dir(job.staging_dir, "windows"),
-            day_number(job.recompute_from), day_number(job.context_start), counters=True
-        )
+    inputs = {
+        EVENTS_IN: (events, read.context),
+        STORED_DAILY_IN: read[STORED_DAILY_IN],
+        STORED_ENGAGERS_IN: read[STORED_ENGAGERS_IN],
+        BOOKINGS_IN: read[BOOKINGS_IN],
+    }
+    windows = inputs | "WindowEngagement" >> WindowEngagement(
+        day_number(job.as_of),
+        job.num_buckets,
+        _spill_dir(job.staging_dir, "windows"),
+        day_number(job.recompute_from),
+        day_number(job.context_start),
+        counters=True,
     )
-    windows[DAILY] | "WriteDaily" >> WritePartitionedParquet(ENGAGEMENT_DAILY, job.staging_dir, job.run_id,
-                                                             PROFILE_KEYS)
+    windows[DAILY] | "WriteDaily" >> WritePartitionedParquet(
+        ENGAGEMENT_DAILY, job.staging_dir, job.run_id, PROFILE_KEYS
+    )
     windows[TRAILING] | "WriteTrailing" >> WritePartitionedParquet(
         ENGAGEMENT_TRAILING, job.staging_dir, job.run_id, PROFILE_KEYS + ["window_days"]
     )
@@ -224,7 +269,8 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
     (
         p
         | "StatsTrigger" >> beam.Create([None])
-        | "WriteMergeStats" >> beam.Map(
+        | "WriteMergeStats"
+        >> beam.Map(
             lambda _, dd: _write_json(str(Path(job.staging_dir, MERGE_STATS)), dedup=_dedup_totals(dd)),
             beam.pvalue.AsSingleton(all_stats),
         )
@@ -259,8 +305,12 @@ def run_report_counts(ingest: dict | None, merge: dict | None, stored_wins: pa.T
     if ingest is None:
         return {}
     lines = dict(ingest["lines"])
-    a, b = ingest["dedup"], (merge or {}).get("dedup", {"accepted": ingest["dedup"]["accepted"], "duplicates": 0,
-                                                          "conflicting_duplicates": 0})
+    a, b = (
+        ingest["dedup"],
+        (merge or {}).get(
+            "dedup", {"accepted": ingest["dedup"]["accepted"], "duplicates": 0, "conflicting_duplicates": 0}
+        ),
+    )
     settled = stored_wins.num_rows if stored_wins is not None else 0
     conflicting = int(pc.sum(stored_wins["conflicting"]).as_py() or 0) if settled else 0
     lines["accepted"] = b["accepted"]

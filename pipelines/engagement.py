@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.units import US_PER_DAY, WINDOW_LENGTHS
 from schemas.datasets import COUNT_METRICS, ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING
 from schemas.events import INTERACTION_TYPES, POST_COUNTERS
+from schemas.units import US_PER_DAY, WINDOW_LENGTHS
 
 _COUNTS = [name for name, _ in COUNT_METRICS]
 _SUMMED = [c for c in _COUNTS if c not in ("interactions", "unique_engagers")]
@@ -22,19 +22,39 @@ KIND_OF_EVENT = {"like": "likes", "comment": "comments", "share": "shares", "sav
 # Counter bookings (SPEC section 3): per post and kind, each observation's change, on its day. A
 # row with a null day only marks the (post, kind) as countered (its bookings lie outside the days
 # a computation reads): its events no longer add to the kind's count.
-BOOKING_SCHEMA = pa.schema([("platform", pa.string()), ("profile_id", pa.string()), ("post_id", pa.string()),
-                            ("kind", pa.string()), ("day", pa.int32()), ("delta", pa.int64())])
+BOOKING_SCHEMA = pa.schema(
+    [
+        ("platform", pa.string()),
+        ("profile_id", pa.string()),
+        ("post_id", pa.string()),
+        ("kind", pa.string()),
+        ("day", pa.int32()),
+        ("delta", pa.int64()),
+    ]
+)
 # The event columns counter bookings read (post and post_metrics rows).
-BOOKING_COLUMNS = ["platform", "profile_id", "post_id", "event_type", "event_time", "event_id", *POST_COUNTERS]
+BOOKING_COLUMNS = [
+    "platform",
+    "profile_id",
+    "post_id",
+    "event_type",
+    "event_time",
+    "event_id",
+    *POST_COUNTERS,
+]
 # Internal daily rows: days as int32 (days since 1970-01-01), before to_daily_dataset.
 DAILY_SCHEMA = pa.schema(
     [("platform", pa.string()), ("profile_id", pa.string()), ("day", pa.int32())]
-    + [(c, pa.int64()) for c in _SUMMED + ["unique_engagers", "followers_first", "followers_last", "interactions"]]
+    + [
+        (c, pa.int64())
+        for c in _SUMMED + ["unique_engagers", "followers_first", "followers_last", "interactions"]
+    ]
 )
 
 
-ENGAGER_SCHEMA = pa.schema([("platform", pa.string()), ("profile_id", pa.string()), ("day", pa.int32()),
-                            ("engager", pa.string())])
+ENGAGER_SCHEMA = pa.schema(
+    [("platform", pa.string()), ("profile_id", pa.string()), ("day", pa.int32()), ("engager", pa.string())]
+)
 
 
 def _event_day(events: pa.Table) -> pa.Array:
@@ -70,12 +90,21 @@ def _countered(events: pa.Table, bookings: pa.Table) -> pa.Array:
     """Per event: true for an interaction on a (post, kind) that has a counter (its events no longer count)."""
     if bookings.num_rows == 0:
         return pa.array(np.zeros(events.num_rows, dtype=bool))
-    kind = pc.fill_null(pc.replace_substring_regex(events["event_type"], "^(like|comment|share|save)$", "\\1s"), "")
-    keys = _post_kind_keys(events["platform"], events["profile_id"], pc.fill_null(events["post_id"], ""), kind)
-    countered = pc.unique(_post_kind_keys(bookings["platform"], bookings["profile_id"], bookings["post_id"],
-                                          bookings["kind"]))
-    return pc.fill_null(pc.and_(pc.is_in(events["event_type"], pa.array(INTERACTION_TYPES)),
-                                pc.is_in(keys, value_set=countered)), False)
+    kind = pc.fill_null(
+        pc.replace_substring_regex(events["event_type"], "^(like|comment|share|save)$", "\\1s"), ""
+    )
+    keys = _post_kind_keys(
+        events["platform"], events["profile_id"], pc.fill_null(events["post_id"], ""), kind
+    )
+    countered = pc.unique(
+        _post_kind_keys(bookings["platform"], bookings["profile_id"], bookings["post_id"], bookings["kind"])
+    )
+    return pc.fill_null(
+        pc.and_(
+            pc.is_in(events["event_type"], pa.array(INTERACTION_TYPES)), pc.is_in(keys, value_set=countered)
+        ),
+        False,
+    )
 
 
 def _booking_indicators(bookings: pa.Table) -> pa.Table:
@@ -83,12 +112,22 @@ def _booking_indicators(bookings: pa.Table) -> pa.Table:
     bookings = bookings.filter(pc.is_valid(bookings["day"]))
     n = bookings.num_rows
     zeros = pa.array(np.zeros(n, dtype=np.int64))
-    columns = {"platform": bookings["platform"], "profile_id": bookings["profile_id"], "day": bookings["day"],
-               "event_time": pa.nulls(n, pa.timestamp("us", tz="UTC")), "event_id": pa.nulls(n, pa.string())}
+    columns = {
+        "platform": bookings["platform"],
+        "profile_id": bookings["profile_id"],
+        "day": bookings["day"],
+        "event_time": pa.nulls(n, pa.timestamp("us", tz="UTC")),
+        "event_id": pa.nulls(n, pa.string()),
+    }
     for c in _SUMMED:
-        columns[c] = pc.if_else(pc.equal(bookings["kind"], c), bookings["delta"], 0) if c in POST_COUNTERS else zeros
-    columns |= {"_booked": pa.array(np.ones(n, dtype=np.int64)), "engager": pa.nulls(n, pa.string()),
-                "followers": pa.nulls(n, pa.int64())}
+        columns[c] = (
+            pc.if_else(pc.equal(bookings["kind"], c), bookings["delta"], 0) if c in POST_COUNTERS else zeros
+        )
+    columns |= {
+        "_booked": pa.array(np.ones(n, dtype=np.int64)),
+        "engager": pa.nulls(n, pa.string()),
+        "followers": pa.nulls(n, pa.int64()),
+    }
     return pa.table(columns)
 
 
@@ -126,8 +165,9 @@ def _indicators(events: pa.Table, bookings: pa.Table) -> pa.Table:
     return pa.table(columns)
 
 
-def daily_engagement(events: pa.Table, as_of_day: int, first_day: int | None = None,
-                     bookings: pa.Table | None = None) -> tuple[pa.Table, pa.Table]:
+def daily_engagement(
+    events: pa.Table, as_of_day: int, first_day: int | None = None, bookings: pa.Table | None = None
+) -> tuple[pa.Table, pa.Table]:
     """Events -> (daily metrics keyed by platform, profile_id, day:int32; distinct engagers per profile-day).
 
     Only events up to `as_of_day` count: later days are not complete yet. Events before
@@ -156,25 +196,38 @@ def daily_engagement(events: pa.Table, as_of_day: int, first_day: int | None = N
         ]
     )
     renames = {f"{c}_sum": c for c in _SUMMED}
-    renames |= {"engager_count_distinct": "unique_engagers", "followers_first": "followers_first",
-                "followers_last": "followers_last"}
+    renames |= {
+        "engager_count_distinct": "unique_engagers",
+        "followers_first": "followers_first",
+        "followers_last": "followers_last",
+    }
     daily = aggregated.rename_columns([renames.get(n, n) for n in aggregated.column_names])
     interactions = pc.add(pc.add(daily["likes"], daily["comments"]), pc.add(daily["shares"], daily["saves"]))
     daily = daily.append_column("interactions", interactions)
     # engagement only from counters: counter bookings and no known engager -> unknown, not 0
     only_counters = pc.and_(pc.greater(daily["_booked_sum"], 0), pc.equal(daily["unique_engagers"], 0))
-    daily = daily.set_column(daily.schema.get_field_index("unique_engagers"), "unique_engagers",
-                             pc.if_else(only_counters, pa.scalar(None, pa.int64()), daily["unique_engagers"]))
+    daily = daily.set_column(
+        daily.schema.get_field_index("unique_engagers"),
+        "unique_engagers",
+        pc.if_else(only_counters, pa.scalar(None, pa.int64()), daily["unique_engagers"]),
+    )
     return daily.select(DAILY_SCHEMA.names).cast(DAILY_SCHEMA), _distinct_engagers(ind)
 
 
 def _distinct_engagers(ind: pa.Table) -> pa.Table:
     engagers = ind.filter(pc.is_valid(ind["engager"])).select(ENGAGER_SCHEMA.names)
-    return pa.TableGroupBy(engagers, ENGAGER_SCHEMA.names, use_threads=False).aggregate([]).cast(ENGAGER_SCHEMA)
+    return (
+        pa.TableGroupBy(engagers, ENGAGER_SCHEMA.names, use_threads=False).aggregate([]).cast(ENGAGER_SCHEMA)
+    )
 
 
-def daily_engagement_by_day_ranges(events: pa.Table, as_of_day: int, first_day: int | None = None,
-                                   max_rows: int = 500_000, bookings: pa.Table | None = None) -> tuple[pa.Table, pa.Table]:
+def daily_engagement_by_day_ranges(
+    events: pa.Table,
+    as_of_day: int,
+    first_day: int | None = None,
+    max_rows: int = 500_000,
+    bookings: pa.Table | None = None,
+) -> tuple[pa.Table, pa.Table]:
     """daily_engagement over ranges of whole days of at most `max_rows` events each (a single
     bigger day is a range of its own), concatenated. Daily rows and distinct engagers are per
     day, so the result is exactly daily_engagement(events); the working memory follows
@@ -203,7 +256,9 @@ def daily_engagement_by_day_ranges(events: pa.Table, as_of_day: int, first_day: 
         if stop < len(order):
             keep = pc.and_(keep, pc.less(dated["day"], int(sorted_days[stop])))
         in_range = pa.concat_tables([markers, dated.filter(keep), _key_markers(dated)])
-        daily, engaged = daily_engagement(events.take(pa.array(order[start:stop])), as_of_day, first_day, in_range)
+        daily, engaged = daily_engagement(
+            events.take(pa.array(order[start:stop])), as_of_day, first_day, in_range
+        )
         dailies.append(daily)
         engagers.append(engaged)
         start = stop
@@ -212,11 +267,18 @@ def daily_engagement_by_day_ranges(events: pa.Table, as_of_day: int, first_day: 
 
 def _key_markers(bookings: pa.Table) -> pa.Table:
     """One day-less row per (post, kind) of `bookings`: keeps them countered without booking anything."""
-    keys = pa.TableGroupBy(bookings.select(["platform", "profile_id", "post_id", "kind"]),
-                           ["platform", "profile_id", "post_id", "kind"], use_threads=False).aggregate([])
+    keys = pa.TableGroupBy(
+        bookings.select(["platform", "profile_id", "post_id", "kind"]),
+        ["platform", "profile_id", "post_id", "kind"],
+        use_threads=False,
+    ).aggregate([])
     n = keys.num_rows
-    return keys.append_column("day", pa.nulls(n, pa.int32())).append_column("delta", pa.nulls(n, pa.int64())) \
-        .select(BOOKING_SCHEMA.names).cast(BOOKING_SCHEMA)
+    return (
+        keys.append_column("day", pa.nulls(n, pa.int32()))
+        .append_column("delta", pa.nulls(n, pa.int64()))
+        .select(BOOKING_SCHEMA.names)
+        .cast(BOOKING_SCHEMA)
+    )
 
 
 def counter_bookings(history: pa.Table, horizon_day: int | None = None) -> pa.Table:
@@ -240,7 +302,9 @@ def counter_bookings(history: pa.Table, horizon_day: int | None = None) -> pa.Ta
         obs = observed.filter(pc.is_valid(observed[kind]))
         if obs.num_rows == 0:
             continue
-        obs = obs.sort_by([(c, "ascending") for c in ["platform", "profile_id", "post_id", "event_time", "event_id"]])
+        obs = obs.sort_by(
+            [(c, "ascending") for c in ["platform", "profile_id", "post_id", "event_time", "event_id"]]
+        )
         keys = pc.binary_join_element_wise(obs["platform"], obs["profile_id"], obs["post_id"], "\x1f")
         codes = pc.dictionary_encode(keys).combine_chunks().indices.to_numpy()
         values = obs[kind].to_numpy()
@@ -250,13 +314,23 @@ def counter_bookings(history: pa.Table, horizon_day: int | None = None) -> pa.Ta
         delta[1:] = np.where(first[1:], values[1:], values[1:] - values[:-1])
         observed_day = _event_day(obs)
         published = pc.coalesce(pc.take(publish["d_min"], pc.index_in(keys, publish["k"])), observed_day)
-        day = np.where(first, published.to_numpy(zero_copy_only=False),
-                       observed_day.to_numpy(zero_copy_only=False)).astype(np.int64)
+        day = np.where(
+            first, published.to_numpy(zero_copy_only=False), observed_day.to_numpy(zero_copy_only=False)
+        ).astype(np.int64)
         if horizon_day is not None:
             day = np.maximum(day, horizon_day)
-        pieces.append(pa.table({"platform": obs["platform"], "profile_id": obs["profile_id"], "post_id": obs["post_id"],
-                                "kind": pa.array([kind] * len(codes), pa.string()),
-                                "day": pa.array(day, pa.int32()), "delta": pa.array(delta, pa.int64())}))
+        pieces.append(
+            pa.table(
+                {
+                    "platform": obs["platform"],
+                    "profile_id": obs["profile_id"],
+                    "post_id": obs["post_id"],
+                    "kind": pa.array([kind] * len(codes), pa.string()),
+                    "day": pa.array(day, pa.int32()),
+                    "delta": pa.array(delta, pa.int64()),
+                }
+            )
+        )
     if not pieces:
         return BOOKING_SCHEMA.empty_table()
     return pa.concat_tables(pieces).cast(BOOKING_SCHEMA)
@@ -304,13 +378,18 @@ def _unique_in_window(p_idx, d_idx, actor_codes, shape, length) -> np.ndarray:
 
 
 def trailing_engagement(
-    daily: pa.Table, engagers: pa.Table, as_of_day: int, recompute_from: int | None = None,
+    daily: pa.Table,
+    engagers: pa.Table,
+    as_of_day: int,
+    recompute_from: int | None = None,
     lengths: tuple[int, ...] = WINDOW_LENGTHS,
 ) -> pa.Table:
     """Daily rows of some profiles (all their days) -> trailing windows ending on every day up to
     `as_of_day` (from `recompute_from` on, if given) while the window holds an accepted event."""
     if daily.num_rows == 0:
-        return ENGAGEMENT_TRAILING.data_schema.empty_table().append_column("window_end", pa.array([], pa.date32()))
+        return ENGAGEMENT_TRAILING.data_schema.empty_table().append_column(
+            "window_end", pa.array([], pa.date32())
+        )
     profiles = pc.binary_join_element_wise(daily["platform"], daily["profile_id"], "\x1f")
     names = pc.unique(profiles).sort()
     p_of_row = pc.index_in(profiles, names).to_numpy()
@@ -365,16 +444,23 @@ def trailing_engagement(
         near = e_d >= (recompute_from - day0 if recompute_from is not None else 0) - length + 1
         unique = _unique_in_window(e_p[near], e_d[near], e_a[near], shape, length)[p_out, e_out]
         # null when the window's engagement comes only from counters: counter days, no known engager
-        columns["unique_engagers"] = pa.array(unique, mask=(_rolling_sum(unknown, length)[p_out, e_out] > 0) & (unique == 0))
-        columns["followers_first"] = pa.array(np.where(has_last, f_first[p_out, np.minimum(first_i, width - 1)], 0),
-                                              mask=~has_last)
-        columns["followers_last"] = pa.array(np.where(has_last, f_last[p_out, np.maximum(last_i, 0)], 0), mask=~has_last)
+        columns["unique_engagers"] = pa.array(
+            unique, mask=(_rolling_sum(unknown, length)[p_out, e_out] > 0) & (unique == 0)
+        )
+        columns["followers_first"] = pa.array(
+            np.where(has_last, f_first[p_out, np.minimum(first_i, width - 1)], 0), mask=~has_last
+        )
+        columns["followers_last"] = pa.array(
+            np.where(has_last, f_last[p_out, np.maximum(last_i, 0)], 0), mask=~has_last
+        )
         columns["window_end"] = pa.array(e_out + day0, pa.int32()).cast(pa.date32())
         pieces.append(pa.table(columns))
     out = pa.concat_tables(pieces)
     # combine_chunks keeps the int64 type when no window is left (pa.array of no chunks is null-typed)
     keys = pc.split_pattern(pc.take(names, out["_p"].combine_chunks()), "\x1f")
-    out = out.append_column("platform", pc.list_element(keys, 0)).append_column("profile_id", pc.list_element(keys, 1))
+    out = out.append_column("platform", pc.list_element(keys, 0)).append_column(
+        "profile_id", pc.list_element(keys, 1)
+    )
     result = out.select(ENGAGEMENT_TRAILING.columns).cast(ENGAGEMENT_TRAILING.data_schema)
     return result.append_column("window_end", out["window_end"])
 

@@ -7,22 +7,21 @@ holds one file per bucket of each run that wrote it.
 
 from __future__ import annotations
 
-from schemas.units import US_PER_DAY
+from collections.abc import Iterator
 from datetime import date
 from itertools import groupby
 from pathlib import PurePosixPath
-from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 import pyarrow.fs as pafs
-
-from pipelines import engagement
-from schemas.datasets import ENGAGEMENT_DAILY
-from storage.duck import connect, literal
+import pyarrow.parquet as pq
 
 from ingest import tables
+from pipelines import engagement
+from schemas.datasets import ENGAGEMENT_DAILY
+from schemas.units import US_PER_DAY
+from storage.duck import connect, literal
 
 
 def file_groups(paths: list[str], max_bytes: int = 32 << 20, max_files: int = 64) -> list[tuple[str, ...]]:
@@ -78,7 +77,9 @@ class EventFiles:
             schema = pa.schema([schema.field(c) for c in self.columns])
         pending, rows = [], 0
         # the full schema: events files written before contract v2 lack its columns (read as null)
-        for batch in _dataset(paths, tables.EVENTS.data_schema).to_batches(columns=schema.names, batch_size=self.batch_rows):
+        for batch in _dataset(paths, tables.EVENTS.data_schema).to_batches(
+            columns=schema.names, batch_size=self.batch_rows
+        ):
             pending.append(pa.Table.from_batches([batch]).cast(schema))
             rows += batch.num_rows
             if rows >= self.batch_rows:

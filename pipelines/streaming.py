@@ -82,12 +82,34 @@ from __future__ import annotations
 # The code lives in pipelines/stream/ by concern; this module keeps the design notes above and the
 # names callers import.
 from pipelines.stream.options import (  # noqa: F401
-    DEFAULT_ALLOWED_LATENESS_S, DEFAULT_GRACE_S, DEFAULT_OUT_OF_ORDERNESS_S, parse_duration_s, streaming_options)
+    DEFAULT_ALLOWED_LATENESS_S,
+    DEFAULT_GRACE_S,
+    DEFAULT_OUT_OF_ORDERNESS_S,
+    parse_duration_s,
+    streaming_options,
+)
 from pipelines.stream.publish import (  # noqa: F401
-    TOO_LATE_DATASET, UpsertPartitionFn, WriteStreamOutputs, WriteStreamPartitions, dead_letter_row,
-    ends_by_horizon, set_horizon)
+    TOO_LATE_DATASET,
+    UpsertPartitionFn,
+    WriteStreamOutputs,
+    WriteStreamPartitions,
+    dead_letter_row,
+    ends_by_horizon,
+    set_horizon,
+)
 from pipelines.stream.run import StopSignals, run_stream  # noqa: F401
 from pipelines.stream.source import EventTimeClock, LandingPoller, WatchLanding, peek_event_us  # noqa: F401
 from pipelines.stream.windowing import (  # noqa: F401
-    EVENTS, PARTIALS, REJECTED_TAG, TOO_LATE, DailyPaneFn, ParseLineFn, ParseStream, StreamEngagement,
-    TrailingPaneFn, WindowDailyEngagement, WindowTrailingEngagement, window_events_table)
+    EVENTS,
+    PARTIALS,
+    REJECTED_TAG,
+    TOO_LATE,
+    DailyPaneFn,
+    ParseLineFn,
+    ParseStream,
+    StreamEngagement,
+    TrailingPaneFn,
+    WindowDailyEngagement,
+    WindowTrailingEngagement,
+    window_events_table,
+)

@@ -18,7 +18,6 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from ingest import dedup, landing, parse, parse_block, tables
-
 from pipelines import engagement, spill
 from storage.parquet import write_parquet
 
@@ -45,7 +44,10 @@ class ParseFileFn(beam.DoFn):
     def process(self, landed: landing.LandedFile):
         try:
             yield from self._parse(landed)
-        except (OSError, EOFError) as exc:  # a truncated or corrupt .gz, a vanished file: fail the run, name it
+        except (
+            OSError,
+            EOFError,
+        ) as exc:  # a truncated or corrupt .gz, a vanished file: fail the run, name it
             raise UnreadableLandingFile(f"unreadable landing file {landed.relpath}: {exc}") from exc
 
     def _parse(self, landed: landing.LandedFile):
@@ -53,30 +55,45 @@ class ParseFileFn(beam.DoFn):
         counts = {"lines_read": 0, "blank": 0, "valid": 0, "rejected": {}}
         try:
             for first, lines in landing.iter_blocks(landed.path, self.block_bytes):
-                block = parse_block.parse_block(lines, first, self.ingest_us, landed.relpath, self.min_event_us)
+                block = parse_block.parse_block(
+                    lines, first, self.ingest_us, landed.relpath, self.min_event_us
+                )
                 counts["lines_read"] += len(lines)
                 counts["blank"] += block.blank
                 counts["valid"] += block.events.num_rows
                 for number, raw, reject in block.rejects:
-                    rejects.append((landed.relpath, number, parse.raw_text(raw), reject.reason, reject.detail))
+                    rejects.append(
+                        (landed.relpath, number, parse.raw_text(raw), reject.reason, reject.detail)
+                    )
                     counts["rejected"][reject.reason] = counts["rejected"].get(reject.reason, 0) + 1
                 if block.events.num_rows:
                     yield block.events
         except landing.CorruptFile as exc:  # the lines before the damage are in; the damage is one record
             counts["lines_read"] += 1
             counts["rejected"]["corrupt_file"] = counts["rejected"].get("corrupt_file", 0) + 1
-            rejects.append((landed.relpath, exc.line, parse.raw_text(exc.fragment), "corrupt_file",
-                            f"{landed.relpath}: {exc}"))
+            rejects.append(
+                (
+                    landed.relpath,
+                    exc.line,
+                    parse.raw_text(exc.fragment),
+                    "corrupt_file",
+                    f"{landed.relpath}: {exc}",
+                )
+            )
         if rejects:
             self.rejected_lines.inc(len(rejects))
-            yield beam.pvalue.TaggedOutput(REJECTED, tables.rejected_table(rejects, self.run_id, self.ingest_us))
+            yield beam.pvalue.TaggedOutput(
+                REJECTED, tables.rejected_table(rejects, self.run_id, self.ingest_us)
+            )
         yield beam.pvalue.TaggedOutput(STATS, counts)
 
 
 class ParseEvents(beam.PTransform):
     """Landed files -> valid events (tables), dead-lettered lines (tables), per-file line counts."""
 
-    def __init__(self, ingest_us: int, run_id: str, block_bytes: int = 8 << 20, min_event_us: int | None = None):
+    def __init__(
+        self, ingest_us: int, run_id: str, block_bytes: int = 8 << 20, min_event_us: int | None = None
+    ):
         super().__init__()
         self.fn = ParseFileFn(ingest_us, run_id, block_bytes, min_event_us)
 
@@ -89,8 +106,17 @@ class ParseEvents(beam.PTransform):
 
 
 # The columns the window computation reads: context events are read with only these.
-WINDOW_COLUMNS = ["platform", "profile_id", "event_id", "event_type", "event_time", "actor_id", "sponsored",
-                  "followers", "post_id"]
+WINDOW_COLUMNS = [
+    "platform",
+    "profile_id",
+    "event_id",
+    "event_type",
+    "event_time",
+    "actor_id",
+    "sponsored",
+    "followers",
+    "post_id",
+]
 
 
 _NO_EVENTS = tables.EVENT_ROW_SCHEMA.empty_table().select(WINDOW_COLUMNS)
@@ -149,7 +175,9 @@ class SpillByBucket(beam.PTransform):
     Each input spills on its own, before the Flatten: the local runner materialises a Flatten of
     PCollections made in different stages, which would hold every table of the run in memory."""
 
-    def __init__(self, key_columns: list[str], num_buckets: int, spill_dir: str, select: list[str] | None = None):
+    def __init__(
+        self, key_columns: list[str], num_buckets: int, spill_dir: str, select: list[str] | None = None
+    ):
         super().__init__()
         self.fn = SpillByBucketFn(key_columns, num_buckets, spill_dir)
         self.select = select
@@ -159,7 +187,9 @@ class SpillByBucket(beam.PTransform):
         spilled = []
         for i, tables_pcoll in enumerate(pcolls):
             if self.select:
-                tables_pcoll = tables_pcoll | f"Select{i}" >> beam.Map(lambda t, names: t.select(names), self.select)
+                tables_pcoll = tables_pcoll | f"Select{i}" >> beam.Map(
+                    lambda t, names: t.select(names), self.select
+                )
             spilled.append(tables_pcoll | f"Spill{i}" >> beam.ParDo(self.fn))
         return spilled | "AllPaths" >> beam.Flatten()
 
@@ -168,7 +198,9 @@ class GroupByBucket(beam.PTransform):
     """One or more PCollections of tables -> (bucket, [spill paths]): rows with the same key meet
     in one bucket, and only paths go through the shuffle."""
 
-    def __init__(self, key_columns: list[str], num_buckets: int, spill_dir: str, select: list[str] | None = None):
+    def __init__(
+        self, key_columns: list[str], num_buckets: int, spill_dir: str, select: list[str] | None = None
+    ):
         super().__init__()
         self.spill = SpillByBucket(key_columns, num_buckets, spill_dir, select)
 
@@ -185,7 +217,9 @@ class GatherByDate(beam.PTransform):
         self.group = GroupByBucket(["event_date"], num_buckets, spill_dir)
 
     def expand(self, event_tables):
-        return event_tables | "ByDate" >> self.group | "Gather" >> beam.Map(lambda kv: spill.read(sorted(kv[1])))
+        return (
+            event_tables | "ByDate" >> self.group | "Gather" >> beam.Map(lambda kv: spill.read(sorted(kv[1])))
+        )
 
 
 class DedupBucketFn(beam.DoFn):
@@ -227,8 +261,9 @@ class ProfileBucketFn(beam.DoFn):
     Inputs by name: the events of the days being recomputed, and for days whose daily rows are
     final already, those stored rows and the days' distinct engagers (cheaper than the events)."""
 
-    def __init__(self, as_of_day: int, recompute_from: int | None, first_event_day: int | None,
-                 counters: bool = False):
+    def __init__(
+        self, as_of_day: int, recompute_from: int | None, first_event_day: int | None, counters: bool = False
+    ):
         self.as_of_day = as_of_day
         self.recompute_from = recompute_from
         self.first_event_day = first_event_day
@@ -240,12 +275,17 @@ class ProfileBucketFn(beam.DoFn):
         bookings = None
         if self.counters:
             bookings = spill.read(sorted(paths[BOOKINGS_IN])) if paths.get(BOOKINGS_IN) else None
-            bookings = engagement.BOOKING_SCHEMA.empty_table() if bookings is None else bookings.cast(engagement.BOOKING_SCHEMA)
+            bookings = (
+                engagement.BOOKING_SCHEMA.empty_table()
+                if bookings is None
+                else bookings.cast(engagement.BOOKING_SCHEMA)
+            )
         if paths.get(EVENTS_IN) or (bookings is not None and bookings.num_rows):
             events = spill.read(sorted(paths[EVENTS_IN])) if paths.get(EVENTS_IN) else _NO_EVENTS
             # a heavy profile (15% of all events) makes one bucket big: aggregate it a few days at a time
             daily, engaged = engagement.daily_engagement_by_day_ranges(
-                events, self.as_of_day, self.first_event_day, bookings=bookings)
+                events, self.as_of_day, self.first_event_day, bookings=bookings
+            )
             if daily.num_rows:
                 written = daily
                 if self.recompute_from is not None:
@@ -279,8 +319,15 @@ class WindowEngagement(beam.PTransform):
     in exactly one day and Beam's per-element windowing would cost ~100x (PLATFORM.md).
     """
 
-    def __init__(self, as_of_day: int, num_buckets: int, spill_dir: str, recompute_from: int | None = None,
-                 first_event_day: int | None = None, counters: bool = False):
+    def __init__(
+        self,
+        as_of_day: int,
+        num_buckets: int,
+        spill_dir: str,
+        recompute_from: int | None = None,
+        first_event_day: int | None = None,
+        counters: bool = False,
+    ):
         super().__init__()
         self.counters = counters
         self.as_of_day = as_of_day
@@ -292,15 +339,21 @@ class WindowEngagement(beam.PTransform):
     def expand(self, inputs):
         inputs = inputs if isinstance(inputs, dict) else {EVENTS_IN: inputs}
         spilled = {
-            name: pcolls | f"Spill_{name}" >> SpillByBucket(
-                ["platform", "profile_id"], self.num_buckets, FileSystems.join(self.spill_dir, name),
-                select=WINDOW_COLUMNS if name == EVENTS_IN else None)
+            name: pcolls
+            | f"Spill_{name}"
+            >> SpillByBucket(
+                ["platform", "profile_id"],
+                self.num_buckets,
+                FileSystems.join(self.spill_dir, name),
+                select=WINDOW_COLUMNS if name == EVENTS_IN else None,
+            )
             for name, pcolls in inputs.items()
         }
         return (
             spilled
             | "ByProfileBucket" >> beam.CoGroupByKey()
-            | "Aggregate" >> beam.ParDo(
+            | "Aggregate"
+            >> beam.ParDo(
                 ProfileBucketFn(self.as_of_day, self.recompute_from, self.first_event_day, self.counters)
             ).with_outputs(DAILY, TRAILING)
         )
@@ -337,7 +390,9 @@ class WritePartitionsFn(beam.DoFn):
             value = pa.scalar(day, pa.int32()).cast(pa.date32()).as_py().isoformat()
             rows = rows.sort_by([(k, "ascending") for k in self.sort_keys])
             # The files carry the documented schema (each column's doc in its Parquet field metadata).
-            rows = pa.Table.from_arrays(rows.select(self.dataset.schema.names).columns, schema=self.dataset.schema)
+            rows = pa.Table.from_arrays(
+                rows.select(self.dataset.schema.names).columns, schema=self.dataset.schema
+            )
             target = FileSystems.join(self.staging_dir, self.dataset.name, f"{part}={value}")
             _write_staged(rows, FileSystems.join(target, _file_name(rows, self.run_id)))
             yield self.dataset.name, value, rows.num_rows

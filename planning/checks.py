@@ -12,13 +12,24 @@ from statistics import median
 def recent_nights(reports: list[dict], nights: int, before_run: str | None = None) -> list[dict]:
     """The last `nights` nightly run reports (by start time), leaving out `before_run` itself and
     reports that are not a night's (no `counts`, e.g. a backfill's)."""
-    kept = [r for r in reports if isinstance(r.get("counts"), dict) and r.get("run_id") != before_run
-            and isinstance(r["counts"].get("lines_read"), int) and r.get("started_at")]
+    kept = [
+        r
+        for r in reports
+        if isinstance(r.get("counts"), dict)
+        and r.get("run_id") != before_run
+        and isinstance(r["counts"].get("lines_read"), int)
+        and r.get("started_at")
+    ]
     return sorted(kept, key=lambda r: (r["started_at"], r["run_id"]))[-nights:] if nights > 0 else []
 
 
-def freshness_and_volume(files_to_read: int, lines_read: int, previous: list[dict], max_volume_drop: float,
-                         landing: str = "the landing directory") -> list[dict]:
+def freshness_and_volume(
+    files_to_read: int,
+    lines_read: int,
+    previous: list[dict],
+    max_volume_drop: float,
+    landing: str = "the landing directory",
+) -> list[dict]:
     """Warnings (`{"check", "message", ...}`) for a night that read `files_to_read` new or changed
     files holding `lines_read` lines, against `previous` nights' reports (see `recent_nights`):
     - freshness: nothing new landed;
@@ -31,9 +42,16 @@ def freshness_and_volume(files_to_read: int, lines_read: int, previous: list[dic
     floor = (1 - max_volume_drop) * usual
     if usual > 0 and lines_read < floor:
         drop = 1 - lines_read / usual
-        return [{"check": "volume", "lines_read": lines_read, "median_lines_read": usual, "nights": len(previous),
-                 "message": f"volume dropped: {lines_read:,} lines read, {drop:.0%} below the median of the last "
-                            f"{len(previous)} nights ({usual:,.0f}); warns beyond {max_volume_drop:.0%}"}]
+        return [
+            {
+                "check": "volume",
+                "lines_read": lines_read,
+                "median_lines_read": usual,
+                "nights": len(previous),
+                "message": f"volume dropped: {lines_read:,} lines read, {drop:.0%} below the median of the last "
+                f"{len(previous)} nights ({usual:,.0f}); warns beyond {max_volume_drop:.0%}",
+            }
+        ]
     return []
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePath
 
 import pyarrow as pa
@@ -28,15 +28,16 @@ MAX_FILES_PER_DATE = 8
 
 def default_as_of(now: datetime) -> date:
     """The last complete UTC day."""
-    return (now.astimezone(timezone.utc) - timedelta(days=1)).date()
+    return (now.astimezone(UTC) - timedelta(days=1)).date()
 
 
 def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def with_crowded_dates(touched: set[date], rewritten: set[date], stored: dict[date, list[str]],
-                       max_files: int | None = None) -> set[date]:
+def with_crowded_dates(
+    touched: set[date], rewritten: set[date], stored: dict[date, list[str]], max_files: int | None = None
+) -> set[date]:
     """The dates to rewrite: those where a candidate replaces its stored copy, plus touched dates
     already holding `max_files` files or more (their stored events are new there: only the file
     count changes). `max_files`: MAX_FILES_PER_DATE unless given."""
@@ -67,9 +68,15 @@ class MergeFiles:
     final_days: list[date] = field(default_factory=list)  # the days read as stored daily rows
 
 
-def plan_merge_files(stored: dict[date, list[str]], stored_daily: dict[date, list[str]], touched: set[date],
-                     rewritten: set[date], recompute_from: date, as_of: date,
-                     daily_final_until: date | None) -> MergeFiles:
+def plan_merge_files(
+    stored: dict[date, list[str]],
+    stored_daily: dict[date, list[str]],
+    touched: set[date],
+    rewritten: set[date],
+    recompute_from: date,
+    as_of: date,
+    daily_final_until: date | None,
+) -> MergeFiles:
     """Which stored files the windows pipeline reads, by date:
 
     - touched and rewritten: its events, deduplicated again with the candidates and rewritten;
@@ -85,8 +92,13 @@ def plan_merge_files(stored: dict[date, list[str]], stored_daily: dict[date, lis
     context_days = [d for d in sorted(stored) if context_start <= d <= as_of and d not in rewritten]
 
     def final(d: date) -> bool:
-        return (daily_final_until is not None and d <= daily_final_until and d not in touched and d in stored_daily
-                and not any(PurePath(f).name.startswith(STREAM_FILE_PREFIX) for f in stored_daily[d]))
+        return (
+            daily_final_until is not None
+            and d <= daily_final_until
+            and d not in touched
+            and d in stored_daily
+            and not any(PurePath(f).name.startswith(STREAM_FILE_PREFIX) for f in stored_daily[d])
+        )
 
     final_days = [d for d in context_days if final(d)]
     return MergeFiles(
@@ -106,8 +118,11 @@ _POST_KIND = ["platform", "profile_id", "post_id", "kind"]
 def _booked_per_day(bookings: pa.Table) -> pa.Table:
     """What the daily rows see of bookings: per (platform, profile_id, kind, day), the sum and
     that something was booked (a booking of 0 still makes the day's engagement come from counters)."""
-    return pa.TableGroupBy(bookings.select(["platform", "profile_id", "kind", "day", "delta"]),
-                           ["platform", "profile_id", "kind", "day"], use_threads=False).aggregate([("delta", "sum")])
+    return pa.TableGroupBy(
+        bookings.select(["platform", "profile_id", "kind", "day", "delta"]),
+        ["platform", "profile_id", "kind", "day"],
+        use_threads=False,
+    ).aggregate([("delta", "sum")])
 
 
 def _row_keys(table: pa.Table, columns: list[str]) -> pa.Array:
@@ -147,5 +162,8 @@ def bookings_for_days(bookings: pa.Table, first_day: int, last_day: int, skipped
         keep = pc.and_(keep, pc.invert(pc.is_in(day, value_set=pa.array(sorted(skipped), pa.int32()))))
     keys = pa.TableGroupBy(bookings.select(_POST_KIND), _POST_KIND, use_threads=False).aggregate([])
     markers = keys.append_column("day", pa.nulls(keys.num_rows, pa.int32())).append_column(
-        "delta", pa.nulls(keys.num_rows, pa.int64()))
-    return pa.concat_tables([bookings.filter(keep), markers.select(bookings.column_names).cast(bookings.schema)])
+        "delta", pa.nulls(keys.num_rows, pa.int64())
+    )
+    return pa.concat_tables(
+        [bookings.filter(keep), markers.select(bookings.column_names).cast(bookings.schema)]
+    )

@@ -22,7 +22,13 @@ MUTED = "#6b7280"
 GRID = "#e5e7eb"
 FOLLOWERS = "#6d28d9"
 ENGAGEMENT = "#14b8a6"
-TIER_COLOURS = {"nano": "#c4b5fd", "micro": "#6d28d9", "macro": "#4c1d95", "mega": "#1e1b4b", "unknown": "#d1d5db"}
+TIER_COLOURS = {
+    "nano": "#c4b5fd",
+    "micro": "#6d28d9",
+    "macro": "#4c1d95",
+    "mega": "#1e1b4b",
+    "unknown": "#d1d5db",
+}
 
 _STYLE = {
     "svg.fonttype": "none",
@@ -54,13 +60,13 @@ def _svg(fig: Figure, salt: str, label: str) -> str:
     with matplotlib.rc_context({"svg.hashsalt": f"microradar-{salt}", **_STYLE}):
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches=None)
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]  # no XML declaration or DOCTYPE inside HTML
+    text = text[text.index("<svg") :]  # no XML declaration or DOCTYPE inside HTML
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
     # Size from CSS: keep the viewBox, drop the fixed width and height.
-    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', text, count=1)
+    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", text, count=1)
     # Ids unique on the page: every chart's own (matplotlib numbers them from 1 in each figure).
     text = re.sub(r'\bid="([^"]+)"', rf'id="{salt}-\1"', text)
-    text = re.sub(r'url\(#([^)]+)\)', rf'url(#{salt}-\1)', text)
+    text = re.sub(r"url\(#([^)]+)\)", rf"url(#{salt}-\1)", text)
     text = re.sub(r'href="#([^"]+)"', rf'href="#{salt}-\1"', text)
     label = html.escape(label)
     text = text.replace("<svg", f'<svg class="chart" role="img" aria-label="{label}" data-chart="{salt}"', 1)

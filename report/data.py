@@ -130,8 +130,12 @@ def read_last_run(warehouse_dir: Path) -> dict | None:
         return None
 
 
-def gather(warehouse_dir: Path, day: date | None = None, weeks: int = DEFAULT_WEEKS,
-           limit: int = cfg.DEFAULT.top_rising) -> ReportData:
+def gather(
+    warehouse_dir: Path,
+    day: date | None = None,
+    weeks: int = DEFAULT_WEEKS,
+    limit: int = cfg.DEFAULT.top_rising,
+) -> ReportData:
     """Every figure of the report for `day` (default: the latest day of profile_daily)."""
     warehouse_dir = Path(warehouse_dir).resolve()
     con = open_warehouse(warehouse_dir)
@@ -141,8 +145,14 @@ def gather(warehouse_dir: Path, day: date | None = None, weeks: int = DEFAULT_WE
         con.close()
 
 
-def gather_from(con: duckdb.DuckDBPyConnection, warehouse_dir: Path, run: dict | None, day: date | None = None,
-                weeks: int = DEFAULT_WEEKS, limit: int = cfg.DEFAULT.top_rising) -> ReportData:
+def gather_from(
+    con: duckdb.DuckDBPyConnection,
+    warehouse_dir: Path,
+    run: dict | None,
+    day: date | None = None,
+    weeks: int = DEFAULT_WEEKS,
+    limit: int = cfg.DEFAULT.top_rising,
+) -> ReportData:
     """`gather` on a connection that names profile_daily, engagement_daily, events and rejected
     (the warehouse's Parquet views, or fixture tables in tests)."""
     log: list[RunQuery] = []
@@ -150,8 +160,10 @@ def gather_from(con: duckdb.DuckDBPyConnection, warehouse_dir: Path, run: dict |
     if day is None:
         day = span["day"]
     elif span["day"] is None or not span["first_day"] <= day <= span["day"]:
-        raise NoDataForDay(f"no profiles on {day}: profile_daily holds "
-                           + (f"{span['first_day']} .. {span['day']}" if span["day"] else "no day yet"))
+        raise NoDataForDay(
+            f"no profiles on {day}: profile_daily holds "
+            + (f"{span['first_day']} .. {span['day']}" if span["day"] else "no day yet")
+        )
     if day is None:  # nothing computed yet
         return ReportData(warehouse_dir, None, None, weeks, None, run=run, queries=log)
     since = day - timedelta(days=7 * weeks - 1)
@@ -161,7 +173,9 @@ def gather_from(con: duckdb.DuckDBPyConnection, warehouse_dir: Path, run: dict |
     data = ReportData(warehouse_dir, day, since, weeks, movement_since, run=run, queries=log)
     data.overview = q.rows("overview", "Headline numbers of the day")[0]
     data.top = q.rows("top_rising", "Top rising micro influencers")
-    for row in q.rows("growth_series", f"Growth charts: followers and interactions per day over {weeks} weeks"):
+    for row in q.rows(
+        "growth_series", f"Growth charts: followers and interactions per day over {weeks} weeks"
+    ):
         data.series.setdefault((row["platform"], row["profile_id"]), []).append(row)
     q.params = {**params, "since": movement_since}
     data.movements = q.rows("tier_movements", "Tier movements over four weeks: the profiles")

@@ -9,17 +9,24 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from report import charts
-from schemas.events import REJECT_REASONS
 from report.data import DEFAULT_WEEKS, ReportData, gather
+from schemas.events import REJECT_REASONS
 
 UNKNOWN = "—"
-STEP_ORDER = ("plan", "ingest", "lookup", "windows", "commit", "sql")  # the nightly flow's steps, in run order
+STEP_ORDER = (
+    "plan",
+    "ingest",
+    "lookup",
+    "windows",
+    "commit",
+    "sql",
+)  # the nightly flow's steps, in run order
 
 
 # --- numbers for people -------------------------------------------------------------------
@@ -65,7 +72,7 @@ def fmt_moment(value) -> str:
     """An ISO timestamp for people: 2 Dec 2026, 02:51 UTC."""
     if not value:
         return UNKNOWN
-    moment = datetime.fromisoformat(value).astimezone(timezone.utc)
+    moment = datetime.fromisoformat(value).astimezone(UTC)
     return f"{charts.day_label(moment.date())}, {moment:%H:%M} UTC"
 
 
@@ -80,10 +87,25 @@ def fmt_reject(code: str) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("report", "templates"), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(int=fmt_int, change=fmt_change, rate=fmt_rate, decimal=fmt_decimal, seconds=fmt_seconds,
-                       day=fmt_day, moment=fmt_moment, reason=fmt_reason, reject=fmt_reject)
+    env = Environment(
+        loader=PackageLoader("report", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        int=fmt_int,
+        change=fmt_change,
+        rate=fmt_rate,
+        decimal=fmt_decimal,
+        seconds=fmt_seconds,
+        day=fmt_day,
+        moment=fmt_moment,
+        reason=fmt_reason,
+        reject=fmt_reject,
+    )
     return env
 
 
@@ -114,23 +136,28 @@ def render(data: ReportData) -> str:
     rejects = [{**r, "bar": _share_bar(r["all_time"], most_rejects)} for r in data.rejects]
     moves_up = sum(r["profiles"] for r in data.movement_counts if r["direction"] == "up")
     moves_down = sum(r["profiles"] for r in data.movement_counts if r["direction"] == "down")
-    page = _environment().get_template("radar.html.j2").render(
-        data=data,
-        cards=cards,
-        run=run,
-        durations=durations,
-        rejects=rejects,
-        moves_up=moves_up,
-        moves_down=moves_down,
-        tier_mix_chart=charts.tier_mix_chart(data.tier_mix) if data.tier_mix else None,
-        queries={q.name: q for q in data.queries},
-        UNKNOWN=UNKNOWN,
+    page = (
+        _environment()
+        .get_template("radar.html.j2")
+        .render(
+            data=data,
+            cards=cards,
+            run=run,
+            durations=durations,
+            rejects=rejects,
+            moves_up=moves_up,
+            moves_down=moves_down,
+            tier_mix_chart=charts.tier_mix_chart(data.tier_mix) if data.tier_mix else None,
+            queries={q.name: q for q in data.queries},
+            UNKNOWN=UNKNOWN,
+        )
     )
     return page
 
 
-def write_radar_report(warehouse_dir: Path, out: Path | None = None, day: date | None = None,
-                       weeks: int = DEFAULT_WEEKS) -> Path:
+def write_radar_report(
+    warehouse_dir: Path, out: Path | None = None, day: date | None = None, weeks: int = DEFAULT_WEEKS
+) -> Path:
     """Gather, render and write the radar report; default `<warehouse>/radar.html`. Atomic: a reader
     sees the previous page or the new one, never half of one."""
     warehouse_dir = Path(warehouse_dir)

@@ -10,7 +10,7 @@ import tomllib
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from schemas.events import DEFAULT_MIN_EVENT_TIME
@@ -102,7 +102,7 @@ class Checks:
     fail_on_warning: bool = False
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -136,9 +136,13 @@ class Config:
         # Day numbers are computed by integer division of µs since 1970 (truncating): an earlier
         # bound would put pre-1970 events on the wrong day, a naive one is ambiguous.
         if self.min_event_time.tzinfo is None or self.min_event_time < _EPOCH:
-            raise ValueError(f"min_event_time must be timezone-aware and not before 1970-01-01, got {self.min_event_time}")
+            raise ValueError(
+                f"min_event_time must be timezone-aware and not before 1970-01-01, got {self.min_event_time}"
+            )
         if not isinstance(self.history_horizon_days, int) or self.history_horizon_days < 1:
-            raise ValueError(f"history_horizon_days must be a whole number of days >= 1, got {self.history_horizon_days!r}")
+            raise ValueError(
+                f"history_horizon_days must be a whole number of days >= 1, got {self.history_horizon_days!r}"
+            )
 
 
 DEFAULT = Config()
@@ -165,7 +169,11 @@ def to_dict(config: Config = DEFAULT) -> dict:
 
     def plain(value):
         if is_dataclass(value):
-            return {f.name: plain(getattr(value, f.name)) for f in fields(value) if getattr(value, f.name) is not None}
+            return {
+                f.name: plain(getattr(value, f.name))
+                for f in fields(value)
+                if getattr(value, f.name) is not None
+            }
         if isinstance(value, (tuple, list)):
             return [plain(v) for v in value]
         if isinstance(value, datetime):
@@ -214,8 +222,9 @@ def _overlay(base, settings, where: str):
     for name, value in settings.items():
         key = _key(where, name)
         current = getattr(base, name)
-        changes[name] = (_overlay(current, value, key) if is_dataclass(current)
-                         else _convert(value, hints[name], key))
+        changes[name] = (
+            _overlay(current, value, key) if is_dataclass(current) else _convert(value, hints[name], key)
+        )
     return replace(base, **changes)
 
 
@@ -271,7 +280,9 @@ def _convert(value, hint, key: str):
             try:
                 value = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
-                raise ConfigError(f"setting {key!r} must be a date-time like 2010-01-01T00:00:00Z, got {value!r}")
+                raise ConfigError(
+                    f"setting {key!r} must be a date-time like 2010-01-01T00:00:00Z, got {value!r}"
+                ) from None
         if isinstance(value, datetime):
             return value
     else:
@@ -284,10 +295,22 @@ def _key(where: str, name: str) -> str:
 
 
 def _kind_name(hint) -> str:
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-            datetime: "a date-time"}.get(hint, str(hint))
+    return {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        datetime: "a date-time",
+    }.get(hint, str(hint))
 
 
 def _kind(value) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "a table", type(None): "nothing"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+        type(None): "nothing",
+    }.get(type(value), type(value).__name__)

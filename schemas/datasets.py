@@ -46,20 +46,41 @@ class Dataset:
         return self.schema.field(column).metadata[b"doc"].decode()
 
 
-_FROM_COUNTERS = ("; for a post with a post_metrics {kind} counter, instead of its events: the counter's changes "
-                  "booked by SPEC section 3 (the first observation on the publish day, later changes on the day "
-                  "observed, negative when withdrawn)")
+_FROM_COUNTERS = (
+    "; for a post with a post_metrics {kind} counter, instead of its events: the counter's changes "
+    "booked by SPEC section 3 (the first observation on the publish day, later changes on the day "
+    "observed, negative when withdrawn)"
+)
 COUNT_METRICS = (
     ("posts", "`post` events in the window"),
-    ("likes", "`like` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="likes")),
-    ("comments", "`comment` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="comments")),
-    ("shares", "`share` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="shares")),
-    ("saves", "`save` events whose actor_id differs from the profile_id (or is unknown)" + _FROM_COUNTERS.format(kind="saves")),
+    (
+        "likes",
+        "`like` events whose actor_id differs from the profile_id (or is unknown)"
+        + _FROM_COUNTERS.format(kind="likes"),
+    ),
+    (
+        "comments",
+        "`comment` events whose actor_id differs from the profile_id (or is unknown)"
+        + _FROM_COUNTERS.format(kind="comments"),
+    ),
+    (
+        "shares",
+        "`share` events whose actor_id differs from the profile_id (or is unknown)"
+        + _FROM_COUNTERS.format(kind="shares"),
+    ),
+    (
+        "saves",
+        "`save` events whose actor_id differs from the profile_id (or is unknown)"
+        + _FROM_COUNTERS.format(kind="saves"),
+    ),
     ("views", "views from post_metrics counters only, booked as likes are (no event carries a view)"),
     ("interactions", "likes + comments + shares + saves (not views)"),
-    ("unique_engagers", "distinct known actor_id over the audience interaction events (countered posts' too), exact over "
-                        "the whole window; null when the window's engagement comes only from counters (counter "
-                        "bookings and no interaction event with a known actor)"),
+    (
+        "unique_engagers",
+        "distinct known actor_id over the audience interaction events (countered posts' too), exact over "
+        "the whole window; null when the window's engagement comes only from counters (counter "
+        "bookings and no interaction event with a known actor)",
+    ),
     ("creator_replies", "`comment` events whose actor_id equals the profile_id"),
     ("sponsored_posts", "`post` events with sponsored = true"),
     ("new_followers", "`follow` events: someone started following the profile"),
@@ -67,8 +88,14 @@ COUNT_METRICS = (
 # Nullable count metrics (null has a meaning, documented above); the others are never null.
 NULLABLE_COUNTS = ("unique_engagers",)
 FOLLOWER_METRICS = (
-    ("followers_first", "followers of the first profile_snapshot in the window, by (event_time, event_id); null if none"),
-    ("followers_last", "followers of the last profile_snapshot in the window, by (event_time, event_id); null if none"),
+    (
+        "followers_first",
+        "followers of the first profile_snapshot in the window, by (event_time, event_id); null if none",
+    ),
+    (
+        "followers_last",
+        "followers of the last profile_snapshot in the window, by (event_time, event_id); null if none",
+    ),
 )
 METRIC_NAMES = tuple(name for name, _ in COUNT_METRICS + FOLLOWER_METRICS)
 
@@ -89,12 +116,30 @@ EVENTS = Dataset(
         [
             col("platform", pa.string(), "lowercase platform name", nullable=False),
             col("event_id", pa.string(), "event id, unique per platform", nullable=False),
-            col("event_type", pa.string(), "post, like, comment, share, save, follow, profile_snapshot or post_metrics", nullable=False),
+            col(
+                "event_type",
+                pa.string(),
+                "post, like, comment, share, save, follow, profile_snapshot or post_metrics",
+                nullable=False,
+            ),
             col("event_time", TIMESTAMP, "when the event happened, UTC", nullable=False),
             col("profile_id", pa.string(), "the creator the event is about", nullable=False),
-            col("schema_version", pa.int16(), "event contract version the line declared (default 1)", nullable=False),
-            col("post_id", pa.string(), "post created (post), interacted with (like, comment, share, save) or observed (post_metrics)"),
-            col("actor_id", pa.string(), "who interacted (like, comment, share, save; null when the platform does not say) or followed (follow)"),
+            col(
+                "schema_version",
+                pa.int16(),
+                "event contract version the line declared (default 1)",
+                nullable=False,
+            ),
+            col(
+                "post_id",
+                pa.string(),
+                "post created (post), interacted with (like, comment, share, save) or observed (post_metrics)",
+            ),
+            col(
+                "actor_id",
+                pa.string(),
+                "who interacted (like, comment, share, save; null when the platform does not say) or followed (follow)",
+            ),
             col("reply_to", pa.string(), "comment id a comment replies to"),
             col("media_type", pa.string(), "post media type"),
             col("hashtags", pa.list_(pa.string()), "post hashtags"),
@@ -103,8 +148,18 @@ EVENTS = Dataset(
             col("followers", pa.int64(), "profile_snapshot follower count"),
             col("following", pa.int64(), "profile_snapshot following count"),
             col("media_count", pa.int64(), "profile_snapshot media count"),
-            col("source_file", pa.string(), "landing file of the kept copy, relative to the landing directory", nullable=False),
-            col("source_line", pa.int64(), "1-based line number of the kept copy in source_file", nullable=False),
+            col(
+                "source_file",
+                pa.string(),
+                "landing file of the kept copy, relative to the landing directory",
+                nullable=False,
+            ),
+            col(
+                "source_line",
+                pa.int64(),
+                "1-based line number of the kept copy in source_file",
+                nullable=False,
+            ),
             col(
                 "payload_hash",
                 pa.string(),
@@ -117,7 +172,11 @@ EVENTS = Dataset(
             col("shares", pa.int64(), "post_metrics: the post's cumulative shares at event_time"),
             col("saves", pa.int64(), "post_metrics: the post's cumulative saves at event_time"),
             col("views", pa.int64(), "post_metrics: the post's cumulative views at event_time"),
-            col("followers_precision", pa.int64(), "profile_snapshot: the unit followers was rounded to (1 = exact; null when the line did not say)"),
+            col(
+                "followers_precision",
+                pa.int64(),
+                "profile_snapshot: the unit followers was rounded to (1 = exact; null when the line did not say)",
+            ),
             col("handle", pa.string(), "profile_snapshot: the profile's handle"),
             col("display_name", pa.string(), "profile_snapshot: the profile's display name"),
             col("country", pa.string(), "profile_snapshot: ISO 3166-1 alpha-2 country code, as delivered"),
@@ -133,10 +192,22 @@ REJECTED = Dataset(
     partition_doc="UTC day the run that read the line started",
     schema=pa.schema(
         [
-            col("source_file", pa.string(), "landing file, relative to the landing directory", nullable=False),
+            col(
+                "source_file", pa.string(), "landing file, relative to the landing directory", nullable=False
+            ),
             col("source_line", pa.int64(), "1-based line number in source_file", nullable=False),
-            col("raw_line", pa.string(), "the line as read (invalid UTF-8 bytes backslash-escaped)", nullable=False),
-            col("reason", pa.string(), "machine-readable reason, see schemas.events.REJECT_REASONS", nullable=False),
+            col(
+                "raw_line",
+                pa.string(),
+                "the line as read (invalid UTF-8 bytes backslash-escaped)",
+                nullable=False,
+            ),
+            col(
+                "reason",
+                pa.string(),
+                "machine-readable reason, see schemas.events.REJECT_REASONS",
+                nullable=False,
+            ),
             col("detail", pa.string(), "human-readable detail: which field, what was wrong", nullable=False),
             col("run_id", pa.string(), "the run that read the line", nullable=False),
             col("ingested_at", TIMESTAMP, "when the run started, UTC", nullable=False),
@@ -172,64 +243,244 @@ PROFILE_DAILY = Dataset(
     schema=pa.schema(
         _profile_key
         + [
-            col("followers", pa.int64(), "latest known follower count at the end of the day (the last profile_snapshot up to it); null before the first snapshot and when stale"),
-            col("followers_observed_at", TIMESTAMP, "when the latest follower count up to the day was read (set also when it is stale)"),
-            col("followers_precision", pa.int64(), "unit that count was rounded to (1 = exact, also when the snapshot did not say)"),
-            col("followers_stale", pa.bool_(), "the latest count was read more than max_staleness_days (default 14) days before the day: followers and tier are null", nullable=False),
-            col("tier", pa.string(), "nano, micro, macro or mega from followers and the tier table; null when followers is null (never from a stale count)"),
+            col(
+                "followers",
+                pa.int64(),
+                "latest known follower count at the end of the day (the last profile_snapshot up to it); null before the first snapshot and when stale",
+            ),
+            col(
+                "followers_observed_at",
+                TIMESTAMP,
+                "when the latest follower count up to the day was read (set also when it is stale)",
+            ),
+            col(
+                "followers_precision",
+                pa.int64(),
+                "unit that count was rounded to (1 = exact, also when the snapshot did not say)",
+            ),
+            col(
+                "followers_stale",
+                pa.bool_(),
+                "the latest count was read more than max_staleness_days (default 14) days before the day: followers and tier are null",
+                nullable=False,
+            ),
+            col(
+                "tier",
+                pa.string(),
+                "nano, micro, macro or mega from followers and the tier table; null when followers is null (never from a stale count)",
+            ),
             col("previous_tier", pa.string(), "tier on the previous day"),
             col("tier_changed", pa.bool_(), "tier differs from previous_tier (both known)", nullable=False),
-            col("followers_28d_ago", pa.int64(), "the reading at or before the start of the 28-day window ending on day (the latest up to the end of day-28)"),
-            col("follower_growth_28d", pa.int64(), "last reading in the 28-day window - followers_28d_ago; null (never 0) when either is missing"),
+            col(
+                "followers_28d_ago",
+                pa.int64(),
+                "the reading at or before the start of the 28-day window ending on day (the latest up to the end of day-28)",
+            ),
+            col(
+                "follower_growth_28d",
+                pa.int64(),
+                "last reading in the 28-day window - followers_28d_ago; null (never 0) when either is missing",
+            ),
             col("follower_growth_pct_28d", pa.float64(), "follower_growth_28d / followers_28d_ago"),
-            col("growth_observed_days", pa.float64(), "real time in days between the two readings follower_growth_28d compares (> 0 when growth is known)"),
+            col(
+                "growth_observed_days",
+                pa.float64(),
+                "real time in days between the two readings follower_growth_28d compares (> 0 when growth is known)",
+            ),
             col("follower_growth_14d", pa.int64(), "the same growth over the 14-day window ending on day"),
-            col("follower_growth_pct_14d", pa.float64(), "follower_growth_14d / the reading at or before the 14-day window's start"),
-            col("growth_observed_days_14d", pa.float64(), "real time in days between the two readings follower_growth_14d compares"),
-            col("signal_window_days", pa.int32(), "window the flags and rising_score use: 28 when follower_growth_pct_28d is known, else 14 when the 14-day one is, else null"),
-            col("peer_group", pa.string(), "'platform' when the platform's tier had enough honest profiles that day (cfg_rising.min_peers), else 'all platforms'"),
-            col("peer_median_growth_pct_28d", pa.float64(), "median follower_growth_pct_28d among peers that have it (same platform, tier and day, suspicious profiles excluded)"),
-            col("peer_median_growth_pct_14d", pa.float64(), "median follower_growth_pct_14d among peers that have it"),
-            col("growth_vs_peers", pa.float64(), "follower growth over the signal window / the peer median of that measure (null when the median is <= 0)"),
+            col(
+                "follower_growth_pct_14d",
+                pa.float64(),
+                "follower_growth_14d / the reading at or before the 14-day window's start",
+            ),
+            col(
+                "growth_observed_days_14d",
+                pa.float64(),
+                "real time in days between the two readings follower_growth_14d compares",
+            ),
+            col(
+                "signal_window_days",
+                pa.int32(),
+                "window the flags and rising_score use: 28 when follower_growth_pct_28d is known, else 14 when the 14-day one is, else null",
+            ),
+            col(
+                "peer_group",
+                pa.string(),
+                "'platform' when the platform's tier had enough honest profiles that day (cfg_rising.min_peers), else 'all platforms'",
+            ),
+            col(
+                "peer_median_growth_pct_28d",
+                pa.float64(),
+                "median follower_growth_pct_28d among peers that have it (same platform, tier and day, suspicious profiles excluded)",
+            ),
+            col(
+                "peer_median_growth_pct_14d",
+                pa.float64(),
+                "median follower_growth_pct_14d among peers that have it",
+            ),
+            col(
+                "growth_vs_peers",
+                pa.float64(),
+                "follower growth over the signal window / the peer median of that measure (null when the median is <= 0)",
+            ),
             col("follower_growth_7d", pa.int64(), "followers - followers 7 days earlier"),
-            col("follower_growth_pct_7d", pa.float64(), "follower_growth_7d / the reading at or before the 7-day window's start"),
-            col("growth_observed_days_7d", pa.float64(), "real time in days between the two readings follower_growth_7d compares"),
-            col("follower_velocity_7d", pa.float64(), "follower_growth_7d / growth_observed_days_7d (followers per day)"),
-            col("follower_acceleration_7d", pa.float64(), "follower_velocity_7d minus the velocity between the readings at the 14- and 7-day window starts (followers/day)"),
+            col(
+                "follower_growth_pct_7d",
+                pa.float64(),
+                "follower_growth_7d / the reading at or before the 7-day window's start",
+            ),
+            col(
+                "growth_observed_days_7d",
+                pa.float64(),
+                "real time in days between the two readings follower_growth_7d compares",
+            ),
+            col(
+                "follower_velocity_7d",
+                pa.float64(),
+                "follower_growth_7d / growth_observed_days_7d (followers per day)",
+            ),
+            col(
+                "follower_acceleration_7d",
+                pa.float64(),
+                "follower_velocity_7d minus the velocity between the readings at the 14- and 7-day window starts (followers/day)",
+            ),
             col("interactions_28d", pa.int64(), "interactions in the 28-day window ending on day"),
-            col("engagement_rate_28d", pa.float64(), "interactions_28d / followers, null when followers is null or 0"),
-            col("engagement_rate_7d", pa.float64(), "interactions_7d / followers, null when followers is null or 0"),
-            col("peer_median_engagement_rate_28d", pa.float64(), "median engagement_rate_28d among peers that have it"),
-            col("engagement_rate_percentile_28d", pa.float64(), "percent_rank (0-1) of engagement_rate_28d among peers that have it (platform, tier, day)"),
+            col(
+                "engagement_rate_28d",
+                pa.float64(),
+                "interactions_28d / followers, null when followers is null or 0",
+            ),
+            col(
+                "engagement_rate_7d",
+                pa.float64(),
+                "interactions_7d / followers, null when followers is null or 0",
+            ),
+            col(
+                "peer_median_engagement_rate_28d",
+                pa.float64(),
+                "median engagement_rate_28d among peers that have it",
+            ),
+            col(
+                "engagement_rate_percentile_28d",
+                pa.float64(),
+                "percent_rank (0-1) of engagement_rate_28d among peers that have it (platform, tier, day)",
+            ),
             col("interactions_14d", pa.int64(), "interactions in the 14-day window ending on day"),
-            col("engagement_rate_14d", pa.float64(), "interactions_14d / followers, null when followers is null or 0"),
-            col("peer_median_engagement_rate_14d", pa.float64(), "median engagement_rate_14d among peers that have it"),
-            col("interaction_growth_pct_28d", pa.float64(), "interactions_28d / interactions of the 28 days before - 1"),
-            col("unique_engager_growth_pct_28d", pa.float64(), "unique_engagers over 28 days / unique_engagers of the 28 days before - 1"),
-            col("comments_per_like_28d", pa.float64(), "closeness: audience comments / audience likes over 28 days"),
-            col("creator_reply_rate_28d", pa.float64(), "closeness: creator replies / audience comments over 28 days"),
+            col(
+                "engagement_rate_14d",
+                pa.float64(),
+                "interactions_14d / followers, null when followers is null or 0",
+            ),
+            col(
+                "peer_median_engagement_rate_14d",
+                pa.float64(),
+                "median engagement_rate_14d among peers that have it",
+            ),
+            col(
+                "interaction_growth_pct_28d",
+                pa.float64(),
+                "interactions_28d / interactions of the 28 days before - 1",
+            ),
+            col(
+                "unique_engager_growth_pct_28d",
+                pa.float64(),
+                "unique_engagers over 28 days / unique_engagers of the 28 days before - 1",
+            ),
+            col(
+                "comments_per_like_28d",
+                pa.float64(),
+                "closeness: audience comments / audience likes over 28 days",
+            ),
+            col(
+                "creator_reply_rate_28d",
+                pa.float64(),
+                "closeness: creator replies / audience comments over 28 days",
+            ),
             col("posts_per_week_28d", pa.float64(), "cadence: posts_28d / 4"),
             col("posts_per_week_14d", pa.float64(), "cadence: posts in the 14-day window / 2"),
-            col("platform_median_posts_per_week_28d", pa.float64(), "median posts_per_week_28d of the platform's profiles that posted in the 28 days (every tier)"),
-            col("platform_median_posts_per_week_14d", pa.float64(), "median posts_per_week_14d of the platform's profiles that posted in the 14 days (every tier)"),
-            col("posts_vs_platform", pa.float64(), "cadence over the signal window / the platform median of that cadence"),
-            col("days_since_last_post", pa.int64(), "cadence: days since the profile's last post (0 = posted that day); null before any post"),
-            col("sponsored_vs_organic_28d", pa.float64(), "interactions per sponsored post / interactions per organic post over 28 days (interactions joined to their post by post_id)"),
+            col(
+                "platform_median_posts_per_week_28d",
+                pa.float64(),
+                "median posts_per_week_28d of the platform's profiles that posted in the 28 days (every tier)",
+            ),
+            col(
+                "platform_median_posts_per_week_14d",
+                pa.float64(),
+                "median posts_per_week_14d of the platform's profiles that posted in the 14 days (every tier)",
+            ),
+            col(
+                "posts_vs_platform",
+                pa.float64(),
+                "cadence over the signal window / the platform median of that cadence",
+            ),
+            col(
+                "days_since_last_post",
+                pa.int64(),
+                "cadence: days since the profile's last post (0 = posted that day); null before any post",
+            ),
+            col(
+                "sponsored_vs_organic_28d",
+                pa.float64(),
+                "interactions per sponsored post / interactions per organic post over 28 days (interactions joined to their post by post_id)",
+            ),
             col("interactions_7d", pa.int64(), "interactions in the 7-day window ending on day"),
             col("interactions_prev_7d", pa.int64(), "interactions in the 7-day window ending on day-7"),
             col("posts_28d", pa.int64(), "posts in the 28-day window ending on day"),
             col("posts_14d", pa.int64(), "posts in the 14-day window ending on day"),
-            col("per_post_growth_pct_28d", pa.float64(), "interactions per post in the 28-day window against the 28 days before, - 1"),
-            col("per_post_growth_pct_14d", pa.float64(), "interactions per post in the 14-day window against the 14 days before, - 1"),
-            col("max_daily_gain_share", pa.float64(), "largest follower gain between two consecutive readings in the last 28 days / follower_growth_28d"),
-            col("max_daily_gain_vs_baseline", pa.float64(), "that gain / what the profile's median pace (followers per day between readings, 28 days) gains over the same time, at least the precision"),
-            col("projected_followers", pa.int64(), "followers + cfg_rising.projection_days x the daily gain over the signal window"),
-            col("is_suspicious", pa.bool_(), "follower growth looks bought: see docs/SCORES.md", nullable=False),
+            col(
+                "per_post_growth_pct_28d",
+                pa.float64(),
+                "interactions per post in the 28-day window against the 28 days before, - 1",
+            ),
+            col(
+                "per_post_growth_pct_14d",
+                pa.float64(),
+                "interactions per post in the 14-day window against the 14 days before, - 1",
+            ),
+            col(
+                "max_daily_gain_share",
+                pa.float64(),
+                "largest follower gain between two consecutive readings in the last 28 days / follower_growth_28d",
+            ),
+            col(
+                "max_daily_gain_vs_baseline",
+                pa.float64(),
+                "that gain / what the profile's median pace (followers per day between readings, 28 days) gains over the same time, at least the precision",
+            ),
+            col(
+                "projected_followers",
+                pa.int64(),
+                "followers + cfg_rising.projection_days x the daily gain over the signal window",
+            ),
+            col(
+                "is_suspicious",
+                pa.bool_(),
+                "follower growth looks bought: see docs/SCORES.md",
+                nullable=False,
+            ),
             col("suspicious_reasons", pa.list_(pa.string()), "why is_suspicious, in words", nullable=False),
-            col("rising_score", pa.float64(), "0-100, peer-relative blend of growth and engagement: see docs/SCORES.md"),
-            col("is_rising", pa.bool_(), "a rising micro influencer on this day: see docs/SCORES.md", nullable=False),
-            col("rising_rank", pa.int64(), "rank by rising_score among rising profiles of the platform on the day (1 = best)"),
-            col("rising_reasons", pa.list_(pa.string()), "why is_rising, in words a marketer can read", nullable=False),
+            col(
+                "rising_score",
+                pa.float64(),
+                "0-100, peer-relative blend of growth and engagement: see docs/SCORES.md",
+            ),
+            col(
+                "is_rising",
+                pa.bool_(),
+                "a rising micro influencer on this day: see docs/SCORES.md",
+                nullable=False,
+            ),
+            col(
+                "rising_rank",
+                pa.int64(),
+                "rank by rising_score among rising profiles of the platform on the day (1 = best)",
+            ),
+            col(
+                "rising_reasons",
+                pa.list_(pa.string()),
+                "why is_rising, in words a marketer can read",
+                nullable=False,
+            ),
         ]
     ),
 )
@@ -240,12 +491,16 @@ STREAM_TOO_LATE = Dataset(
     partition="ingest_date",
     partition_doc="UTC day the stream read the line",
     schema=pa.schema(
-        [f if f.name != "reason" else col("reason", pa.string(), "always `too_late`", nullable=False)
-         for f in REJECTED.schema]
+        [
+            f if f.name != "reason" else col("reason", pa.string(), "always `too_late`", nullable=False)
+            for f in REJECTED.schema
+        ]
     ),
 )
 
-_COUNTER_DOC = "last observed {kind} counter of the post (the latest post_metrics that has one); null if never observed"
+_COUNTER_DOC = (
+    "last observed {kind} counter of the post (the latest post_metrics that has one); null if never observed"
+)
 POST_LATEST = Dataset(
     name="post_latest",
     grain="one post (platform, post_id) with a `post` event or a post_metrics observation",
@@ -255,21 +510,43 @@ POST_LATEST = Dataset(
     schema=pa.schema(
         [
             col("post_id", pa.string(), "post id on that platform", nullable=False),
-            col("profile_id", pa.string(), "the post's author (of its `post` event, else of its latest observation)", nullable=False),
-            col("published_at", TIMESTAMP, "event_time of the post's `post` event (the earliest if several); null when unknown"),
+            col(
+                "profile_id",
+                pa.string(),
+                "the post's author (of its `post` event, else of its latest observation)",
+                nullable=False,
+            ),
+            col(
+                "published_at",
+                TIMESTAMP,
+                "event_time of the post's `post` event (the earliest if several); null when unknown",
+            ),
             col("media_type", pa.string(), "media type of the `post` event"),
-            col("sponsored", pa.bool_(), "the `post` event's sponsored flag; null when the post event is unknown"),
+            col(
+                "sponsored",
+                pa.bool_(),
+                "the `post` event's sponsored flag; null when the post event is unknown",
+            ),
             col("language", pa.string(), "the `post` event's language"),
         ]
-        + [col(k, pa.int64(), _COUNTER_DOC.format(kind=k)) for k in ("likes", "comments", "shares", "saves", "views")]
         + [
-            col("observed_at", TIMESTAMP, "event_time of the post's latest post_metrics observation; null if never observed"),
+            col(k, pa.int64(), _COUNTER_DOC.format(kind=k))
+            for k in ("likes", "comments", "shares", "saves", "views")
+        ]
+        + [
+            col(
+                "observed_at",
+                TIMESTAMP,
+                "event_time of the post's latest post_metrics observation; null if never observed",
+            ),
             col("observations", pa.int64(), "post_metrics observations of the post", nullable=False),
         ]
     ),
 )
 
-_LATEST_DOC = "{what} of the profile's latest profile_snapshot that has one, by (event_time, event_id); null if none"
+_LATEST_DOC = (
+    "{what} of the profile's latest profile_snapshot that has one, by (event_time, event_id); null if none"
+)
 PROFILES = Dataset(
     name="profiles",
     grain="one profile (platform, profile_id) with at least one accepted event",
@@ -281,9 +558,13 @@ PROFILES = Dataset(
             col("profile_id", pa.string(), "creator id on that platform", nullable=False),
             col("handle", pa.string(), _LATEST_DOC.format(what="handle")),
             col("display_name", pa.string(), _LATEST_DOC.format(what="display name")),
-            col("country", pa.string(), _LATEST_DOC.format(what="country (ISO 3166-1 alpha-2, as delivered)")),
+            col(
+                "country", pa.string(), _LATEST_DOC.format(what="country (ISO 3166-1 alpha-2, as delivered)")
+            ),
             col("language", pa.string(), _LATEST_DOC.format(what="language (BCP 47, as delivered)")),
-            col("first_seen", TIMESTAMP, "event_time of the profile's earliest accepted event", nullable=False),
+            col(
+                "first_seen", TIMESTAMP, "event_time of the profile's earliest accepted event", nullable=False
+            ),
             col("last_seen", TIMESTAMP, "event_time of the profile's latest accepted event", nullable=False),
         ]
     ),

@@ -82,8 +82,13 @@ TYPE_FIELDS: dict[str, tuple[Field, ...]] = {
         _count("followers", True, "follower count, >= 0"),
         _count("following", False, "accounts followed, >= 0"),
         _count("media_count", False, "posts on the profile, >= 0"),
-        Field("followers_precision", "integer", False,
-              "the unit the platform rounded followers to, >= 1 (default 1 = exact)", minimum=1),
+        Field(
+            "followers_precision",
+            "integer",
+            False,
+            "the unit the platform rounded followers to, >= 1 (default 1 = exact)",
+            minimum=1,
+        ),
         Field("handle", "string", False, "the profile's handle"),
         Field("display_name", "string", False, "the profile's display name"),
         Field("country", "string", False, "ISO 3166-1 alpha-2 country code"),
@@ -113,5 +118,5 @@ REJECT_REASONS = {
     "too_old_event": "event_time is before min_event_time (configuration, default 2004-01-01)",
     "oversized_field": "an id over 128 characters, a string over 64 KiB (UTF-8) or a list over 1,000 items",
     "corrupt_file": "a compressed file is cut short or corrupt: its lines before the damage are read, the damage "
-                    "is this one record (source_line: the line it cut; detail: the byte offset)",
+    "is this one record (source_line: the line it cut; detail: the byte offset)",
 }

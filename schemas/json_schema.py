@@ -31,9 +31,11 @@ PARSER_ONLY_RULES = (
     "a line must be one JSON object of valid UTF-8 (invalid_json, invalid_encoding); unknown fields are ignored",
 )
 
-_NO_CONTROL = f"^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
-_LOWER_NO_CONTROL = f"^[^A-Z\\u0000-\\u001f\\u007f-\\u009f]*$"
-_RFC3339 = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$")
+_NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+_LOWER_NO_CONTROL = "^[^A-Z\\u0000-\\u001f\\u007f-\\u009f]*$"
+_RFC3339 = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
 
 
 def _nullable(type_: str, required: bool) -> str | list[str]:
@@ -44,9 +46,12 @@ def field_schema(f: contract.Field) -> dict:
     """One contract field as a JSON Schema (an optional field may be null: null means absent)."""
     out: dict = {"description": f.doc}
     if f.kind == "id":
-        out |= {"type": _nullable("string", f.required), "minLength": 0 if f.name == "reply_to" else 1,
-                "maxLength": contract.ID_MAX_LEN,
-                "pattern": _LOWER_NO_CONTROL if f.name == "platform" else _NO_CONTROL}
+        out |= {
+            "type": _nullable("string", f.required),
+            "minLength": 0 if f.name == "reply_to" else 1,
+            "maxLength": contract.ID_MAX_LEN,
+            "pattern": _LOWER_NO_CONTROL if f.name == "platform" else _NO_CONTROL,
+        }
     elif f.kind == "string":
         out |= {"type": _nullable("string", f.required), "maxLength": contract.STRING_MAX_BYTES}
         if f.name == "media_type":
@@ -64,8 +69,11 @@ def field_schema(f: contract.Field) -> dict:
     elif f.kind == "boolean":
         out |= {"type": _nullable("boolean", f.required)}
     elif f.kind == "string_list":
-        out |= {"type": _nullable("array", f.required), "maxItems": contract.LIST_MAX_ITEMS,
-                "items": {"type": "string", "maxLength": contract.STRING_MAX_BYTES}}
+        out |= {
+            "type": _nullable("array", f.required),
+            "maxItems": contract.LIST_MAX_ITEMS,
+            "items": {"type": "string", "maxLength": contract.STRING_MAX_BYTES},
+        }
     else:
         raise ValueError(f"no JSON Schema for kind {f.kind!r}")
     return out
@@ -89,7 +97,7 @@ def build() -> dict:
         "$id": SCHEMA_ID,
         "title": f"microradar event, contract v{contract.LATEST_SCHEMA_VERSION}",
         "description": "One line of a landing file (JSON Lines). Generated from schemas/events.py by "
-                       "`python -m schemas.json_schema`; do not edit. Unknown fields are ignored.",
+        "`python -m schemas.json_schema`; do not edit. Unknown fields are ignored.",
         "$comment": "Rules only the parser checks: " + "; ".join(PARSER_ONLY_RULES),
         "type": "object",
         "required": [f.name for f in contract.COMMON_FIELDS if f.required],

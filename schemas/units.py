@@ -7,10 +7,10 @@ epoch. Dates appear only at table boundaries; these functions convert between th
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 EPOCH = date(1970, 1, 1)
-_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 US_PER_S = 1_000_000
 DAY_S = 86_400
 US_PER_DAY = DAY_S * US_PER_S

@@ -8,8 +8,9 @@ from pathlib import Path
 import duckdb
 
 
-def connect(path: str | Path = ":memory:", read_only: bool = False, config: dict | None = None
-            ) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: str | Path = ":memory:", read_only: bool = False, config: dict | None = None
+) -> duckdb.DuckDBPyConnection:
     """`config`: DuckDB settings that must be given at open time (a sandboxed session's)."""
     con = duckdb.connect(str(path), read_only=read_only, config=config or {})
     con.execute("SET TimeZone='UTC'")

@@ -29,26 +29,41 @@ def _files(files: list[str]) -> str:
     return f"read_parquet({listed}, union_by_name = true)"
 
 
-def _merged(con, stored_files: list[str], candidate_files: list[str], stored_wins: pa.Table | None,
-            columns: list[str], platforms: list[str]) -> None:
+def _merged(
+    con,
+    stored_files: list[str],
+    candidate_files: list[str],
+    stored_wins: pa.Table | None,
+    columns: list[str],
+    platforms: list[str],
+) -> None:
     """Temp view `merged`: stored events and candidates (only `columns`, only `platforms`), one copy per event."""
     cols = ", ".join(columns)
     con.register("platforms", pa.table({"platform": pa.array(platforms, pa.string())}))
-    wins = (stored_wins.select(["platform", "event_id"]) if stored_wins is not None and stored_wins.num_rows
-            else pa.table({"platform": pa.array([], pa.string()), "event_id": pa.array([], pa.string())}))
+    wins = (
+        stored_wins.select(["platform", "event_id"])
+        if stored_wins is not None and stored_wins.num_rows
+        else pa.table({"platform": pa.array([], pa.string()), "event_id": pa.array([], pa.string())})
+    )
     con.register("wins", wins)
-    con.execute(f"create temp table cand as select {cols} from {_files(candidate_files)} "
-                "semi join platforms using (platform) anti join wins using (platform, event_id)")
+    con.execute(
+        f"create temp table cand as select {cols} from {_files(candidate_files)} "
+        "semi join platforms using (platform) anti join wins using (platform, event_id)"
+    )
     if stored_files:
-        con.execute(f"create temp view merged as select * from cand union all select {cols} from "
-                    f"{_files(stored_files)} semi join platforms using (platform) "
-                    "anti join cand using (platform, event_id)")
+        con.execute(
+            f"create temp view merged as select * from cand union all select {cols} from "
+            f"{_files(stored_files)} semi join platforms using (platform) "
+            "anti join cand using (platform, event_id)"
+        )
     else:
         con.execute("create temp view merged as select * from cand")
 
 
 def _post_latest_sql() -> str:
-    counters = ", ".join(f"arg_max({k}, {_ORDER}) filter (where {k} is not null) as {k}" for k in POST_COUNTERS)
+    counters = ", ".join(
+        f"arg_max({k}, {_ORDER}) filter (where {k} is not null) as {k}" for k in POST_COUNTERS
+    )
     return f"""
         with p as (
             select platform, post_id, arg_min(profile_id, {_ORDER}) as author, min(event_time) as published_at,
@@ -70,7 +85,8 @@ def _post_latest_sql() -> str:
 def _profiles_sql() -> str:
     latest = ", ".join(
         f"arg_max({c}, {_ORDER}) filter (where event_type = 'profile_snapshot' and {c} is not null) as {c}"
-        for c in ("handle", "display_name", "country", "language"))
+        for c in ("handle", "display_name", "country", "language")
+    )
     return f"""
         select platform, profile_id, {latest}, min(event_time) as first_seen, max(event_time) as last_seen
         from merged group by platform, profile_id
@@ -78,20 +94,52 @@ def _profiles_sql() -> str:
 
 
 _QUERIES = {
-    POST_LATEST.name: (["platform", "profile_id", "post_id", "event_type", "event_time", "event_id", "media_type",
-                        "sponsored", "language", *POST_COUNTERS], _post_latest_sql),
-    PROFILES.name: (["platform", "profile_id", "event_type", "event_time", "event_id", "handle", "display_name",
-                     "country", "language"], _profiles_sql),
+    POST_LATEST.name: (
+        [
+            "platform",
+            "profile_id",
+            "post_id",
+            "event_type",
+            "event_time",
+            "event_id",
+            "media_type",
+            "sponsored",
+            "language",
+            *POST_COUNTERS,
+        ],
+        _post_latest_sql,
+    ),
+    PROFILES.name: (
+        [
+            "platform",
+            "profile_id",
+            "event_type",
+            "event_time",
+            "event_id",
+            "handle",
+            "display_name",
+            "country",
+            "language",
+        ],
+        _profiles_sql,
+    ),
 }
 
 
-def entity_table(dataset: Dataset, stored: dict[date, list[str]], candidate_files: list[str],
-                 stored_wins: pa.Table | None, platforms: list[str]) -> pa.Table:
+def entity_table(
+    dataset: Dataset,
+    stored: dict[date, list[str]],
+    candidate_files: list[str],
+    stored_wins: pa.Table | None,
+    platforms: list[str],
+) -> pa.Table:
     """`dataset`'s rows (with its `platform` partition column) for `platforms`."""
     columns, sql = _QUERIES[dataset.name]
     con = connect()
     try:
-        _merged(con, [f for fs in stored.values() for f in fs], candidate_files, stored_wins, columns, platforms)
+        _merged(
+            con, [f for fs in stored.values() for f in fs], candidate_files, stored_wins, columns, platforms
+        )
         table = con.sql(sql()).to_arrow_table()
     finally:
         con.close()
@@ -104,13 +152,20 @@ def candidate_platforms(candidate_files: list[str]) -> list[str]:
         return []
     con = connect()
     try:
-        return sorted(r[0] for r in con.execute(f"select distinct platform from {_files(candidate_files)}").fetchall())
+        return sorted(
+            r[0] for r in con.execute(f"select distinct platform from {_files(candidate_files)}").fetchall()
+        )
     finally:
         con.close()
 
 
-def stage_entities(wh: Warehouse, run_id: str, stored: dict[date, list[str]], candidate_files: list[str],
-                   stored_wins: pa.Table | None) -> dict[str, int]:
+def stage_entities(
+    wh: Warehouse,
+    run_id: str,
+    stored: dict[date, list[str]],
+    candidate_files: list[str],
+    stored_wins: pa.Table | None,
+) -> dict[str, int]:
     """Stages post_latest and profiles for the platforms the candidates touch, one file per
     platform partition, with each column's doc. Returns rows staged per dataset."""
     platforms = candidate_platforms(candidate_files)
@@ -125,6 +180,8 @@ def stage_entities(wh: Warehouse, run_id: str, stored: dict[date, list[str]], ca
             part = Path(wh.staging_dir(run_id), dataset.name, f"{dataset.partition}={platform}")
             part.mkdir(parents=True, exist_ok=True)
             rows = rows.sort_by([(c, "ascending") for c in dataset.schema.names[:2]])
-            write_parquet(pa.Table.from_arrays(rows.select(dataset.schema.names).columns, schema=dataset.schema),
-                          part / f"part-{run_id}.parquet")
+            write_parquet(
+                pa.Table.from_arrays(rows.select(dataset.schema.names).columns, schema=dataset.schema),
+                part / f"part-{run_id}.parquet",
+            )
     return staged

@@ -20,10 +20,14 @@ FAIL_ENV = "MICRORADAR_FAIL_AT"
 # and the analyst database ("db"); each step of each is a point, named after the commit's kind.
 _STATE = ("state_write", "state_fsync", "state_rename", "staging_removed")
 POINTS = (
-    "after_ingest", "after_windows",
-    "stage_manifest", "ready_write", "before_commit",
+    "after_ingest",
+    "after_windows",
+    "stage_manifest",
+    "ready_write",
+    "before_commit",
     *(f"data_{s}" for s in ("commit_start", "swap", "mid_commit", "manifest_rename", *_STATE)),
-    "before_sql", "sql_staged",
+    "before_sql",
+    "sql_staged",
     *(f"sql_{s}" for s in ("commit_start", "swap", "mid_commit", *_STATE)),
     "db_staged",
     *(f"db_{s}" for s in ("commit_start", "duckdb_rename", *_STATE)),

@@ -21,7 +21,9 @@ from ingest.dedup import FIELDS_SET, SORT_KEYS, fields_set_sql
 from storage.duck import connect, literal
 
 # Candidates whose stored copy stays kept: (platform, event_id, conflicting: payloads differ).
-STORED_WINS_SCHEMA = pa.schema([("platform", pa.string()), ("event_id", pa.string()), ("conflicting", pa.bool_())])
+STORED_WINS_SCHEMA = pa.schema(
+    [("platform", pa.string()), ("event_id", pa.string()), ("conflicting", pa.bool_())]
+)
 
 
 @dataclass(frozen=True)
@@ -66,16 +68,21 @@ def touched_event_dates(stored: dict[date, list[str]], candidate_files: list[str
         )
         copy_dates = set()
         if stored:
-            copy_dates = {r[0] for r in con.execute(
-                f"select distinct s.event_date from read_parquet({_glob_list([f for fs in stored.values() for f in fs])}, "
-                f"hive_partitioning = true, hive_types = {{'event_date': DATE}}) as s semi join candidates as c "
-                f"on s.platform = c.platform and s.event_id = c.event_id"
-            ).fetchall()}
+            copy_dates = {
+                r[0]
+                for r in con.execute(
+                    f"select distinct s.event_date from read_parquet({_glob_list([f for fs in stored.values() for f in fs])}, "
+                    f"hive_partitioning = true, hive_types = {{'event_date': DATE}}) as s semi join candidates as c "
+                    f"on s.platform = c.platform and s.event_id = c.event_id"
+                ).fetchall()
+            }
         if not copy_dates:
             dates = {r[0] for r in con.execute("select distinct event_date from candidates").fetchall()}
             return TouchedDates(dates)
-        copy_files = (f"read_parquet({_glob_list([f for d in sorted(copy_dates) for f in stored[d]])}, "
-                      f"hive_partitioning = true, union_by_name = true, hive_types = {{'event_date': DATE}})")
+        copy_files = (
+            f"read_parquet({_glob_list([f for d in sorted(copy_dates) for f in stored[d]])}, "
+            f"hive_partitioning = true, union_by_name = true, hive_types = {{'event_date': DATE}})"
+        )
         present = {r[0] for r in con.execute(f"describe select * from {copy_files}").fetchall()}
         con.execute(
             f"create temp table copies as select c.platform, c.event_id, c.event_date as candidate_date, "
@@ -86,12 +93,23 @@ def touched_event_dates(stored: dict[date, list[str]], candidate_files: list[str
             f"as s inner join candidates as c "
             f"on s.platform = c.platform and s.event_id = c.event_id"
         )
-        rewritten = {d for pair in con.execute(
-            "select distinct candidate_date, stored_date from copies where candidate_wins").fetchall() for d in pair}
-        dates = {r[0] for r in con.execute(
-            "select distinct event_date from candidates anti join (select * from copies where not candidate_wins) "
-            "as lost using (platform, event_id)").fetchall()}
-        stored_wins = con.sql("select platform, event_id, conflicting from copies where not candidate_wins").to_arrow_table()
+        rewritten = {
+            d
+            for pair in con.execute(
+                "select distinct candidate_date, stored_date from copies where candidate_wins"
+            ).fetchall()
+            for d in pair
+        }
+        dates = {
+            r[0]
+            for r in con.execute(
+                "select distinct event_date from candidates anti join (select * from copies where not candidate_wins) "
+                "as lost using (platform, event_id)"
+            ).fetchall()
+        }
+        stored_wins = con.sql(
+            "select platform, event_id, conflicting from copies where not candidate_wins"
+        ).to_arrow_table()
         return TouchedDates(dates | rewritten, rewritten, stored_wins.cast(STORED_WINS_SCHEMA))
     finally:
         con.close()

@@ -57,8 +57,14 @@ def plan_ingest(landed: list[LandedFile], hashes: dict[str, str], manifest: pa.T
     return IngestPlan(new, changed, same, touched)
 
 
-def updated_manifest(manifest: pa.Table, files: list[LandedFile], hashes: dict[str, str], run_id: str,
-                     ingested_us: int, schema: pa.Schema) -> pa.Table:
+def updated_manifest(
+    manifest: pa.Table,
+    files: list[LandedFile],
+    hashes: dict[str, str],
+    run_id: str,
+    ingested_us: int,
+    schema: pa.Schema,
+) -> pa.Table:
     """The manifest with `files` added (a re-read changed file replaces its old entry)."""
     replaced = pa.array([f.relpath for f in files], pa.string())
     kept = manifest.filter(pc.invert(pc.is_in(manifest["relpath"], value_set=replaced)))
@@ -68,7 +74,9 @@ def updated_manifest(manifest: pa.Table, files: list[LandedFile], hashes: dict[s
             "size": pa.array([f.size for f in files], pa.int64()),
             "sha256": pa.array([hashes[f.relpath] for f in files], pa.string()),
             "run_id": pa.array([run_id] * len(files), pa.string()),
-            "ingested_at": pa.array([ingested_us] * len(files), pa.int64()).cast(schema.field("ingested_at").type),
+            "ingested_at": pa.array([ingested_us] * len(files), pa.int64()).cast(
+                schema.field("ingested_at").type
+            ),
             "mtime_ns": pa.array([f.mtime_ns for f in files], pa.int64()),
         },
         schema=schema,

@@ -12,5 +12,6 @@ import pyarrow.parquet as pq
 
 def write_parquet(table: pa.Table, where, compression: str = "zstd") -> None:
     """`where`: a path or a writable binary file object (a Beam FileSystems sink)."""
-    pq.write_table(table, where, version="2.6", coerce_timestamps="us", compression=compression,
-                   write_statistics=True)
+    pq.write_table(
+        table, where, version="2.6", coerce_timestamps="us", compression=compression, write_statistics=True
+    )

@@ -8,8 +8,8 @@ in the staging directory, and the commit renames it into place.
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 import shutil
 import tempfile
 from datetime import date
@@ -20,10 +20,10 @@ import duckdb
 import pyarrow as pa
 
 from schemas import config as cfg
+from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, VIEW_DATASETS, Dataset
 from schemas.units import WINDOW_LENGTHS
 from storage.duck import connect, literal
 from storage.warehouse import SNAPSHOTS, Warehouse
-from schemas.datasets import ALL_DATASETS, PROFILE_DAILY, VIEW_DATASETS, Dataset
 
 # Models by layer (sql/<layer>/<name>.sql): staging types the datasets, intermediate builds the
 # measures, marts are what users query. The order they run in follows from what each reads.
@@ -58,8 +58,10 @@ def models_in_order(target: str = MART) -> list[tuple[str, str, str]]:
     a model reads another when the other's name appears in its code (comments aside) as a word."""
     sql = {name: (layer, text) for layer in MODEL_LAYERS for name, text in _sql_files(layer).items()}
     code = {name: re.sub(r"--[^\n]*", "", text) for name, (_, text) in sql.items()}
-    reads = {name: {other for other in sql if other != name and re.search(rf"\b{other}\b", code[name])}
-             for name in sql}
+    reads = {
+        name: {other for other in sql if other != name and re.search(rf"\b{other}\b", code[name])}
+        for name in sql
+    }
     ordered: list[str] = []
 
     def visit(name: str, path: tuple[str, ...]) -> None:
@@ -114,7 +116,9 @@ def _duck_type(t: pa.DataType) -> str:
     raise TypeError(f"no DuckDB type for {t}")
 
 
-def dataset_view_sql(wh: Warehouse, dataset: Dataset, union_by_name: bool = True, root: str | None = None) -> str:
+def dataset_view_sql(
+    wh: Warehouse, dataset: Dataset, union_by_name: bool = True, root: str | None = None
+) -> str:
     """A view over a dataset's Parquet; an empty typed view before any file exists.
 
     `root` prefixes the glob: None for the warehouse's absolute path, "" for a path relative to the
@@ -126,7 +130,11 @@ def dataset_view_sql(wh: Warehouse, dataset: Dataset, union_by_name: bool = True
     query. The pipeline's own queries name the columns they read and skip it: a file missing one
     fails the query loudly, and the footers of a long history cost more than a night's days."""
     if wh.partition_files(dataset):
-        base = literal(wh.root.as_posix()) + "/" if root is None else (literal(root.rstrip("/")) + "/" if root else "")
+        base = (
+            literal(wh.root.as_posix()) + "/"
+            if root is None
+            else (literal(root.rstrip("/")) + "/" if root else "")
+        )
         glob = f"{base}{dataset.name}/*=*/*.parquet".replace("'", "''")
         return (
             f"select * from read_parquet('{glob}', hive_partitioning = true, "
@@ -146,8 +154,9 @@ def empty_view_sql(dataset: Dataset) -> str:
     return "select " + ", ".join(columns) + " where false"
 
 
-def load_config(con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date | None,
-                recompute_from: date | None = None) -> None:
+def load_config(
+    con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date | None, recompute_from: date | None = None
+) -> None:
     """Configuration tables and run_params: the as-of day, and the first day the models must get
     right (`recompute_from`; null: every day). A night's late events change no earlier day."""
     for name, rows in cfg.sql_tables(config).items():
@@ -157,16 +166,24 @@ def load_config(con: duckdb.DuckDBPyConnection, config: cfg.Config, as_of: date 
     _set_run_params(con, as_of, recompute_from)
 
 
-def _set_run_params(con: duckdb.DuckDBPyConnection, as_of: date | None, recompute_from: date | None = None) -> None:
-    con.execute("create or replace table run_params as select ?::DATE as as_of, ?::DATE as recompute_from, "
-                "?::INTEGER as max_window_days", [as_of, recompute_from, max(WINDOW_LENGTHS)])
+def _set_run_params(
+    con: duckdb.DuckDBPyConnection, as_of: date | None, recompute_from: date | None = None
+) -> None:
+    con.execute(
+        "create or replace table run_params as select ?::DATE as as_of, ?::DATE as recompute_from, "
+        "?::INTEGER as max_window_days",
+        [as_of, recompute_from, max(WINDOW_LENGTHS)],
+    )
 
 
-def create_dataset_views(con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tuple[str, ...] = (),
-                         union_by_name: bool = True) -> None:
+def create_dataset_views(
+    con: duckdb.DuckDBPyConnection, wh: Warehouse, skip: tuple[str, ...] = (), union_by_name: bool = True
+) -> None:
     for dataset in ALL_DATASETS:
         if dataset.name not in skip:
-            con.execute(f"create or replace view {dataset.name} as {dataset_view_sql(wh, dataset, union_by_name)}")
+            con.execute(
+                f"create or replace view {dataset.name} as {dataset_view_sql(wh, dataset, union_by_name)}"
+            )
 
 
 def analyst_objects_sql(wh: Warehouse, root: str | None) -> list[str]:
@@ -174,7 +191,9 @@ def analyst_objects_sql(wh: Warehouse, root: str | None) -> list[str]:
     every dataset (`root` as in `dataset_view_sql`: "" in the analyst file, the absolute path in a
     sandboxed `microradar query` session, where relative paths are refused), the analyst views and
     the macros. The one list both use."""
-    statements = [f"create or replace view {d.name} as {dataset_view_sql(wh, d, root=root)}" for d in VIEW_DATASETS]
+    statements = [
+        f"create or replace view {d.name} as {dataset_view_sql(wh, d, root=root)}" for d in VIEW_DATASETS
+    ]
     statements += [f"create or replace view {name} as {model_sql('marts', name)}" for name in ANALYST_VIEWS]
     statements.append(resources.files("sql").joinpath("macros.sql").read_text())
     return statements
@@ -195,8 +214,9 @@ def run_models(con: duckdb.DuckDBPyConnection) -> pa.Table:
     return body.append_column("day", result["day"].cast(pa.date32()))
 
 
-def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.DEFAULT,
-                          recompute_from: date | None = None) -> pa.Table:
+def compute_profile_daily(
+    wh: Warehouse, as_of: date, config: cfg.Config = cfg.DEFAULT, recompute_from: date | None = None
+) -> pa.Table:
     """profile_daily over the published datasets: the rows of days from `recompute_from` on (all days if None)."""
     con = connect()
     try:
@@ -210,7 +230,11 @@ def compute_profile_daily(wh: Warehouse, as_of: date, config: cfg.Config = cfg.D
 def _analyst_db_definition(wh: Warehouse, config: cfg.Config, root: str = "") -> str:
     """A digest of everything in the analyst database but the as-of day: the DuckDB version, the
     dataset views and schemas, the analyst views, the macros and the configuration."""
-    parts = [duckdb.__version__, ANALYST_DB_STORAGE_VERSION, json.dumps(cfg.sql_tables(config), sort_keys=True, default=str)]
+    parts = [
+        duckdb.__version__,
+        ANALYST_DB_STORAGE_VERSION,
+        json.dumps(cfg.sql_tables(config), sort_keys=True, default=str),
+    ]
     parts += analyst_objects_sql(wh, root=root)
     parts += [str(d.schema) for d in VIEW_DATASETS]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
@@ -241,8 +265,13 @@ def _reuse_published(wh: Warehouse, path: Path, definition: str, as_of: date | N
     return same
 
 
-def build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT,
-                     snapshot: str | None = None) -> None:
+def build_analyst_db(
+    wh: Warehouse,
+    path: Path,
+    as_of: date | None,
+    config: cfg.Config = cfg.DEFAULT,
+    snapshot: str | None = None,
+) -> None:
     """The analyst database at `path` (_build_analyst_db); with `snapshot`, its dataset views read
     that snapshot of the published files (Warehouse.snapshot: one night across datasets, #19 item
     10), by paths relative to the warehouse folder. DuckDB cannot write a database whose path holds
@@ -264,8 +293,13 @@ def _views_source(wh: Warehouse, snapshot: str | None) -> tuple[Warehouse, str]:
     return Warehouse(wh.root / relative), relative
 
 
-def _build_analyst_db(wh: Warehouse, path: Path, as_of: date | None, config: cfg.Config = cfg.DEFAULT,
-                      snapshot: str | None = None) -> None:
+def _build_analyst_db(
+    wh: Warehouse,
+    path: Path,
+    as_of: date | None,
+    config: cfg.Config = cfg.DEFAULT,
+    snapshot: str | None = None,
+) -> None:
     """The analyst database at `path`: views over every dataset, the configuration, analyst views and
     macros. A copy of the published one when only the as-of day differs (its views read the files
     found at query time); built afresh otherwise, since creating the views reads every file's footer."""
@@ -300,9 +334,12 @@ def analyst_session(wh: Warehouse, sandbox: bool = True) -> duckdb.DuckDBPyConne
     con = connect()
     try:
         con.execute("ATTACH ? AS published (READ_ONLY)", [str(wh.duckdb_path)])
-        tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'published' and schema_name = 'main'"
-        ).fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'published' and schema_name = 'main'"
+            ).fetchall()
+        ]
         for table in tables:
             con.execute(f'create table "{table}" as select * from published.main."{table}"')
         con.execute("DETACH published")

@@ -25,9 +25,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.tables import split_by
+from schemas.datasets import ALL_DATASETS, Dataset
 from storage import faults
 from storage.parquet import write_parquet
-from schemas.datasets import ALL_DATASETS, Dataset
 
 META = "_meta"
 STAGING = "_staging"
@@ -72,7 +72,7 @@ class Warehouse:
     root: Path
 
     @classmethod
-    def at(cls, root: str | Path) -> "Warehouse":
+    def at(cls, root: str | Path) -> Warehouse:
         return cls(Path(root).resolve())
 
     def dataset_dir(self, dataset: Dataset) -> Path:
@@ -192,7 +192,9 @@ class Warehouse:
             write_parquet(rows, part / f"part-{run_id}.parquet")
         return table.num_rows
 
-    def keep_existing_files(self, run_id: str, dataset: Dataset, partitions: list[date] | None = None) -> None:
+    def keep_existing_files(
+        self, run_id: str, dataset: Dataset, partitions: list[date] | None = None
+    ) -> None:
         """Append-only datasets (rejected), or the `partitions` a run only adds to: hard-link the
         published files of those staged partitions (None: every staged one) into the staging
         copy, so the swap adds the run's files instead of replacing."""
@@ -206,7 +208,9 @@ class Warehouse:
                 if not target.exists():
                     os.link(old, target)
 
-    def mark_ready(self, run_id: str, state: dict, replace_datasets: bool = False, figures: dict | None = None) -> None:
+    def mark_ready(
+        self, run_id: str, state: dict, replace_datasets: bool = False, figures: dict | None = None
+    ) -> None:
         """Everything is staged: from here on a commit is finished, never discarded.
 
         replace_datasets (a full rebuild): each staged dataset replaces the published one whole,
@@ -287,7 +291,7 @@ class Warehouse:
             os.rename(staged, target)
 
     # --- snapshots: one night across datasets for the analyst database (#19 item 10) ----------
-    def snapshot(self, name: str) -> "Warehouse":
+    def snapshot(self, name: str) -> Warehouse:
         """A hard link of every published Parquet file below `_snapshots/<name>`, in the warehouse's
         layout, returned as a Warehouse to build views over. Links share the files' blocks (no
         copy), and a snapshot never changes: the partition swaps of a later data commit replace the

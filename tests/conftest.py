@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-INGEST = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+INGEST = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 INGEST_US = int(INGEST.timestamp() * 1_000_000)
 
 

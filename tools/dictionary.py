@@ -38,15 +38,24 @@ def render() -> str:
         "| field | type | required | meaning |",
         "|---|---|---|---|",
     ]
-    out += [f"| `{f.name}` | {f.kind} | {'yes' if f.required else 'no'} | {f.doc} |" for f in contract.COMMON_FIELDS]
+    out += [
+        f"| `{f.name}` | {f.kind} | {'yes' if f.required else 'no'} | {f.doc} |"
+        for f in contract.COMMON_FIELDS
+    ]
     for event_type, fields in contract.TYPE_FIELDS.items():
         out += ["", f"`{event_type}`:", "", "| field | type | required | meaning |", "|---|---|---|---|"]
         out += [f"| `{f.name}` | {f.kind} | {'yes' if f.required else 'no'} | {f.doc} |" for f in fields]
         if event_type in contract.AT_LEAST_ONE:
-            out += ["", f"At least one of {', '.join(f'`{n}`' for n in contract.AT_LEAST_ONE[event_type])} must be set."]
-    out += ["", "Duplicates (same `platform`, `event_id`): the copy with the most fields set is kept (the",
-            "non-null nullable payload columns of `events`), ties by the smallest `payload_hash`, then",
-            "`source_file`, `source_line`; copies whose payload differs count as `conflicting_duplicates`."]
+            out += [
+                "",
+                f"At least one of {', '.join(f'`{n}`' for n in contract.AT_LEAST_ONE[event_type])} must be set.",
+            ]
+    out += [
+        "",
+        "Duplicates (same `platform`, `event_id`): the copy with the most fields set is kept (the",
+        "non-null nullable payload columns of `events`), ties by the smallest `payload_hash`, then",
+        "`source_file`, `source_line`; copies whose payload differs count as `conflicting_duplicates`.",
+    ]
     out += ["", "Reject reasons (`rejected.reason`):", "", "| reason | meaning |", "|---|---|"]
     out += [f"| `{k}` | {v} |" for k, v in contract.REJECT_REASONS.items()]
     for ds in VIEW_DATASETS:
@@ -61,7 +70,8 @@ def render() -> str:
             f"| `{ds.partition}` | {'string' if pa.types.is_string(ds.partition_type) else 'date'} (Hive partition) | no | {ds.partition_doc} |",
         ]
         out += [
-            f"| `{f.name}` | {_type(f.type)} | {'yes' if f.nullable else 'no'} | {ds.doc(f.name)} |" for f in ds.schema
+            f"| `{f.name}` | {_type(f.type)} | {'yes' if f.nullable else 'no'} | {ds.doc(f.name)} |"
+            for f in ds.schema
         ]
     return "\n".join(out) + "\n"
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest import landing
+from ingest.landing import LandedFile
 from schemas.units import DAY_S, US_PER_S
 from storage.manifest import IngestPlan, plan_ingest, updated_manifest
 from storage.warehouse import MANIFEST_SCHEMA, Warehouse
-from ingest import landing
-from ingest.landing import LandedFile
 
 # An open window is at most 28 days long, and an accepted event can arrive up to 24 h before
 # its event_time (`future_event` rejects anything earlier); one more day of slack.

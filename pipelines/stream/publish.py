@@ -3,7 +3,7 @@ letters insert-if-absent, and which window rows a run may write (replay complete
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import apache_beam as beam
@@ -12,9 +12,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
-from apache_beam.typehints import Any, Tuple
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import GlobalWindows
+from apache_beam.typehints import Any, Tuple
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, REJECTED, STREAM_TOO_LATE
@@ -24,6 +24,7 @@ from storage.warehouse import replace_partition
 TOO_LATE_DATASET = STREAM_TOO_LATE.name  # same columns as `rejected`; reason is always `too_late`
 
 # --- sink --------------------------------------------------------------------------------------
+
 
 def _read_partition(directory: Path, schema: pa.Schema) -> pa.Table:
     files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
@@ -55,8 +56,16 @@ class UpsertPartitionFn(beam.DoFn):
     PANES = ReadModifyWriteStateSpec("pane_index_by_row", PickleCoder())
     EXPIRE = TimerSpec("expire", beam.TimeDomain.WATERMARK)
 
-    def __init__(self, warehouse_dir: str, dataset_name: str, partition: str, schema: pa.Schema,
-                 key_columns: tuple[str, ...], allowed_lateness_s: int | None, insert_only: bool = False):
+    def __init__(
+        self,
+        warehouse_dir: str,
+        dataset_name: str,
+        partition: str,
+        schema: pa.Schema,
+        key_columns: tuple[str, ...],
+        allowed_lateness_s: int | None,
+        insert_only: bool = False,
+    ):
         self.warehouse_dir = warehouse_dir
         self.insert_only = insert_only
         self.dataset_name = dataset_name
@@ -74,7 +83,10 @@ class UpsertPartitionFn(beam.DoFn):
         new = pa.Table.from_pylist([{c: row[c] for c in self.schema.names}], schema=self.schema)
         if self.insert_only:
             row_key = tuple(row[c] for c in self.key_columns)
-            if current.num_rows and pc.any(_key_mask(current, self.schema, self.key_columns, row_key)).as_py():
+            if (
+                current.num_rows
+                and pc.any(_key_mask(current, self.schema, self.key_columns, row_key)).as_py()
+            ):
                 return
         elif self.key_columns:
             row_key = tuple(row[c] for c in self.key_columns)
@@ -87,7 +99,9 @@ class UpsertPartitionFn(beam.DoFn):
                 end_s = day_number(date.fromisoformat(value)) * DAY_S + DAY_S
                 expire.set(Timestamp(end_s + self.allowed_lateness_s + DAY_S))
             if current.num_rows:
-                current = current.filter(pc.invert(_key_mask(current, self.schema, self.key_columns, row_key)))
+                current = current.filter(
+                    pc.invert(_key_mask(current, self.schema, self.key_columns, row_key))
+                )
         table = pa.concat_tables([current, new])
         if self.key_columns:
             table = table.sort_by([(c, "ascending") for c in self.key_columns])
@@ -108,13 +122,26 @@ class WriteStreamPartitions(beam.PTransform):
     partition always holds exactly one file and every reader sees whole partitions. The cost is
     a partition rewrite per pane (fine at streaming rates of a single machine)."""
 
-    def __init__(self, warehouse_dir: str, dataset, key_columns: tuple[str, ...],
-                 allowed_lateness_s: int | None = None, schema: pa.Schema | None = None,
-                 dataset_name: str | None = None, insert_only: bool = False):
+    def __init__(
+        self,
+        warehouse_dir: str,
+        dataset,
+        key_columns: tuple[str, ...],
+        allowed_lateness_s: int | None = None,
+        schema: pa.Schema | None = None,
+        dataset_name: str | None = None,
+        insert_only: bool = False,
+    ):
         super().__init__()
-        self.fn = UpsertPartitionFn(str(Path(warehouse_dir).resolve()), dataset_name or dataset.name,
-                                    dataset.partition, schema or dataset.schema, key_columns, allowed_lateness_s,
-                                    insert_only)
+        self.fn = UpsertPartitionFn(
+            str(Path(warehouse_dir).resolve()),
+            dataset_name or dataset.name,
+            dataset.partition,
+            schema or dataset.schema,
+            key_columns,
+            allowed_lateness_s,
+            insert_only,
+        )
         self.partition = dataset.partition
         self.dataset_name = dataset_name or dataset.name
 
@@ -123,8 +150,8 @@ class WriteStreamPartitions(beam.PTransform):
         return (
             rows
             | "Rewindow" >> beam.WindowInto(GlobalWindows())
-            | "KeyByPartition" >> beam.Map(lambda r: ((name, r[partition]), r)).with_output_types(
-                Tuple[Tuple[str, str], Any])
+            | "KeyByPartition"
+            >> beam.Map(lambda r: ((name, r[partition]), r)).with_output_types(Tuple[Tuple[str, str], Any])
             | "Upsert" >> beam.ParDo(self.fn)
         )
 
@@ -132,9 +159,17 @@ class WriteStreamPartitions(beam.PTransform):
 def dead_letter_row(item: tuple, run_id: str) -> dict:
     """A dead-letter tuple -> a `rejected` row dict with its `ingest_date` partition."""
     source_file, number, raw_line, reason, detail, ingest_us = item
-    ingested = datetime.fromtimestamp(ingest_us / US_PER_S, tz=timezone.utc)
-    return {"source_file": source_file, "source_line": number, "raw_line": raw_line, "reason": reason,
-            "detail": detail, "run_id": run_id, "ingested_at": ingested, "ingest_date": ingested.date().isoformat()}
+    ingested = datetime.fromtimestamp(ingest_us / US_PER_S, tz=UTC)
+    return {
+        "source_file": source_file,
+        "source_line": number,
+        "raw_line": raw_line,
+        "reason": reason,
+        "detail": detail,
+        "run_id": run_id,
+        "ingested_at": ingested,
+        "ingest_date": ingested.date().isoformat(),
+    }
 
 
 # watermark; the sink reads it. Process-local, like the TestStream service that feeds the poller.
@@ -154,6 +189,7 @@ def ends_by_horizon(row: dict, key: str) -> bool:
     last_day = row["day"] if "day" in row else row["window_end"]
     end_us = (day_number(date.fromisoformat(last_day)) + 1) * US_PER_DAY
     return end_us <= horizon
+
 
 def _starts_from(row: dict, complete_from_day: int) -> bool:
     """Does the window of this row (daily `day`, or trailing `window_end` and `window_days`) start
@@ -176,8 +212,14 @@ class WriteStreamOutputs(beam.PTransform):
     (the last event time seen, the wall clock) are dropped: no partition for a window that has
     not ended."""
 
-    def __init__(self, warehouse_dir: str, allowed_lateness_s: int, run_id: str,
-                 complete_from_us: int | None = None, horizon_key: str = ""):
+    def __init__(
+        self,
+        warehouse_dir: str,
+        allowed_lateness_s: int,
+        run_id: str,
+        complete_from_us: int | None = None,
+        horizon_key: str = "",
+    ):
         super().__init__()
         self.warehouse_dir = warehouse_dir
         self.allowed_lateness_s = allowed_lateness_s
@@ -196,20 +238,26 @@ class WriteStreamOutputs(beam.PTransform):
     def expand(self, outputs):
         wh, lateness, run_id = self.warehouse_dir, self.allowed_lateness_s, self.run_id
         written = [
-            self._writable(outputs["daily"], "Daily") | "WriteDaily" >> WriteStreamPartitions(
-                wh, ENGAGEMENT_DAILY, ("platform", "profile_id"), lateness)
+            self._writable(outputs["daily"], "Daily")
+            | "WriteDaily"
+            >> WriteStreamPartitions(wh, ENGAGEMENT_DAILY, ("platform", "profile_id"), lateness)
         ]
         trailing = [v for k, v in sorted(outputs.items()) if k.startswith("trailing_")]
         if trailing:
             written.append(
                 self._writable(trailing | "AllTrailing" >> beam.Flatten(), "Trailing")
-                | "WriteTrailing" >> WriteStreamPartitions(
-                    wh, ENGAGEMENT_TRAILING, ("platform", "profile_id", "window_days"), lateness))
+                | "WriteTrailing"
+                >> WriteStreamPartitions(
+                    wh, ENGAGEMENT_TRAILING, ("platform", "profile_id", "window_days"), lateness
+                )
+            )
         for tag, name in (("rejected", REJECTED.name), ("too_late", TOO_LATE_DATASET)):
             written.append(
                 outputs[tag]
                 | f"{tag}Rows" >> beam.Map(dead_letter_row, run_id)
-                | f"Write{tag}" >> WriteStreamPartitions(wh, REJECTED, ("source_file", "source_line"), None,
-                                                         dataset_name=name, insert_only=True)
+                | f"Write{tag}"
+                >> WriteStreamPartitions(
+                    wh, REJECTED, ("source_file", "source_line"), None, dataset_name=name, insert_only=True
+                )
             )
         return written | "Written" >> beam.Flatten()

@@ -7,16 +7,22 @@ import shutil
 import signal
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import apache_beam as beam
 
 from pipelines.stream import manifest as stream_manifest
-from pipelines.stream.options import (DEFAULT_ALLOWED_LATENESS_S, DEFAULT_GRACE_S, DEFAULT_OUT_OF_ORDERNESS_S,
-                                      now_us as _now_us, streaming_options)
+from pipelines.stream.options import (
+    DEFAULT_ALLOWED_LATENESS_S,
+    DEFAULT_GRACE_S,
+    DEFAULT_OUT_OF_ORDERNESS_S,
+    streaming_options,
+)
+from pipelines.stream.options import now_us as _now_us
 from pipelines.stream.publish import _HORIZONS, WriteStreamOutputs
 from pipelines.stream.source import WatchLanding
 from pipelines.stream.windowing import StreamEngagement
+
 
 class StopSignals:
     """SIGTERM and SIGINT (from a terminal or a supervisor: installed even when the parent left
@@ -48,7 +54,9 @@ class StopSignals:
             self.tell(f"second signal ({signal.Signals(signum).name}): exiting now")
             os._exit(128 + signum)
         self.first = signum
-        self.tell(f"{signal.Signals(signum).name}: draining (grace {self.grace_s:g} s); a second signal exits now")
+        self.tell(
+            f"{signal.Signals(signum).name}: draining (grace {self.grace_s:g} s); a second signal exits now"
+        )
         self.stop.set()
         timer = threading.Timer(self.grace_s, self._overrun, args=(signum,))
         timer.daemon = True
@@ -59,11 +67,18 @@ class StopSignals:
         os._exit(128 + signum)
 
 
-def run_stream(landing_dir, warehouse_dir, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S,
-               beam_args: list[str] | None = None, poll_interval_s: float = 10.0,
-               stop_after_s: float | None = None, progress=None,
-               out_of_orderness_s: int = DEFAULT_OUT_OF_ORDERNESS_S, grace_s: float = DEFAULT_GRACE_S,
-               stop: threading.Event | None = None):
+def run_stream(
+    landing_dir,
+    warehouse_dir,
+    allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S,
+    beam_args: list[str] | None = None,
+    poll_interval_s: float = 10.0,
+    stop_after_s: float | None = None,
+    progress=None,
+    out_of_orderness_s: int = DEFAULT_OUT_OF_ORDERNESS_S,
+    grace_s: float = DEFAULT_GRACE_S,
+    stop: threading.Event | None = None,
+):
     """Watch `landing_dir` and keep the warehouse's engagement partitions current until SIGTERM or
     SIGINT (or `stop` is set, or `stop_after_s` seconds of polling have passed): then it drains,
     writes every window that ends by the last event time seen (never a day not yet over) and
@@ -76,7 +91,7 @@ def run_stream(landing_dir, warehouse_dir, allowed_lateness_s: int = DEFAULT_ALL
     warehouse = Warehouse.at(warehouse_dir)
     warehouse.root.mkdir(parents=True, exist_ok=True)
     started_us = _now_us()
-    run_id = "stream-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run_id = "stream-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     stop = stop or threading.Event()
     tell = progress or (lambda message: None)
     with warehouse.lock(), StopSignals(stop, grace_s, tell):
@@ -85,19 +100,26 @@ def run_stream(landing_dir, warehouse_dir, allowed_lateness_s: int = DEFAULT_ALL
         manifest = stream_manifest.StreamManifest(warehouse, run_id)
         since_us = stream_manifest.replay_from_us(started_us, allowed_lateness_s)
         pipeline = beam.Pipeline(options=streaming_options(beam_args))
-        watch = WatchLanding(str(landing_dir), poll_interval_s, stop_after_s, manifest, since_us,
-                             out_of_orderness_s, stop, horizon_key=run_id)
-        outputs = (
-            pipeline
-            | "WatchLanding" >> watch
-            | "Engagement" >> StreamEngagement(allowed_lateness_s)
+        watch = WatchLanding(
+            str(landing_dir),
+            poll_interval_s,
+            stop_after_s,
+            manifest,
+            since_us,
+            out_of_orderness_s,
+            stop,
+            horizon_key=run_id,
         )
+        outputs = pipeline | "WatchLanding" >> watch | "Engagement" >> StreamEngagement(allowed_lateness_s)
         complete_from = stream_manifest.complete_from_us(manifest.table, since_us)
-        _ = outputs | "Write" >> WriteStreamOutputs(str(warehouse.root), allowed_lateness_s, run_id,
-                                                    complete_from, horizon_key=run_id)
+        _ = outputs | "Write" >> WriteStreamOutputs(
+            str(warehouse.root), allowed_lateness_s, run_id, complete_from, horizon_key=run_id
+        )
         if manifest.table.num_rows:
-            tell(f"resuming: {manifest.table.num_rows} landing file(s) consumed by earlier stream runs are "
-                 f"skipped; {len(watch.poller.replay)} of them replayed to rebuild the windows")
+            tell(
+                f"resuming: {manifest.table.num_rows} landing file(s) consumed by earlier stream runs are "
+                f"skipped; {len(watch.poller.replay)} of them replayed to rebuild the windows"
+            )
         result = pipeline.run()
         try:
             result.wait_until_finish()

@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import apache_beam as beam
-
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 
 from ingest import landing, parse
 from ingest.landing import LandedFile
 from pipelines.stream import manifest as stream_manifest
-from pipelines.stream.options import DEFAULT_OUT_OF_ORDERNESS_S, now_us as _now_us
+from pipelines.stream.options import DEFAULT_OUT_OF_ORDERNESS_S
+from pipelines.stream.options import now_us as _now_us
 from pipelines.stream.publish import set_horizon
 from schemas.units import US_PER_S
 
@@ -85,9 +85,16 @@ class LandingPoller:
 
     LINES_PER_EVENT = 5_000
 
-    def __init__(self, landing_dir: str, poll_interval_s: float, stop_at_s: float | None = None,
-                 manifest: stream_manifest.StreamManifest | None = None, replay_from_us: int | None = None,
-                 out_of_orderness_s: int = DEFAULT_OUT_OF_ORDERNESS_S, stop: threading.Event | None = None):
+    def __init__(
+        self,
+        landing_dir: str,
+        poll_interval_s: float,
+        stop_at_s: float | None = None,
+        manifest: stream_manifest.StreamManifest | None = None,
+        replay_from_us: int | None = None,
+        out_of_orderness_s: int = DEFAULT_OUT_OF_ORDERNESS_S,
+        stop: threading.Event | None = None,
+    ):
         self.landing_dir = landing_dir
         self.poll_interval_s = poll_interval_s
         self.stop_at_s = stop_at_s
@@ -118,13 +125,19 @@ class LandingPoller:
             if relpath in landed and relpath not in changed:
                 self.replay.append((landed[relpath], arrival_us))
             elif relpath not in landed:
-                _LOG.warning("landing file %s, consumed by an earlier stream run, is gone: the windows still "
-                             "open that hold its events are rebuilt without them", relpath)
+                _LOG.warning(
+                    "landing file %s, consumed by an earlier stream run, is gone: the windows still "
+                    "open that hold its events are rebuilt without them",
+                    relpath,
+                )
 
     def _refuse(self, changed: list[LandedFile]) -> None:
         for f in changed:
-            _LOG.error("landing file %s changed after the stream consumed it (landed files are immutable): "
-                       "skipped; its new content is not counted", f.relpath)
+            _LOG.error(
+                "landing file %s changed after the stream consumed it (landed files are immutable): "
+                "skipped; its new content is not counted",
+                f.relpath,
+            )
             self.seen.add(f.relpath)
 
     def _read(self, landed: LandedFile, arrival_us: int) -> list | None:
@@ -140,7 +153,7 @@ class LandingPoller:
         return lines
 
     def _batches(self, lines: list) -> list[list]:
-        return [lines[i:i + self.LINES_PER_EVENT] for i in range(0, len(lines), self.LINES_PER_EVENT)]
+        return [lines[i : i + self.LINES_PER_EVENT] for i in range(0, len(lines), self.LINES_PER_EVENT)]
 
     def replay_files(self):
         """(relpath, lines) of the files to replay, in the order they were first consumed."""
@@ -153,8 +166,10 @@ class LandingPoller:
     def poll(self) -> list[tuple[str, list]]:
         """One poll -> [(relpath, lines)] of the files that landed since, in name order."""
         now_us = _now_us()
-        unseen = sorted((f for f in landing.discover(Path(self.landing_dir)) if f.relpath not in self.seen),
-                        key=lambda f: f.relpath)
+        unseen = sorted(
+            (f for f in landing.discover(Path(self.landing_dir)) if f.relpath not in self.seen),
+            key=lambda f: f.relpath,
+        )
         if self.manifest is not None:
             plan = self.manifest.classify(unseen)
             self._refuse(plan.changed)
@@ -208,8 +223,14 @@ class LandingPoller:
         for kind, payload in self.steps():
             if kind == "lines":
                 stamp_us, lines = payload
-                yield Event(element_event=Event.AddElements(elements=[
-                    TimestampedElement(encoded_element=coder.encode(line), timestamp=stamp_us) for line in lines]))
+                yield Event(
+                    element_event=Event.AddElements(
+                        elements=[
+                            TimestampedElement(encoded_element=coder.encode(line), timestamp=stamp_us)
+                            for line in lines
+                        ]
+                    )
+                )
             else:
                 yield Event(watermark_event=Event.AdvanceWatermark(new_watermark=payload))
         # Stop: the horizon first (read by the sink), then the end of time, which fires every window.
@@ -234,15 +255,29 @@ class WatchLanding(beam.PTransform):
     pipeline ends. `poll_interval_s` must stay well under 30 s (the TestStream's idle timeout).
     `manifest`, `replay_from_us`, `out_of_orderness_s` and `stop`: see LandingPoller."""
 
-    def __init__(self, landing_dir: str, poll_interval_s: float, stop_after_s: float | None = None,
-                 manifest: stream_manifest.StreamManifest | None = None, replay_from_us: int | None = None,
-                 out_of_orderness_s: int = DEFAULT_OUT_OF_ORDERNESS_S, stop: threading.Event | None = None,
-                 horizon_key: str = ""):
+    def __init__(
+        self,
+        landing_dir: str,
+        poll_interval_s: float,
+        stop_after_s: float | None = None,
+        manifest: stream_manifest.StreamManifest | None = None,
+        replay_from_us: int | None = None,
+        out_of_orderness_s: int = DEFAULT_OUT_OF_ORDERNESS_S,
+        stop: threading.Event | None = None,
+        horizon_key: str = "",
+    ):
         super().__init__()
         if not 0 < poll_interval_s <= 20:
             raise ValueError("poll_interval_s must be in (0, 20] seconds")
-        self.poller = LandingPoller(str(Path(landing_dir).resolve()), poll_interval_s, None, manifest,
-                                    replay_from_us, out_of_orderness_s, stop)
+        self.poller = LandingPoller(
+            str(Path(landing_dir).resolve()),
+            poll_interval_s,
+            None,
+            manifest,
+            replay_from_us,
+            out_of_orderness_s,
+            stop,
+        )
         self.poller.horizon_key = horizon_key
         self.stop_after_s = stop_after_s
         self.service = None

@@ -6,15 +6,17 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
-from apache_beam.typehints import Any
 from apache_beam.transforms.trigger import AccumulationMode, AfterCount, AfterWatermark
 from apache_beam.transforms.window import FixedWindows, SlidingWindows, TimestampedValue
+from apache_beam.typehints import Any
 from apache_beam.utils.timestamp import MIN_TIMESTAMP, Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from ingest import dedup, parse, tables
 from pipelines import engagement
-from pipelines.stream.options import DEFAULT_ALLOWED_LATENESS_S, day_iso as _day_iso, now_us as _now_us
+from pipelines.stream.options import DEFAULT_ALLOWED_LATENESS_S
+from pipelines.stream.options import day_iso as _day_iso
+from pipelines.stream.options import now_us as _now_us
 from schemas.datasets import METRIC_NAMES
 from schemas.units import DAY_S, US_PER_DAY, WINDOW_LENGTHS
 
@@ -36,12 +38,15 @@ def _window_spec(window_fn, allowed_lateness_s: int) -> beam.WindowInto:
 
 # --- parse -------------------------------------------------------------------------------------
 
+
 class ParseLineFn(beam.DoFn):
     """(source_file, line_no, raw) stamped with its arrival time -> event (row, source_file, line_no)
     stamped with event_time; rejects and too-late lines to tagged outputs as dead-letter tuples
     (source_file, source_line, raw_line, reason, detail, ingested_us)."""
 
-    def __init__(self, allowed_lateness_s: int, ingest_us: int | None = None, min_event_us: int | None = None):
+    def __init__(
+        self, allowed_lateness_s: int, ingest_us: int | None = None, min_event_us: int | None = None
+    ):
         self.allowed_lateness_s = allowed_lateness_s
         self.min_event_us = min_event_us  # None: Config.min_event_time
         # A fixed ingest moment (tests); None: the line's arrival stamp, so that a line replayed
@@ -67,17 +72,22 @@ class ParseLineFn(beam.DoFn):
         if isinstance(result, parse.Reject):
             self.rejected.inc()
             yield beam.pvalue.TaggedOutput(
-                REJECTED_TAG, (source_file, number, parse.raw_text(raw), result.reason, result.detail, ingest_us))
+                REJECTED_TAG,
+                (source_file, number, parse.raw_text(raw), result.reason, result.detail, ingest_us),
+            )
             return
         event_us = result[_I["event_time"]]
         day_end_s = (event_us // US_PER_DAY + 1) * DAY_S
         if Timestamp(day_end_s + self.allowed_lateness_s) <= arrival:
             self.too_late.inc()
-            detail = (f"event day {_day_iso(day_end_s // DAY_S - 1)} closed at "
-                      f"{Timestamp(day_end_s + self.allowed_lateness_s).to_rfc3339()} (allowed lateness "
-                      f"{self.allowed_lateness_s} s); the line arrived at {arrival.to_rfc3339()}")
+            detail = (
+                f"event day {_day_iso(day_end_s // DAY_S - 1)} closed at "
+                f"{Timestamp(day_end_s + self.allowed_lateness_s).to_rfc3339()} (allowed lateness "
+                f"{self.allowed_lateness_s} s); the line arrived at {arrival.to_rfc3339()}"
+            )
             yield beam.pvalue.TaggedOutput(
-                TOO_LATE, (source_file, number, parse.raw_text(raw), "too_late", detail, ingest_us))
+                TOO_LATE, (source_file, number, parse.raw_text(raw), "too_late", detail, ingest_us)
+            )
             return
         yield TimestampedValue((result, source_file, number), Timestamp(micros=event_us))
 
@@ -85,8 +95,12 @@ class ParseLineFn(beam.DoFn):
 class ParseStream(beam.PTransform):
     """Lines -> events (main output `events`), `rejected` and `too_late` dead-letter tuples."""
 
-    def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S, ingest_us: int | None = None,
-                 min_event_us: int | None = None):
+    def __init__(
+        self,
+        allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S,
+        ingest_us: int | None = None,
+        min_event_us: int | None = None,
+    ):
         super().__init__()
         self.fn = ParseLineFn(allowed_lateness_s, ingest_us, min_event_us)
 
@@ -95,6 +109,7 @@ class ParseStream(beam.PTransform):
 
 
 # --- windows -----------------------------------------------------------------------------------
+
 
 def window_events_table(events) -> pa.Table:
     """A pane's events (row, source_file, line_no) -> one EVENT_ROW_SCHEMA table (lineage kept)."""
@@ -151,8 +166,13 @@ class DailyPaneFn(beam.DoFn):
         daily, engagers = engagement.daily_engagement(kept, as_of_day=day, first_day=day)
         if daily.num_rows != 1:
             return
-        yield {"platform": platform, "profile_id": profile_id, "day": _day_iso(day),
-               **_metrics(daily), **_pane_fields(pane)}
+        yield {
+            "platform": platform,
+            "profile_id": profile_id,
+            "day": _day_iso(day),
+            **_metrics(daily),
+            **_pane_fields(pane),
+        }
         yield beam.pvalue.TaggedOutput(PARTIALS, ((platform, profile_id), (day, pane.index, daily, engagers)))
 
 
@@ -174,13 +194,22 @@ class TrailingPaneFn(beam.DoFn):
             return
         daily = pa.concat_tables([latest[d][1] for d in sorted(latest)])
         engagers = pa.concat_tables([latest[d][2] for d in sorted(latest)])
-        trailing = engagement.trailing_engagement(daily, engagers, end_day, recompute_from=end_day,
-                                                  lengths=(self.window_days,))
-        trailing = trailing.filter(pc.equal(trailing["window_end"], pa.scalar(end_day, pa.int32()).cast(pa.date32())))
+        trailing = engagement.trailing_engagement(
+            daily, engagers, end_day, recompute_from=end_day, lengths=(self.window_days,)
+        )
+        trailing = trailing.filter(
+            pc.equal(trailing["window_end"], pa.scalar(end_day, pa.int32()).cast(pa.date32()))
+        )
         if trailing.num_rows != 1:
             return
-        yield {"platform": platform, "profile_id": profile_id, "window_days": self.window_days,
-               "window_end": _day_iso(end_day), **_metrics(trailing), **_pane_fields(pane)}
+        yield {
+            "platform": platform,
+            "profile_id": profile_id,
+            "window_days": self.window_days,
+            "window_end": _day_iso(end_day),
+            **_metrics(trailing),
+            **_pane_fields(pane),
+        }
 
 
 class WindowDailyEngagement(beam.PTransform):
@@ -199,7 +228,8 @@ class WindowDailyEngagement(beam.PTransform):
             | "KeyByProfile" >> beam.Map(_key_by_profile)
             | "DayWindows" >> _window_spec(FixedWindows(DAY_S), self.allowed_lateness_s)
             | "GroupDay" >> beam.GroupByKey()
-            | "DailyMetrics" >> beam.ParDo(DailyPaneFn()).with_output_types(Any).with_outputs(PARTIALS, main="daily")
+            | "DailyMetrics"
+            >> beam.ParDo(DailyPaneFn()).with_output_types(Any).with_outputs(PARTIALS, main="daily")
         )
 
 
@@ -217,18 +247,25 @@ class WindowTrailingEngagement(beam.PTransform):
     def expand(self, partials):
         return (
             partials
-            | "SlidingWindows" >> _window_spec(SlidingWindows(self.window_days * DAY_S, DAY_S), self.allowed_lateness_s)
+            | "SlidingWindows"
+            >> _window_spec(SlidingWindows(self.window_days * DAY_S, DAY_S), self.allowed_lateness_s)
             | "GroupWindow" >> beam.GroupByKey()
             | "TrailingMetrics" >> beam.ParDo(TrailingPaneFn(self.window_days))
         )
 
+
 # --- the whole streaming pipeline ----------------------------------------------------------------
+
 
 class StreamEngagement(beam.PTransform):
     """Lines -> dict of PCollections: daily, trailing_<n> for each window length, rejected, too_late."""
 
-    def __init__(self, allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S, ingest_us: int | None = None,
-                 window_lengths: tuple[int, ...] = WINDOW_LENGTHS):
+    def __init__(
+        self,
+        allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S,
+        ingest_us: int | None = None,
+        window_lengths: tuple[int, ...] = WINDOW_LENGTHS,
+    ):
         super().__init__()
         self.allowed_lateness_s = allowed_lateness_s
         self.ingest_us = ingest_us
@@ -243,5 +280,7 @@ class StreamEngagement(beam.PTransform):
             "too_late": parsed[TOO_LATE],
         }
         for n in self.window_lengths:
-            out[f"trailing_{n}"] = daily[PARTIALS] | f"Trailing{n}" >> WindowTrailingEngagement(n, self.allowed_lateness_s)
+            out[f"trailing_{n}"] = daily[PARTIALS] | f"Trailing{n}" >> WindowTrailingEngagement(
+                n, self.allowed_lateness_s
+            )
         return out

@@ -51,13 +51,17 @@ def imports(path: Path, name: str, known: set[str]) -> set[str]:
             if node.level:
                 parent = name.split(".")[: -node.level] if not path.name == "__init__.py" else name.split(".")
                 base = ".".join(parent + ([base] if base else []))
-            out |= {f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names}
+            out |= {
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names
+            }
     return {i for i in out if i.split(".")[0] in LEVEL or i.split(".")[0] in TOOLS}
 
 
 MODULES = modules()
-GRAPH = {name: {i for i in imports(path, name, set(MODULES)) if i in MODULES and i != name}
-         for name, path in MODULES.items()}
+GRAPH = {
+    name: {i for i in imports(path, name, set(MODULES)) if i in MODULES and i != name}
+    for name, path in MODULES.items()
+}
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n.split(".")[0] in LEVEL))
@@ -83,7 +87,7 @@ def test_no_module_imports_itself_back():
         state[node] = 1
         for nxt in sorted(GRAPH[node]):
             if state.get(nxt) == 1:
-                cycles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+                cycles.append(" -> ".join(path[path.index(nxt) :] + [nxt]))
             elif nxt not in state:
                 visit(nxt, path + [nxt])
         state[node] = 2

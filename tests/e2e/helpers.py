@@ -53,8 +53,9 @@ def assert_same_warehouse(a: Path, b: Path) -> None:
 BIN = Path(sys.executable).parent / "microradar"
 
 
-def nightly(landing: Path, wh: Path, as_of, kill_at: str | None = None, fail_at: str | None = None
-            ) -> subprocess.CompletedProcess:
+def nightly(
+    landing: Path, wh: Path, as_of, kill_at: str | None = None, fail_at: str | None = None
+) -> subprocess.CompletedProcess:
     """Runs the CLI in its own process group. A SIGKILLed run leaves its children (Prefect's
     temporary server) behind, as any killed job would: the group is cleaned up afterwards."""
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
@@ -65,8 +66,18 @@ def nightly(landing: Path, wh: Path, as_of, kill_at: str | None = None, fail_at:
         env["MICRORADAR_KILL_AT"] = kill_at
     if fail_at:
         env["MICRORADAR_FAIL_AT"] = fail_at
-    args = [str(BIN), "nightly", "--landing", str(landing), "--warehouse", str(wh), "--as-of", as_of.isoformat(),
-            "--", "--runner=FnApiRunner"]
+    args = [
+        str(BIN),
+        "nightly",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(wh),
+        "--as-of",
+        as_of.isoformat(),
+        "--",
+        "--runner=FnApiRunner",
+    ]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env, start_new_session=True)
         try:

@@ -7,20 +7,21 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 BIN = Path(sys.executable).parent / "microradar"
-END = datetime.now(timezone.utc).date() - timedelta(days=1)  # the generator's default end date
+END = datetime.now(UTC).date() - timedelta(days=1)  # the generator's default end date
 
 
 def microradar(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
     env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
-    result = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env,
-                            timeout=600)
+    result = subprocess.run(
+        [str(BIN), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
     return result
@@ -39,8 +40,17 @@ def state_of(warehouse: Path) -> dict[str, tuple]:
 def night(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     microradar("generate", "--out", root / "gen", "--profiles", 60, "--days", 40, "--seed", 11)
-    result = microradar("nightly", "--landing", root / "gen" / "landing", "--warehouse", root / "wh",
-                        "--as-of", END.isoformat(), "--", "--runner=FnApiRunner")
+    result = microradar(
+        "nightly",
+        "--landing",
+        root / "gen" / "landing",
+        "--warehouse",
+        root / "wh",
+        "--as-of",
+        END.isoformat(),
+        "--",
+        "--runner=FnApiRunner",
+    )
     report = json.loads((root / "wh" / "_meta" / "last_run.json").read_text())
     return root, result, report
 
@@ -51,8 +61,16 @@ def test_every_line_is_accounted_for(night):
     assert c["identity_holds"]
     assert c["lines_read"] == c["accepted"] + c["duplicates"] + c["rejected"] + c["blank"]
     assert c["duplicates"] > 0 and c["conflicting_duplicates"] > 0 and c["blank"] > 0
-    for reason in ("invalid_json", "missing_field", "invalid_type", "invalid_timestamp", "naive_timestamp",
-                   "unknown_event_type", "negative_count", "future_event"):
+    for reason in (
+        "invalid_json",
+        "missing_field",
+        "invalid_type",
+        "invalid_timestamp",
+        "naive_timestamp",
+        "unknown_event_type",
+        "negative_count",
+        "future_event",
+    ):
         assert c["rejected_by_reason"].get(reason, 0) >= 1, reason
     assert f"lines read {c['lines_read']:,}" in result.stdout
 
@@ -60,9 +78,13 @@ def test_every_line_is_accounted_for(night):
 def test_planted_rising_profiles_are_flagged_and_spikes_are_not(night):
     root, _, _ = night
     truth = list(csv.DictReader((root / "gen" / "ground_truth.csv").open()))
-    sql = (f"select platform || '/' || profile_id as p, is_rising, is_suspicious from profile_daily "
-           f"where day = date '{END}'")
-    out = microradar("query", "--warehouse", root / "wh", "--format", "json", "--output", root / "flags.json", sql)
+    sql = (
+        f"select platform || '/' || profile_id as p, is_rising, is_suspicious from profile_daily "
+        f"where day = date '{END}'"
+    )
+    out = microradar(
+        "query", "--warehouse", root / "wh", "--format", "json", "--output", root / "flags.json", sql
+    )
     assert "wrote" in out.stdout
     rows = [json.loads(line) for line in (root / "flags.json").read_text().splitlines() if line.strip()]
     flags = {r["p"]: r for r in rows}
@@ -81,8 +103,16 @@ def test_datasets_have_the_spec_columns(night):
     from schemas.datasets import VIEW_DATASETS
 
     for ds in VIEW_DATASETS:
-        out = microradar("query", "--warehouse", root / "wh", "--format", "csv", "--output", root / f"{ds.name}.csv",
-                         f"select * from {ds.name} limit 1")
+        out = microradar(
+            "query",
+            "--warehouse",
+            root / "wh",
+            "--format",
+            "csv",
+            "--output",
+            root / f"{ds.name}.csv",
+            f"select * from {ds.name} limit 1",
+        )
         header = (root / f"{ds.name}.csv").read_text().splitlines()[0].split(",")
         assert sorted(header) == sorted(ds.columns + [ds.partition]), ds.name
         assert out.returncode == 0
@@ -91,8 +121,15 @@ def test_datasets_have_the_spec_columns(night):
 def test_a_rerun_changes_nothing(night):
     root, _, _ = night
     before = state_of(root / "wh")
-    result = microradar("nightly", "--landing", root / "gen" / "landing", "--warehouse", root / "wh",
-                        "--as-of", END.isoformat())
+    result = microradar(
+        "nightly",
+        "--landing",
+        root / "gen" / "landing",
+        "--warehouse",
+        root / "wh",
+        "--as-of",
+        END.isoformat(),
+    )
     assert "nothing to do" in result.stdout
     assert state_of(root / "wh") == before
 
@@ -105,7 +142,9 @@ def test_a_changed_landed_file_is_refused_loudly(night, tmp_path):
     subprocess.run(["cp", "-r", str(root / "wh"), str(wh)], check=True)
     victim = sorted(landing.rglob("*.jsonl"))[0]
     victim.write_text(victim.read_text() + "\n")
-    result = microradar("nightly", "--landing", landing, "--warehouse", wh, "--as-of", END.isoformat(), check=False)
+    result = microradar(
+        "nightly", "--landing", landing, "--warehouse", wh, "--as-of", END.isoformat(), check=False
+    )
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "changed after ingestion" in result.stderr and victim.name in result.stderr
@@ -118,7 +157,10 @@ def test_a_changed_landed_file_is_refused_loudly(night, tmp_path):
         (["nightly", "--landing", ".", "--as-of", "2026-02-30"], "not a date"),
         (["query", "--warehouse", "/no/such/wh", "select 1"], "no warehouse database"),
         (["generate"], "--out"),
-        (["backfill", "--warehouse", "/no/such/wh", "--from", "2026-11-01", "--to", "2026-11-02"], "no warehouse"),
+        (
+            ["backfill", "--warehouse", "/no/such/wh", "--from", "2026-11-01", "--to", "2026-11-02"],
+            "no warehouse",
+        ),
         (["backfill", "--from", "2026-11-01", "--to", "yesterday"], "not a date"),
         (["nightly", "--landing", ".", "--num-buckets", "0"], "must be at least 1"),
         (["nightly", "--landing", ".", "--num-buckets", "many"], "not a whole number"),
@@ -157,18 +199,31 @@ def test_a_cut_gz_keeps_its_lines_and_the_cut_is_one_rejected_record_the_night_g
     (landing / "good.jsonl").write_bytes(good % 0)
     packed = gzip.compress(b"".join(good % i for i in range(1, 2001)))
     (landing / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
-    result = microradar("nightly", "--landing", tmp_path / "landing", "--warehouse", tmp_path / "wh",
-                        "--as-of", "2026-11-20", check=False)
+    result = microradar(
+        "nightly",
+        "--landing",
+        tmp_path / "landing",
+        "--warehouse",
+        tmp_path / "wh",
+        "--as-of",
+        "2026-11-20",
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     con = duckdb.connect()
-    rejected = con.execute(f"select source_file, reason, detail from read_parquet('{tmp_path}/wh/rejected/*/*.parquet')").fetchall()
+    rejected = con.execute(
+        f"select source_file, reason, detail from read_parquet('{tmp_path}/wh/rejected/*/*.parquet')"
+    ).fetchall()
     assert [(r[0], r[1]) for r in rejected] == [("2026-11-20/cut.jsonl.gz", "corrupt_file")]
     assert "at byte" in rejected[0][2]
-    events = con.execute(f"select count(*) from read_parquet('{tmp_path}/wh/events/*/*.parquet')").fetchone()[0]
+    events = con.execute(f"select count(*) from read_parquet('{tmp_path}/wh/events/*/*.parquet')").fetchone()[
+        0
+    ]
     assert 1 < events < 2001  # the good file and the lines before the cut
 
 
 # --- a strict command line -------------------------------------------------------------------------
+
 
 def test_version_comes_from_the_package_metadata():
     from importlib.metadata import version
@@ -186,11 +241,15 @@ def test_version_comes_from_the_package_metadata():
         (["query", "--form", "csv", "select 1"], "(did you mean --format?)"),
         (["--versoin"], "(did you mean --version?)"),
         (["nightly", "--landing", ".", "--direct_num_workers=2"], "Beam pipeline options go after --"),
-        (["nightly", "--landing", ".", "--runner=FnApiRunner", "--", "--direct_num_workers=2"],
-         "unrecognized arguments: --runner=FnApiRunner"),
+        (
+            ["nightly", "--landing", ".", "--runner=FnApiRunner", "--", "--direct_num_workers=2"],
+            "unrecognized arguments: --runner=FnApiRunner",
+        ),
         (["generate", "--out", "x", "--", "--runner=FnApiRunner"], "take Beam pipeline options after --"),
-        (["nightly", "--landing", ".", "--", "--direct_num_workrs=2"],
-         "unrecognized Beam pipeline options after --: --direct_num_workrs (did you mean --direct_num_workers?)"),
+        (
+            ["nightly", "--landing", ".", "--", "--direct_num_workrs=2"],
+            "unrecognized Beam pipeline options after --: --direct_num_workrs (did you mean --direct_num_workers?)",
+        ),
         (["query", "--log-level", "LOUD", "select 1"], "invalid choice"),
     ],
 )
@@ -204,8 +263,20 @@ def test_unknown_or_mistyped_options_fail_with_a_suggestion(args, message, tmp_p
 
 def test_beam_options_after_a_double_dash_reach_beam(night, tmp_path):
     root, _, _ = night
-    result = microradar("nightly", "--landing", root / "gen" / "landing", "--warehouse", tmp_path / "wh",
-                        "--as-of", END.isoformat(), "--log-level", "info", "--", "--runner=NoSuchRunner", check=False)
+    result = microradar(
+        "nightly",
+        "--landing",
+        root / "gen" / "landing",
+        "--warehouse",
+        tmp_path / "wh",
+        "--as-of",
+        END.isoformat(),
+        "--log-level",
+        "info",
+        "--",
+        "--runner=NoSuchRunner",
+        check=False,
+    )
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("microradar: error:")]
     assert len(errors) == 1 and "NoSuchRunner" in errors[0], result.stderr
@@ -228,7 +299,9 @@ def test_query_prints_every_text_format_to_stdout_and_accepts_a_trailing_semicol
     table = microradar("query", "--warehouse", wh, LISTS + " ;").stdout
     assert table.splitlines()[0].split() == ["platform", "profile_id", "rising_reasons"]
     assert "(3 rows)" in table
-    rows = list(csv.reader(microradar("query", "--warehouse", wh, "--format", "csv", LISTS + ";").stdout.splitlines()))
+    rows = list(
+        csv.reader(microradar("query", "--warehouse", wh, "--format", "csv", LISTS + ";").stdout.splitlines())
+    )
     assert rows[0] == ["platform", "profile_id", "rising_reasons"] and len(rows) == 4
     reasons = json.loads(rows[1][2])  # a list column: JSON in one quoted field
     assert isinstance(reasons, list) and reasons and all(isinstance(r, str) for r in reasons)
@@ -246,15 +319,24 @@ def test_query_writes_parquet_to_a_pipe_and_refuses_a_terminal(night, tmp_path):
 
     root, _, _ = night
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    piped = subprocess.run([str(BIN), "query", "--warehouse", str(root / "wh"), "--format", "parquet", LISTS],
-                           capture_output=True, env=env, timeout=120)
+    piped = subprocess.run(
+        [str(BIN), "query", "--warehouse", str(root / "wh"), "--format", "parquet", LISTS],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     assert piped.returncode == 0, piped.stderr
     table = pq.read_table(io.BytesIO(piped.stdout))
     assert table.num_rows == 3 and table.schema.field("rising_reasons").type.value_type == "string"
     leader, follower = pty.openpty()
     try:
-        tty = subprocess.run([str(BIN), "query", "--warehouse", str(root / "wh"), "--format", "parquet", "select 1"],
-                             stdout=follower, stderr=subprocess.PIPE, env=env, timeout=120)
+        tty = subprocess.run(
+            [str(BIN), "query", "--warehouse", str(root / "wh"), "--format", "parquet", "select 1"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=120,
+        )
     finally:
         os.close(follower)
         os.close(leader)
@@ -264,9 +346,14 @@ def test_query_writes_parquet_to_a_pipe_and_refuses_a_terminal(night, tmp_path):
 def test_the_table_says_when_it_is_truncated_and_how_to_see_all(night):
     root, _, _ = night
     out = microradar("query", "--warehouse", root / "wh", "select * from range(100) as t(n)").stdout
-    assert "(40 of 100 rows shown: --max-rows N shows more, --max-rows 0 all, --format csv or json every row)" in out
+    assert (
+        "(40 of 100 rows shown: --max-rows N shows more, --max-rows 0 all, --format csv or json every row)"
+        in out
+    )
     assert len(out.strip().splitlines()) == 2 + 40 + 1
-    out = microradar("query", "--warehouse", root / "wh", "--max-rows", "0", "select * from range(100) as t(n)").stdout
+    out = microradar(
+        "query", "--warehouse", root / "wh", "--max-rows", "0", "select * from range(100) as t(n)"
+    ).stdout
     assert "(100 rows)" in out and "shown" not in out and out.splitlines()[-2].strip() == "99"
 
 
@@ -312,32 +399,59 @@ def test_query_is_sandboxed(night, sql, message):
 def test_unsafe_lifts_the_sandbox(night, tmp_path):
     root, _, _ = night
     target = tmp_path / "copied.csv"
-    result = microradar("query", "--warehouse", root / "wh", "--unsafe", "--format", "csv",
-                        f"copy (select 42 as x) to '{target}' (header); select x from read_csv('{target}')")
+    result = microradar(
+        "query",
+        "--warehouse",
+        root / "wh",
+        "--unsafe",
+        "--format",
+        "csv",
+        f"copy (select 42 as x) to '{target}' (header); select x from read_csv('{target}')",
+    )
     assert result.stdout.splitlines() == ["x", "42"]
 
 
 # --- the analyst file: the real DuckDB CLI, a moved warehouse ---------------------------------------
 
+
 def test_a_copied_warehouse_opens_in_the_duckdb_cli_with_the_same_answers(night, tmp_path):
     root, _, _ = night
     cli = Path(sys.executable).parent / "duckdb"  # pip duckdb-cli, the current release
-    sql = (f"select count(*) as n, sum(followers) as followers, count(*) filter (where is_rising) as rising "
-           f"from profile_daily; select count(*) as n from rising_on(date '{END}'); "
-           f"select count(*) as n from events; select count(*) as n from stream_too_late")
-    expected = [json.loads(microradar("query", "--warehouse", root / "wh", "--format", "json", q).stdout)
-                for q in sql.split("; ")]
+    sql = (
+        f"select count(*) as n, sum(followers) as followers, count(*) filter (where is_rising) as rising "
+        f"from profile_daily; select count(*) as n from rising_on(date '{END}'); "
+        f"select count(*) as n from events; select count(*) as n from stream_too_late"
+    )
+    expected = [
+        json.loads(microradar("query", "--warehouse", root / "wh", "--format", "json", q).stdout)
+        for q in sql.split("; ")
+    ]
     moved = tmp_path / "mnt" / "warehouse"
     moved.parent.mkdir()
     subprocess.run(["cp", "-r", str(root / "wh"), str(moved)], check=True)
     for cwd, commands in ((moved, []), (tmp_path, ["-cmd", f"SET file_search_path='{moved}'"])):
         got = []
         for q in sql.split("; "):
-            result = subprocess.run([str(cli), "-readonly", "-json", "-cmd", "SET TimeZone='UTC'", *commands,
-                                     str(moved / "microradar.duckdb"), "-c", q],
-                                    capture_output=True, text=True, cwd=cwd, timeout=120)
+            result = subprocess.run(
+                [
+                    str(cli),
+                    "-readonly",
+                    "-json",
+                    "-cmd",
+                    "SET TimeZone='UTC'",
+                    *commands,
+                    str(moved / "microradar.duckdb"),
+                    "-c",
+                    q,
+                ],
+                capture_output=True,
+                text=True,
+                cwd=cwd,
+                timeout=120,
+            )
             assert result.returncode == 0, result.stderr
             got.append(json.loads(result.stdout)[0])
         assert got == expected
-    assert microradar("query", "--warehouse", moved, "--format", "json", sql.split("; ")[0]).stdout.strip() == \
-        json.dumps(expected[0], separators=(",", ":"))
+    assert microradar(
+        "query", "--warehouse", moved, "--format", "json", sql.split("; ")[0]
+    ).stdout.strip() == json.dumps(expected[0], separators=(",", ":"))

@@ -28,8 +28,10 @@ def test_a_bad_config_file_is_refused_naming_the_file_and_the_key(tmp_path, quie
     (tmp_path / "landing").mkdir()
     bad = tmp_path / "bad.toml"
     bad.write_text("[checks]\nmax_volume_drop = 'half'\n")
-    for command in (["nightly", "--landing", str(tmp_path / "landing")], ["backfill", "--from", "2026-11-01",
-                                                                         "--to", "2026-11-02"]):
+    for command in (
+        ["nightly", "--landing", str(tmp_path / "landing")],
+        ["backfill", "--from", "2026-11-01", "--to", "2026-11-02"],
+    ):
         assert cli.main(command + ["--warehouse", str(tmp_path / "wh"), "--config", str(bad)]) == 1
         err = capsys.readouterr().err
         assert "bad.toml" in err and "'checks.max_volume_drop'" in err
@@ -42,8 +44,17 @@ def test_warnings_are_printed_and_fail_the_command_only_when_asked(tmp_path, qui
     (landing / "2026-11-20" / "a.jsonl").write_bytes(line(event()) + b"\n")
     conf = tmp_path / "m.toml"
     conf.write_text("top_rising = 2\n")
-    args = ["nightly", "--landing", str(landing), "--warehouse", str(wh), "--as-of", "2026-11-21",
-            "--config", str(conf)]
+    args = [
+        "nightly",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(wh),
+        "--as-of",
+        "2026-11-21",
+        "--config",
+        str(conf),
+    ]
     code = cli.main(args + ["--fail-on-warning", "--"] + RUNNER)
     out, err = capsys.readouterr()
     assert code == 0, err

@@ -19,8 +19,14 @@ AS_OF = date(2026, 11, 25)
 
 
 def ev(event_id, event_type, **fields):
-    base = {"event_id": event_id, "event_type": event_type, "event_time": "2026-11-20T10:00:00Z",
-            "platform": "youtube", "profile_id": "chan1", "schema_version": 2}
+    base = {
+        "event_id": event_id,
+        "event_type": event_type,
+        "event_time": "2026-11-20T10:00:00Z",
+        "platform": "youtube",
+        "profile_id": "chan1",
+        "schema_version": 2,
+    }
     return base | fields
 
 
@@ -34,32 +40,47 @@ def events_rows(wh):
     con.execute("SET TimeZone='UTC'")
     rows = con.execute(
         f"select event_id, event_type, actor_id, likes, views, followers_precision, handle, language, source_file "
-        f"from read_parquet('{wh}/events/*/*.parquet', union_by_name = true) order by event_id").fetchall()
+        f"from read_parquet('{wh}/events/*/*.parquet', union_by_name = true) order by event_id"
+    ).fetchall()
     con.close()
     return {r[0]: r[1:] for r in rows}
 
 
 def test_v2_lines_arrive_and_poison_lines_are_rejected_at_parse(tmp_path):
     landing, wh = tmp_path / "landing", tmp_path / "wh"
-    land(landing / "d1" / "a.jsonl", [
-        ev("m1", "post_metrics", post_id="v1", likes=1200, views=45000),
-        ev("f1", "follow", actor_id="fan"),
-        ev("l1", "like", post_id="v1"),  # no actor
-        ev("s1", "profile_snapshot", followers=123000, followers_precision=1000, handle="@chan", country="US"),
-        ev("p1", "post", post_id="v1", language="en"),
-        ev("dup", "like", post_id="v1"),  # sparse copy: replaced on night 2
-        ev("old1", "like", post_id="v1", event_time="0001-01-01T00:00:00Z"),
-        ev("old2", "like", post_id="v1", event_time="1900-01-01T00:00:00+01:00"),
-        ev("nul\u0000", "like", post_id="v1"),
-        ev("big", "post", post_id="v2", hashtags=["x" * 70000]),
-        ev("m0", "post_metrics", post_id="v1"),  # no counter
-        "",
-    ])
+    land(
+        landing / "d1" / "a.jsonl",
+        [
+            ev("m1", "post_metrics", post_id="v1", likes=1200, views=45000),
+            ev("f1", "follow", actor_id="fan"),
+            ev("l1", "like", post_id="v1"),  # no actor
+            ev(
+                "s1",
+                "profile_snapshot",
+                followers=123000,
+                followers_precision=1000,
+                handle="@chan",
+                country="US",
+            ),
+            ev("p1", "post", post_id="v1", language="en"),
+            ev("dup", "like", post_id="v1"),  # sparse copy: replaced on night 2
+            ev("old1", "like", post_id="v1", event_time="0001-01-01T00:00:00Z"),
+            ev("old2", "like", post_id="v1", event_time="1900-01-01T00:00:00+01:00"),
+            ev("nul\u0000", "like", post_id="v1"),
+            ev("big", "post", post_id="v2", hashtags=["x" * 70000]),
+            ev("m0", "post_metrics", post_id="v1"),  # no counter
+            "",
+        ],
+    )
     first = nightly(str(landing), str(wh), as_of=AS_OF, beam_args=RUNNER)
     c = first["counts"]
     assert c["identity_holds"] and (c["lines_read"], c["accepted"], c["blank"]) == (12, 6, 1), c
-    assert c["rejected_by_reason"] == {"too_old_event": 2, "invalid_value": 1, "oversized_field": 1,
-                                       "missing_field": 1}
+    assert c["rejected_by_reason"] == {
+        "too_old_event": 2,
+        "invalid_value": 1,
+        "oversized_field": 1,
+        "missing_field": 1,
+    }
     rows = events_rows(wh)
     assert rows["m1"][:4] == ("post_metrics", None, 1200, 45000)
     assert rows["f1"][:2] == ("follow", "fan")

@@ -24,8 +24,15 @@ RUNNER = ["--runner=FnApiRunner"]
 
 
 def ev(event_id, event_type, day, hour=10, profile="alice", **fields):
-    return {"event_id": event_id, "event_type": event_type, "event_time": f"{day}T{hour:02d}:00:00Z",
-            "platform": "x", "profile_id": profile, "schema_version": 2, **fields}
+    return {
+        "event_id": event_id,
+        "event_type": event_type,
+        "event_time": f"{day}T{hour:02d}:00:00Z",
+        "platform": "x",
+        "profile_id": profile,
+        "schema_version": 2,
+        **fields,
+    }
 
 
 NIGHT_1 = [
@@ -36,14 +43,26 @@ NIGHT_1 = [
     ev("l2", "like", "2026-11-04", post_id="p2", actor_id="carol"),  # p2 has no counter yet: counts
     ev("l3", "like", "2026-11-06", post_id="p2"),  # unnamed liker
     ev("f1", "follow", "2026-11-06", actor_id="dave"),
-    ev("s1", "profile_snapshot", "2026-11-01", followers=12000, handle="@alice_old", display_name="Alice", country="PT"),
+    ev(
+        "s1",
+        "profile_snapshot",
+        "2026-11-01",
+        followers=12000,
+        handle="@alice_old",
+        display_name="Alice",
+        country="PT",
+    ),
     ev("post-b", "post", "2026-11-02", profile="bob", post_id="b1"),
     ev("mb1", "post_metrics", "2026-11-08", profile="bob", post_id="b1", comments=7),
 ]
 NIGHT_2 = [
-    ev("m0", "post_metrics", "2026-11-03", post_id="p1", likes=60),  # late and earlier: re-books 11-01 and 11-05
+    ev(
+        "m0", "post_metrics", "2026-11-03", post_id="p1", likes=60
+    ),  # late and earlier: re-books 11-01 and 11-05
     ev("m2", "post_metrics", "2026-11-12", post_id="p1", likes=90, views=1500),  # likes withdrawn
-    ev("m3", "post_metrics", "2026-11-12", post_id="p2", likes=40),  # p2's first counter: its events stop counting
+    ev(
+        "m3", "post_metrics", "2026-11-12", post_id="p2", likes=40
+    ),  # p2's first counter: its events stop counting
     ev("l4", "like", "2026-11-11", post_id="p1", actor_id="erin"),
     ev("s2", "profile_snapshot", "2026-11-10", followers=12500, handle="@alice"),
     ev("mb2", "post_metrics", "2026-11-12", profile="bob", post_id="b1", comments=5),
@@ -59,7 +78,8 @@ def daily_sums(wh):
     con = duckdb.connect()
     rows = con.execute(
         f"select profile_id, sum(likes), sum(comments), sum(views), sum(new_followers) "
-        f"from read_parquet('{wh}/engagement_daily/*/*.parquet') group by all order by all").fetchall()
+        f"from read_parquet('{wh}/engagement_daily/*/*.parquet') group by all order by all"
+    ).fetchall()
     con.close()
     return rows
 
@@ -71,7 +91,9 @@ def test_late_observations_rebook_across_nights_like_one_full_run(tmp_path):
     land(landing, "n2.jsonl", NIGHT_2)
     report = nightly(str(landing), str(wh), as_of=date(2026, 11, 12), beam_args=RUNNER)
     # 11-01 (p1's publish day), 11-02 (p2's), 11-04/11-06 (p2's like events) hold no new event, yet re-book
-    assert {"2026-11-01", "2026-11-02", "2026-11-04", "2026-11-05", "2026-11-06"} <= set(report["touched_event_dates"])
+    assert {"2026-11-01", "2026-11-02", "2026-11-04", "2026-11-05", "2026-11-06"} <= set(
+        report["touched_event_dates"]
+    )
 
     full_landing, full_wh = tmp_path / "full-landing", tmp_path / "full-wh"
     land(full_landing, "n1.jsonl", NIGHT_1)
@@ -83,8 +105,18 @@ def test_late_observations_rebook_across_nights_like_one_full_run(tmp_path):
     # alice: likes p1 last 90, p2 last 40 (its 2 like events no longer count); views 1500; bob: comments 5
     assert daily_sums(wh) == [("alice", 130, 0, 1500, 1), ("bob", 0, 5, 0, 0)]
     daily = {(r[1], r[-1].isoformat()): r for r in dataset_rows(wh, "engagement_daily")}
-    names = ["platform", "profile_id", "posts", "likes", "comments", "shares", "saves", "views", "interactions",
-             "unique_engagers"]
+    names = [
+        "platform",
+        "profile_id",
+        "posts",
+        "likes",
+        "comments",
+        "shares",
+        "saves",
+        "views",
+        "interactions",
+        "unique_engagers",
+    ]
     assert names == ENGAGEMENT_DAILY.columns[:10]
     likes, engagers = names.index("likes"), names.index("unique_engagers")
     assert daily[("alice", "2026-11-01")][likes] == 60  # the first observation, on the publish day
@@ -97,12 +129,20 @@ def test_late_observations_rebook_across_nights_like_one_full_run(tmp_path):
     # post_latest and profiles: one row per post / profile, views in the analyst database
     con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
     con.execute("SET TimeZone='UTC'")
-    posts = {r[0]: r[1:] for r in con.execute(
-        "select post_id, profile_id, cast(published_at as date), likes, comments, views, cast(observed_at as date), "
-        "observations, platform from post_latest").fetchall()}
-    profiles = {r[0]: r[1:] for r in con.execute(
-        "select profile_id, handle, display_name, country, cast(first_seen as date), cast(last_seen as date) "
-        "from profiles").fetchall()}
+    posts = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select post_id, profile_id, cast(published_at as date), likes, comments, views, cast(observed_at as date), "
+            "observations, platform from post_latest"
+        ).fetchall()
+    }
+    profiles = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select profile_id, handle, display_name, country, cast(first_seen as date), cast(last_seen as date) "
+            "from profiles"
+        ).fetchall()
+    }
     con.close()
     assert posts["p1"] == ("alice", date(2026, 11, 1), 90, None, 1500, date(2026, 11, 12), 3, "x")
     assert posts["p2"][2] == 40 and posts["b1"][:4] == ("bob", date(2026, 11, 2), None, 5)
@@ -112,18 +152,22 @@ def test_late_observations_rebook_across_nights_like_one_full_run(tmp_path):
 
 def test_the_history_horizon_bounds_the_derived_days_not_the_events(tmp_path):
     landing, wh = tmp_path / "landing", tmp_path / "wh"
-    land(landing, "old.jsonl", [
-        ev("old-post", "post", "2011-03-04", post_id="p0"),
-        ev("old-like", "like", "2012-05-06", post_id="p0", actor_id="bob"),
-        ev("m", "post_metrics", "2026-11-10", post_id="p0", likes=70),  # publish day before the horizon
-        ev("new-like", "like", "2026-11-09", post_id="p9", actor_id="bob"),
-    ])
+    land(
+        landing,
+        "old.jsonl",
+        [
+            ev("old-post", "post", "2011-03-04", post_id="p0"),
+            ev("old-like", "like", "2012-05-06", post_id="p0", actor_id="bob"),
+            ev("m", "post_metrics", "2026-11-10", post_id="p0", likes=70),  # publish day before the horizon
+            ev("new-like", "like", "2026-11-09", post_id="p9", actor_id="bob"),
+        ],
+    )
     config = cfg.Config(history_horizon_days=30)
     nightly(str(landing), str(wh), as_of=date(2026, 11, 12), beam_args=RUNNER, config=config)
     horizon = "2026-10-14"  # 2026-11-12 - 29 days
     event_dates = {p.name for p in (wh / "events").iterdir()}
     assert {"event_date=2011-03-04", "event_date=2012-05-06"} <= event_dates  # kept
-    for dataset, part in (("engagement_daily", "day"), ("engagement_trailing", "window_end")):
+    for dataset in ("engagement_daily", "engagement_trailing"):
         days = sorted(p.name.split("=")[1] for p in (wh / dataset).iterdir())
         assert days and days[0] >= horizon, (dataset, days[:3])
     daily = {r[-1].isoformat(): r for r in dataset_rows(wh, "engagement_daily")}

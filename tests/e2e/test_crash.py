@@ -14,6 +14,7 @@ import pytest
 from storage import sql_layer
 from tests.e2e.helpers import assert_same_warehouse, dataset_rows, nightly
 
+
 @pytest.fixture(scope="module")
 def scenario(crash_scenario):
     """Night 1 landed and committed; night 2's files landed; the uninterrupted night 2 as reference

@@ -43,8 +43,10 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
     try:
-        con.execute(f"create view events as select * from read_parquet('{warehouse}/events/*/*.parquet', "
-                    "hive_partitioning = true, union_by_name = true)")
+        con.execute(
+            f"create view events as select * from read_parquet('{warehouse}/events/*/*.parquet', "
+            "hive_partitioning = true, union_by_name = true)"
+        )
         return con.execute(sql).fetchall()
     finally:
         con.close()
@@ -67,9 +69,12 @@ def test_posts_counters_and_followers_arrive_per_platform(imported):
             if summary["events"].get(event_type):
                 assert got.get(f"{platform}/{event_type}", 0) > 0, (source, event_type, got)
     # A YouTube channel's rounded follower count keeps its precision (3 significant figures).
-    precisions = query(root / "wh", "select followers, followers_precision from events "
-                                    "where platform = 'youtube' and event_type = 'profile_snapshot' "
-                                    "and followers_precision is not null")
+    precisions = query(
+        root / "wh",
+        "select followers, followers_precision from events "
+        "where platform = 'youtube' and event_type = 'profile_snapshot' "
+        "and followers_precision is not null",
+    )
     assert {(123000, 1000), (999, 1)} <= set(precisions), precisions
 
 
@@ -80,6 +85,8 @@ def test_importing_the_same_exports_again_changes_nothing(imported):
     again = import_all(root / "landing")
     assert sorted(p.name for p in (root / "landing").iterdir()) == landed
     assert {s: a["events"] for s, a in again.items()} == {s: a["events"] for s, a in summaries.items()}
-    result = microradar("nightly", "--landing", root / "landing", "--warehouse", root / "wh", "--as-of", AS_OF)
+    result = microradar(
+        "nightly", "--landing", root / "landing", "--warehouse", root / "wh", "--as-of", AS_OF
+    )
     assert "nothing to do" in result.stdout or "0 new" in result.stdout, result.stdout
     assert state_of(root / "wh") == before

@@ -9,8 +9,8 @@ import pytest
 
 from flows.backfill import backfill
 from flows.nightly import nightly
-from tools.generator import generate_landing
 from tests.e2e.helpers import assert_same_warehouse, dataset_rows, land_days
+from tools.generator import generate_landing
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -75,7 +75,9 @@ def test_rerun_of_a_finished_night_changes_nothing(nights):
 def test_backfill_gives_what_incremental_nights_gave(nights, generated):
     _, wh, _ = nights
     summary, _ = generated
-    before = {name: dataset_rows(wh, name) for name in ("engagement_daily", "engagement_trailing", "profile_daily")}
+    before = {
+        name: dataset_rows(wh, name) for name in ("engagement_daily", "engagement_trailing", "profile_daily")
+    }
     backfill(str(wh), summary.end_date - timedelta(days=10), summary.end_date, beam_args=RUNNER)
     for name, rows in before.items():
         assert dataset_rows(wh, name) == rows, name
@@ -87,7 +89,12 @@ def test_full_refresh_gives_what_incremental_nights_gave(nights, full_run, tmp_p
 
     copy = tmp_path / "wh"
     shutil.copytree(wh, copy)
-    report = nightly(str(landing), str(copy), as_of=date.fromisoformat(reports[-1]["as_of"]), full_refresh=True,
-                     beam_args=RUNNER)
+    report = nightly(
+        str(landing),
+        str(copy),
+        as_of=date.fromisoformat(reports[-1]["as_of"]),
+        full_refresh=True,
+        beam_args=RUNNER,
+    )
     assert report["full_refresh"] and report["counts"]["identity_holds"]
     assert_same_warehouse(copy, full_run[0])

@@ -79,7 +79,9 @@ def runs(tmp_path_factory):
     land(root / "landing" / NIGHT3, THIRD)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("planning.nights.MAX_FILES_PER_DATE", len(after))
-        third = nightly(str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 22), beam_args=RUNNER)
+        third = nightly(
+            str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 22), beam_args=RUNNER
+        )
     full = nightly(str(root / "landing"), str(root / "full"), as_of=date(2026, 11, 22), beam_args=RUNNER)
     return root, first, second, third, full, (before, after, names(root, CROWDED))
 
@@ -112,4 +114,7 @@ def test_every_copy_is_accounted_for(runs):
     # the same copies as one run over every file, which saw them all at once
     every = full["counts"]
     assert sum(r["counts"]["accepted"] for r in (first, second, third)) == every["accepted"]
-    assert c["duplicates"] == every["duplicates"] and c["conflicting_duplicates"] == every["conflicting_duplicates"]
+    assert (
+        c["duplicates"] == every["duplicates"]
+        and c["conflicting_duplicates"] == every["conflicting_duplicates"]
+    )

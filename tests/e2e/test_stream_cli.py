@@ -15,28 +15,46 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, time as clock, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parents[2]
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 D1 = NOW.date() - timedelta(days=1)  # yesterday: its day window is closed, within the lateness
 D2 = NOW.date() - timedelta(days=2)
-METRICS = ("posts", "likes", "comments", "shares", "saves", "interactions", "unique_engagers",
-           "creator_replies", "sponsored_posts", "followers_first", "followers_last")
+METRICS = (
+    "posts",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "interactions",
+    "unique_engagers",
+    "creator_replies",
+    "sponsored_posts",
+    "followers_first",
+    "followers_last",
+)
 
 
 def at(day, hour: int) -> str:
-    return datetime.combine(day, clock(hour), tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.combine(day, clock(hour), tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
-def ev(event_id: str, event_type: str, when: str, profile: str = "alice", platform: str = "instagram",
-       **fields) -> str:
-    base = {"event_id": event_id, "event_type": event_type, "event_time": when, "platform": platform,
-            "profile_id": profile}
+def ev(
+    event_id: str, event_type: str, when: str, profile: str = "alice", platform: str = "instagram", **fields
+) -> str:
+    base = {
+        "event_id": event_id,
+        "event_type": event_type,
+        "event_time": when,
+        "platform": platform,
+        "profile_id": profile,
+    }
     if event_type in ("like", "comment", "share", "save"):
         base["post_id"] = "p1"
     return json.dumps({**base, **fields})
@@ -59,7 +77,9 @@ FIRST = [
     "{not json",  # rejected
     # Today: moves the event-time watermark past D1 (out-of-orderness 0), so D1's windows close;
     # today's own window is not over, so it is never written.
-    ev("t1", "like", NOW.isoformat().replace("+00:00", "Z"), profile="zed", platform="tiktok", actor_id="bob"),
+    ev(
+        "t1", "like", NOW.isoformat().replace("+00:00", "Z"), profile="zed", platform="tiktok", actor_id="bob"
+    ),
     "",  # blank: skipped
 ]
 SECOND = [
@@ -96,15 +116,17 @@ def land(landing: Path, name: str, lines: list[str]) -> None:
 def read(warehouse: Path, name: str, partition: str) -> dict:
     table = ds.dataset(warehouse / name, format="parquet", partitioning="hive").to_table()
     return {
-        (r["platform"], r["profile_id"], str(r[partition])) + ((r["window_days"],) if "window_days" in r else ()):
-            tuple(r[m] for m in METRICS)
+        (r["platform"], r["profile_id"], str(r[partition]))
+        + ((r["window_days"],) if "window_days" in r else ()): tuple(r[m] for m in METRICS)
         for r in table.to_pylist()
     }
 
 
 def daily(warehouse: Path) -> dict:
-    return {(p, q, datetime.strptime(d, "%Y-%m-%d").date()): v for (p, q, d), v in
-            read(warehouse, "engagement_daily", "day").items()}
+    return {
+        (p, q, datetime.strptime(d, "%Y-%m-%d").date()): v
+        for (p, q, d), v in read(warehouse, "engagement_daily", "day").items()
+    }
 
 
 def alice_7d(warehouse: Path):
@@ -114,14 +136,38 @@ def alice_7d(warehouse: Path):
 def stream(landing: Path, warehouse: Path, *extra: str, sigint_ignored: bool = False) -> subprocess.Popen:
     """`microradar stream` in a subprocess; `sigint_ignored`: started as a shell starts a background
     job (SIGINT ignored), as supervisors often do: SIGINT must still stop it."""
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
-               PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    env = dict(
+        os.environ,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    )
     env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
     return subprocess.Popen(
-        [sys.executable, "-m", "microradar.cli", "stream", "--landing", str(landing), "--warehouse", str(warehouse),
-         "--poll-interval", "0.5", "--allowed-lateness", "5d", "--out-of-orderness", "0", *extra],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
+        [
+            sys.executable,
+            "-m",
+            "microradar.cli",
+            "stream",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--poll-interval",
+            "0.5",
+            "--allowed-lateness",
+            "5d",
+            "--out-of-orderness",
+            "0",
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
+    )
 
 
 def wait_for(proc: subprocess.Popen, done, timeout_s: float = 60) -> None:
@@ -150,7 +196,7 @@ def interrupt(proc: subprocess.Popen, sig=signal.SIGINT) -> tuple[str, str]:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        raise AssertionError(f"did not stop on SIGINT\nstdout:\n{out}\nstderr:\n{err}")
+        raise AssertionError(f"did not stop on SIGINT\nstdout:\n{out}\nstderr:\n{err}") from None
     assert proc.returncode == 0, (proc.returncode, out, err)
     assert "stopped" in err, err
     assert "Traceback" not in err, err
@@ -159,7 +205,9 @@ def interrupt(proc: subprocess.Popen, sig=signal.SIGINT) -> tuple[str, str]:
 
 def dead_letters(warehouse: Path, name: str) -> list[tuple]:
     table = pq.read_table(warehouse / name)
-    return sorted(zip(table["source_file"].to_pylist(), table["source_line"].to_pylist(), table["reason"].to_pylist()))
+    return sorted(
+        zip(table["source_file"].to_pylist(), table["source_line"].to_pylist(), table["reason"].to_pylist())
+    )
 
 
 def test_stream_ctrl_c_and_restart_count_every_file_once(tmp_path):
@@ -212,9 +260,11 @@ def test_a_second_signal_exits_at_once_and_leaves_the_last_state_readable(tmp_pa
         out = "".join(seen) + out
     except subprocess.TimeoutExpired:
         proc.kill()
-        raise AssertionError("a second SIGTERM did not end the stream at once")
+        raise AssertionError("a second SIGTERM did not end the stream at once") from None
     assert proc.returncode == 128 + signal.SIGTERM, (proc.returncode, out, err)
     assert "second signal" in out, out
     # Every write is an atomic swap: the state before the signals reads back whole.
     assert daily(warehouse) == DAILY_FIRST and alice_7d(warehouse) == TRAILING_FIRST
-    assert pq.read_table(warehouse / "_meta" / "stream_manifest.parquet")["relpath"].to_pylist() == ["a.jsonl"]
+    assert pq.read_table(warehouse / "_meta" / "stream_manifest.parquet")["relpath"].to_pylist() == [
+        "a.jsonl"
+    ]

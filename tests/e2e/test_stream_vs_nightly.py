@@ -9,18 +9,18 @@ for three small profiles (about 4,000 lines), to keep the local streaming runner
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import signal
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from ingest import landing as landing_files, parse
+from ingest import landing as landing_files
+from ingest import parse
 from schemas.datasets import METRIC_NAMES
 from schemas.units import WINDOW_LENGTHS
 from tests.e2e.test_stream_cli import REPO, land, stream, wait_for
@@ -30,11 +30,21 @@ EVENT_TIME = parse.EVENT_COLUMNS.index("event_time")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
-               PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    env = dict(
+        os.environ,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    )
     env.pop("PREFECT_LOGGING_LEVEL", None)
-    result = subprocess.run([sys.executable, "-m", "microradar.cli", *args], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "microradar.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
     return result
 
@@ -52,10 +62,14 @@ def _small_history(root: Path) -> list[tuple[str, list[str]]]:
 
 def _last_complete_day(files) -> date:
     """The last day whose window ends by the last event time the stream accepts."""
-    now_us = int(datetime.now(timezone.utc).timestamp() * 1_000_000)
-    last = max(row[EVENT_TIME] for _, lines in files for line in lines
-               if isinstance(row := parse.parse_line(line.encode(), now_us), tuple))
-    return datetime.fromtimestamp(last / 1_000_000, tz=timezone.utc).date() - timedelta(days=1)
+    now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
+    last = max(
+        row[EVENT_TIME]
+        for _, lines in files
+        for line in lines
+        if isinstance(row := parse.parse_line(line.encode(), now_us), tuple)
+    )
+    return datetime.fromtimestamp(last / 1_000_000, tz=UTC).date() - timedelta(days=1)
 
 
 def _rows(warehouse: Path, name: str, partition: str, as_of: date) -> dict:
@@ -85,14 +99,24 @@ def test_stream_fed_file_by_file_then_sigterm_equals_nightly(tmp_path):
     out, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, (proc.returncode, out, err)
 
-    _cli("nightly", "--landing", str(landing), "--warehouse", str(nightly_wh), "--as-of", as_of.isoformat(),
-         "--runner=FnApiRunner")
+    _cli(
+        "nightly",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(nightly_wh),
+        "--as-of",
+        as_of.isoformat(),
+        "--runner=FnApiRunner",
+    )
 
     for name, partition in (("engagement_daily", "day"), ("engagement_trailing", "window_end")):
         batch, streamed = _rows(nightly_wh, name, partition, as_of), _rows(stream_wh, name, partition, as_of)
         assert len(batch) > 50, (name, len(batch))
         missing, extra = sorted(set(batch) - set(streamed)), sorted(set(streamed) - set(batch))
-        differ = [(k, batch[k], streamed[k]) for k in sorted(set(batch) & set(streamed)) if batch[k] != streamed[k]]
+        differ = [
+            (k, batch[k], streamed[k]) for k in sorted(set(batch) & set(streamed)) if batch[k] != streamed[k]
+        ]
         assert not (missing or extra or differ), (name, len(batch), missing[:3], extra[:3], differ[:3])
     lengths = {k[3] for k in _rows(stream_wh, "engagement_trailing", "window_end", as_of)}
     assert lengths == set(WINDOW_LENGTHS)

@@ -26,8 +26,12 @@ from tests.e2e.helpers import assert_same_warehouse, dataset_rows, nightly
 
 # One trial per phase of a night, alternating the two modes.
 DEFAULT_TRIALS = [
-    ("kill", "sql_mid_commit"), ("kill", "data_mid_commit"), ("fail", "data_state_fsync"),
-    ("fail", "stage_manifest"), ("fail", "db_duckdb_rename"), ("kill", "ready_write"),
+    ("kill", "sql_mid_commit"),
+    ("kill", "data_mid_commit"),
+    ("fail", "data_state_fsync"),
+    ("fail", "stage_manifest"),
+    ("fail", "db_duckdb_rename"),
+    ("kill", "ready_write"),
 ]
 ALL_TRIALS = [(mode, point) for point in POINTS for mode in ("kill", "fail")]
 TRIALS = ALL_TRIALS if os.environ.get("MICRORADAR_FAULTS") == "all" else DEFAULT_TRIALS
@@ -73,8 +77,9 @@ def test_the_suite_knows_every_point():
 
 
 @pytest.mark.parametrize("mode,point", TRIALS, ids=[f"{m}-{p}" for m, p in TRIALS])
-def test_a_fault_at_each_point_keeps_the_previous_state_and_the_next_run_completes_it(crash_scenario, mode,
-                                                                                      point, tmp_path):
+def test_a_fault_at_each_point_keeps_the_previous_state_and_the_next_run_completes_it(
+    crash_scenario, mode, point, tmp_path
+):
     _, landing, night1, reference, as_of = crash_scenario
     wh = tmp_path / "wh"
     shutil.copytree(night1, wh)

@@ -19,7 +19,9 @@ from tools.generator import generate_landing
 
 pytestmark = [
     pytest.mark.soak,
-    pytest.mark.skipif(os.environ.get("MICRORADAR_SOAK") != "1", reason="the soak runs with MICRORADAR_SOAK=1"),
+    pytest.mark.skipif(
+        os.environ.get("MICRORADAR_SOAK") != "1", reason="the soak runs with MICRORADAR_SOAK=1"
+    ),
 ]
 NIGHTS = int(os.environ.get("MICRORADAR_SOAK_NIGHTS", "30"))
 END = date(2026, 10, 31)
@@ -56,8 +58,11 @@ def test_thirty_nights_with_late_duplicate_and_poisoned_files_equal_one_run_over
             shutil.copy(earlier, target / f"dup-{earlier.name}")
         if night % 6 == 3:  # poisoned lines, and a cut .gz of valid ones
             (target / "poison.jsonl").write_bytes(b"\n".join(POISON) + b"\n")
-            packed = gzip.compress(b"".join(files[0].read_bytes().splitlines(keepends=True)[:50])
-                                   if not files[0].name.endswith(".gz") else gzip.decompress(files[0].read_bytes()))
+            packed = gzip.compress(
+                b"".join(files[0].read_bytes().splitlines(keepends=True)[:50])
+                if not files[0].name.endswith(".gz")
+                else gzip.decompress(files[0].read_bytes())
+            )
             (target / "cut.jsonl.gz").write_bytes(packed[: len(packed) * 2 // 3])
         as_of = date.fromisoformat(day)
         run = nightly(landing, wh, as_of)

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 import pytest
 
 from flows.deploy import NIGHTLY_CRON, deployment
@@ -15,7 +17,7 @@ def test_the_deployment_runs_nightly_at_two_utc_with_its_directories():
 def test_as_of_defaults_to_the_last_complete_utc_day():
     from datetime import date, datetime, timedelta, timezone
 
-    assert default_as_of(datetime(2026, 11, 25, 0, 30, tzinfo=timezone.utc)) == date(2026, 11, 24)
+    assert default_as_of(datetime(2026, 11, 25, 0, 30, tzinfo=UTC)) == date(2026, 11, 24)
     # 23:30 on the 25th in UTC-5 is 04:30 UTC on the 26th: the last complete UTC day is the 25th.
     late = datetime(2026, 11, 25, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
     assert default_as_of(late) == date(2026, 11, 25)

@@ -40,14 +40,19 @@ def test_unknown_files_fail_unless_ignored_and_every_entry_is_reported(tmp_path)
     (report_path,) = (wh / "_meta" / "runs").glob("*.json")
     failed_report = json.loads(report_path.read_text())
     assert failed_report["status"] == "failed" and failed_report["phase"] == "landing"
-    assert failed_report["landing_entries"]["unknown"] == ["2026-11-20/export.csv", "2026-11-20/raw/page-1.json"]
+    assert failed_report["landing_entries"]["unknown"] == [
+        "2026-11-20/export.csv",
+        "2026-11-20/raw/page-1.json",
+    ]
     assert not (wh / "_meta" / "state.json").exists() and not (wh / "events").exists()
 
     config = Config(ignored_landing_patterns=("*.csv", "*/raw/*"), skip_unreadable_landing=True)
     report = nightly(str(root), str(wh), as_of=AS_OF, beam_args=RUNNER, config=config)
     assert report["counts"]["accepted"] == 1
     assert report["landing_entries"] == {
-        "contract_files": 1, "hidden": [".import-7.tmp"], "unknown": [],
+        "contract_files": 1,
+        "hidden": [".import-7.tmp"],
+        "unknown": [],
         "ignored": ["2026-11-20/export.csv", "2026-11-20/raw/page-1.json"],
         "skipped_unreadable": ["2026-11-20/pipe.jsonl: a FIFO"],
     }
@@ -55,5 +60,7 @@ def test_unknown_files_fail_unless_ignored_and_every_entry_is_reported(tmp_path)
 
     # A missing landing directory fails the run with the reason; as_of does not move.
     with pytest.raises(LandingUnreadable, match="cannot be read"):
-        nightly(str(tmp_path / "unmounted"), str(wh), as_of=date(2026, 11, 21), beam_args=RUNNER, config=config)
+        nightly(
+            str(tmp_path / "unmounted"), str(wh), as_of=date(2026, 11, 21), beam_args=RUNNER, config=config
+        )
     assert (wh / "_meta" / "state.json").read_text() == state

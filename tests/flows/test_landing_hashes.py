@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -32,12 +32,14 @@ def test_only_files_not_seen_as_they_are_get_hashed(tmp_path, monkeypatch):
 
     hashed = []
     real = landing.file_sha256
-    monkeypatch.setattr(landing, "file_sha256", lambda p: hashed.append(os.path.basename(os.path.dirname(p))) or real(p))
+    monkeypatch.setattr(
+        landing, "file_sha256", lambda p: hashed.append(os.path.basename(os.path.dirname(p))) or real(p)
+    )
     new = root / "2026-11-22" / "a.jsonl"
     new.parent.mkdir()
     new.write_bytes(line(event(event_id="e-new", event_time="2026-11-21T11:00:00Z")) + b"\n")
     # The run starts within the racy interval of the write, however long Prefect takes to start it.
-    just_after = datetime.fromtimestamp(new.stat().st_mtime, timezone.utc) + timedelta(seconds=1)
+    just_after = datetime.fromtimestamp(new.stat().st_mtime, UTC) + timedelta(seconds=1)
     report = nightly(str(root), str(tmp_path / "wh"), as_of=AS_OF, beam_args=RUNNER, ingest_time=just_after)
     assert hashed == ["2026-11-22"] and report["files"]["new"] == 1
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import types
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -30,14 +30,19 @@ AS_OF = date(2026, 11, 21)
 def land(root, day: str, n: int) -> None:
     path = root / day / "a.jsonl"
     path.parent.mkdir(parents=True)
-    path.write_bytes(b"".join(line(event(event_id=f"e-{day}-{i}", event_time=f"{day}T10:00:00Z")) + b"\n"
-                              for i in range(n)) + b"not json\n")
+    path.write_bytes(
+        b"".join(
+            line(event(event_id=f"e-{day}-{i}", event_time=f"{day}T10:00:00Z")) + b"\n" for i in range(n)
+        )
+        + b"not json\n"
+    )
 
 
 def artifacts_of(flow_run_id) -> dict:
     with get_client(sync_client=True) as client:
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(
-            any_=[flow_run_id])))
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
     return {a.key: a for a in found}
 
 
@@ -46,7 +51,9 @@ def first_night(tmp_path_factory):
     """One night run as a served deployment runs it: its parameters through JSON, then validated."""
     tmp = tmp_path_factory.mktemp("night")
     land(tmp / "landing", "2026-11-20", 3)
-    d = deployment(str(tmp / "landing"), str(tmp / "wh"), config={"top_rising": 3, "checks": {"volume_nights": 2}})
+    d = deployment(
+        str(tmp / "landing"), str(tmp / "wh"), config={"top_rising": 3, "checks": {"volume_nights": 2}}
+    )
     run_params = {"as_of": AS_OF.isoformat(), "beam_args": RUNNER, "config": {"top_rising": 4}}
     params = nightly.validate_parameters(json.loads(json.dumps(d.parameters | run_params)))
     state = nightly(**params, return_state=True)
@@ -62,11 +69,21 @@ def test_a_config_given_as_a_deployment_parameter_is_honoured(first_night):
 def test_a_setting_the_run_cannot_honour_fails_it_naming_the_key(tmp_path):
     (tmp_path / "landing").mkdir()
     with pytest.raises(cfg.ConfigError, match="'rising.min_peer'"):
-        nightly(str(tmp_path / "landing"), str(tmp_path / "wh"), as_of=AS_OF, beam_args=RUNNER,
-                config={"rising": {"min_peer": 3}})
+        nightly(
+            str(tmp_path / "landing"),
+            str(tmp_path / "wh"),
+            as_of=AS_OF,
+            beam_args=RUNNER,
+            config={"rising": {"min_peer": 3}},
+        )
     with pytest.raises(cfg.ConfigError, match="'top_rising' must be an integer"):
-        nightly(str(tmp_path / "landing"), str(tmp_path / "wh"), as_of=AS_OF, beam_args=RUNNER,
-                config={"top_rising": "ten"})
+        nightly(
+            str(tmp_path / "landing"),
+            str(tmp_path / "wh"),
+            as_of=AS_OF,
+            beam_args=RUNNER,
+            config={"top_rising": "ten"},
+        )
 
 
 def test_the_run_report_is_on_the_runs_page_as_a_summary_and_tables(first_night):
@@ -98,21 +115,41 @@ def test_nothing_new_landed_warns_and_fails_only_when_asked(first_night):
     again = nightly(str(tmp / "landing"), str(tmp / "wh"), as_of=AS_OF, beam_args=RUNNER)
     assert [w["check"] for w in again["warnings"]] == ["freshness"]
     with pytest.raises(tasks.NightWarnings, match="nothing new landed") as err:
-        nightly(str(tmp / "landing"), str(tmp / "wh"), as_of=AS_OF, beam_args=RUNNER,
-                config={"checks": {"fail_on_warning": True}})
+        nightly(
+            str(tmp / "landing"),
+            str(tmp / "wh"),
+            as_of=AS_OF,
+            beam_args=RUNNER,
+            config={"checks": {"fail_on_warning": True}},
+        )
     assert err.value.report["warnings"][0]["check"] == "freshness"
     # the failed night still committed its report
-    assert json.loads((tmp / "wh" / "_meta" / "last_run.json").read_text())["run_id"] == err.value.report["run_id"]
+    assert (
+        json.loads((tmp / "wh" / "_meta" / "last_run.json").read_text())["run_id"]
+        == err.value.report["run_id"]
+    )
 
 
 def test_the_volume_check_reads_the_last_nights_run_reports(tmp_path):
     wh = Warehouse.at(str(tmp_path / "wh"))
     for day, lines in ((1, 1000), (2, 1200), (3, 800)):
-        wh.write_json(f"runs/r{day}.json", {"run_id": f"r{day}", "started_at": f"2026-11-0{day}T02:00:00+00:00",
-                                            "counts": {"lines_read": lines}})
+        wh.write_json(
+            f"runs/r{day}.json",
+            {
+                "run_id": f"r{day}",
+                "started_at": f"2026-11-0{day}T02:00:00+00:00",
+                "counts": {"lines_read": lines},
+            },
+        )
     (wh.meta / "runs" / "broken.json").write_text("{")
-    night = tasks.Night(wh, str(tmp_path), "now", AS_OF, datetime(2026, 11, 22, tzinfo=timezone.utc),
-                        config=cfg.from_dict({"checks": {"volume_nights": 2}}))
+    night = tasks.Night(
+        wh,
+        str(tmp_path),
+        "now",
+        AS_OF,
+        datetime(2026, 11, 22, tzinfo=UTC),
+        config=cfg.from_dict({"checks": {"volume_nights": 2}}),
+    )
     landed = types.SimpleNamespace(to_read=["one file"])
     checked = tasks.check_freshness.fn(night, landed, {"lines": {"lines_read": 400}})
     assert checked["volume_baseline"] == {"nights": 2, "median_lines_read": 1000}  # of 1200 and 800

@@ -19,22 +19,39 @@ RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 COMMON = {"event_id", "event_type", "event_time", "platform", "profile_id", "schema_version"}
 # field -> (kind, required) per event type
 TYPE_FIELDS = {
-    "post": {"post_id": ("str", True), "media_type": ("media", False), "hashtags": ("strlist", False),
-             "mentions": ("strlist", False), "sponsored": ("bool", False), "language": ("str", False)},
+    "post": {
+        "post_id": ("str", True),
+        "media_type": ("media", False),
+        "hashtags": ("strlist", False),
+        "mentions": ("strlist", False),
+        "sponsored": ("bool", False),
+        "language": ("str", False),
+    },
     "like": {"post_id": ("str", True), "actor_id": ("str", False)},
     "share": {"post_id": ("str", True), "actor_id": ("str", False)},
     "save": {"post_id": ("str", True), "actor_id": ("str", False)},
     "comment": {"post_id": ("str", True), "actor_id": ("str", False), "reply_to": ("str", False)},
     "follow": {"actor_id": ("str", True)},
-    "profile_snapshot": {"followers": ("count", True), "following": ("count", False), "media_count": ("count", False),
-                         "followers_precision": ("precision", False), "handle": ("str", False),
-                         "display_name": ("str", False), "country": ("country", False), "language": ("str", False)},
+    "profile_snapshot": {
+        "followers": ("count", True),
+        "following": ("count", False),
+        "media_count": ("count", False),
+        "followers_precision": ("precision", False),
+        "handle": ("str", False),
+        "display_name": ("str", False),
+        "country": ("country", False),
+        "language": ("str", False),
+    },
     "post_metrics": {"post_id": ("str", True), **{c: ("count", False) for c in COUNTERS}},
 }
 
 
 def _id(value) -> bool:
-    return isinstance(value, str) and 1 <= len(value) <= 128 and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+    return (
+        isinstance(value, str)
+        and 1 <= len(value) <= 128
+        and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+    )
 
 
 def _ok(kind: str, value) -> bool:
@@ -110,7 +127,9 @@ def assert_contract(events: list[dict]) -> None:
 
 
 def assert_accounted(summary) -> None:
-    assert summary.records == summary.imported + sum(summary.skipped.values()) + sum(summary.rejected.values())
+    assert summary.records == summary.imported + sum(summary.skipped.values()) + sum(
+        summary.rejected.values()
+    )
     assert summary.events.total() == sum(summary.events.values())
 
 

@@ -3,12 +3,10 @@ and the parser are checked against each other, not only against the spec's table
 
 from __future__ import annotations
 
-import json
-
 import pytest
-
-from test_import_run import CASES
 from importer_checks import FIXTURES
+from test_import_run import CASES
+
 from importers import run_import
 from ingest import parse
 
@@ -20,6 +18,9 @@ def test_parser_accepts_every_imported_line(tmp_path, source):
     files, opts = CASES[source]
     summary = run_import(source, tmp_path, [str(FIXTURES / f) for f in files], **opts)
     lines = open(summary.output, "rb").read().splitlines()
-    rejects = [(parse.parse_line(raw, INGEST_US).reason, raw[:200]) for raw in lines
-               if isinstance(parse.parse_line(raw, INGEST_US), parse.Reject)]
+    rejects = [
+        (parse.parse_line(raw, INGEST_US).reason, raw[:200])
+        for raw in lines
+        if isinstance(parse.parse_line(raw, INGEST_US), parse.Reject)
+    ]
     assert rejects == []

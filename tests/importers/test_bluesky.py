@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pytest
-
 from importer_checks import FIXTURES, assert_accounted, assert_contract, by_type, read_events
+
 from importers import run_import
 from importers.bluesky import map_page
 from importers.core import MissingObservedAt, event_id
 
-A, B, C = "did:plc:alice000000000000000000", "did:plc:bob00000000000000000000", "did:plc:carol0000000000000000000"
+A, B, C = (
+    "did:plc:alice000000000000000000",
+    "did:plc:bob00000000000000000000",
+    "did:plc:carol0000000000000000000",
+)
 OBS = "2024-03-05T00:00:00Z"
 A1 = f"at://{A}/app.bsky.feed.post/3kalice00001"
 B1 = f"at://{B}/app.bsky.feed.post/3kbob0000001"
@@ -27,12 +31,22 @@ def _import(tmp_path, *names, observed_at=OBS):
 def test_author_feed_posts_counters_and_reposts_as_shares(tmp_path):
     summary, events = _import(tmp_path, "bluesky_author_feed.jsonl")
     posts = {e["post_id"]: e for e in by_type(events, "post")}
-    assert set(posts) == {A1, f"at://{A}/app.bsky.feed.post/3kalice00002", f"at://{A}/app.bsky.feed.post/3kalice00003"}
+    assert set(posts) == {
+        A1,
+        f"at://{A}/app.bsky.feed.post/3kalice00002",
+        f"at://{A}/app.bsky.feed.post/3kalice00003",
+    }
     assert B1 not in posts  # reposted by alice: a share, not a post of anyone
-    assert posts[A1]["hashtags"] == ["sourdough"] and posts[A1]["media_type"] == "image" and posts[A1]["language"] == "en"
+    assert (
+        posts[A1]["hashtags"] == ["sourdough"]
+        and posts[A1]["media_type"] == "image"
+        and posts[A1]["language"] == "en"
+    )
     share = [e for e in by_type(events, "share") if e["actor_id"] == A and e["post_id"] == B1]
-    assert [(s["profile_id"], s["event_time"]) for s in share] == [(B, "2024-03-01T13:00:00Z"),
-                                                                    (B, "2024-03-02T11:00:00Z")][: len(share)]
+    assert [(s["profile_id"], s["event_time"]) for s in share] == [
+        (B, "2024-03-01T13:00:00Z"),
+        (B, "2024-03-02T11:00:00Z"),
+    ][: len(share)]
     assert {s["event_id"] for s in share} >= {event_id("bluesky", "share", A, B1)}
     metrics = {e["post_id"]: e for e in by_type(events, "post_metrics")}
     assert (metrics[A1]["likes"], metrics[A1]["comments"], metrics[A1]["shares"]) == (3, 1, 2)
@@ -44,8 +58,11 @@ def test_reply_and_quote_in_feed(tmp_path):
     _, events = _import(tmp_path, "bluesky_author_feed.jsonl")
     comment = by_type(events, "comment")[0]
     assert (comment["post_id"], comment["profile_id"], comment["actor_id"]) == (B1, B, A)
-    quote = [e for e in by_type(events, "share") if e["event_id"] == event_id(
-        "bluesky", "share", f"at://{A}/app.bsky.feed.post/3kalice00003")][0]
+    quote = [
+        e
+        for e in by_type(events, "share")
+        if e["event_id"] == event_id("bluesky", "share", f"at://{A}/app.bsky.feed.post/3kalice00003")
+    ][0]
     assert quote["event_time"] == "2024-03-02T11:00:00Z"  # +01:00 normalised to UTC
 
 
@@ -59,8 +76,9 @@ def test_overlapping_pages_give_the_same_ids(tmp_path):
 def test_profiles_and_likes(tmp_path):
     summary, events = _import(tmp_path, "bluesky_profiles.json", "bluesky_likes.json")
     snap = by_type(events, "profile_snapshot")
-    assert [(s["profile_id"], s["followers"], s["following"], s["media_count"], s["handle"]) for s in snap] == \
-        [(A, 12400, 300, 812, "alice.bsky.social")]
+    assert [
+        (s["profile_id"], s["followers"], s["following"], s["media_count"], s["handle"]) for s in snap
+    ] == [(A, 12400, 300, 812, "alice.bsky.social")]
     assert summary.skipped == {"no_follower_count": 1}
     likes = by_type(events, "like")
     assert {(e["actor_id"], e["profile_id"], e["post_id"]) for e in likes} == {(B, A, A1), (C, A, A1)}
@@ -69,10 +87,18 @@ def test_profiles_and_likes(tmp_path):
 
 def test_jetstream_commits_deletes_counted_not_imported(tmp_path):
     summary, events = _import(tmp_path, "bluesky_jetstream.jsonl", observed_at=None)
-    assert summary.skipped == {"deleted": 2, "jetstream_identity": 1, "jetstream_account": 1,
-                               "unsupported_collection": 1, "subject_not_a_post": 1}
+    assert summary.skipped == {
+        "deleted": 2,
+        "jetstream_identity": 1,
+        "jetstream_account": 1,
+        "unsupported_collection": 1,
+        "subject_not_a_post": 1,
+    }
     assert summary.rejected == {"invalid_json": 1}  # the last line is cut short
-    assert [e["post_id"] for e in by_type(events, "post")] == [C1, f"at://{B}/app.bsky.feed.post/3kbob0000009"]
+    assert [e["post_id"] for e in by_type(events, "post")] == [
+        C1,
+        f"at://{B}/app.bsky.feed.post/3kbob0000009",
+    ]
     like = by_type(events, "like")[0]
     assert (like["profile_id"], like["actor_id"], like["post_id"]) == (C, B, C1)
     assert like["event_id"] == event_id("bluesky", "like", B, C1)  # the same id getLikes would give
@@ -81,13 +107,25 @@ def test_jetstream_commits_deletes_counted_not_imported(tmp_path):
     follow = by_type(events, "follow")[0]
     assert (follow["profile_id"], follow["actor_id"], follow["event_time"]) == (C, A, "2024-03-01T10:05:00Z")
     assert by_type(events, "comment")[0]["profile_id"] == C
-    assert by_type(events, "post")[0]["language"] == "de" and by_type(events, "post")[0]["hashtags"] == ["brot"]
+    assert by_type(events, "post")[0]["language"] == "de" and by_type(events, "post")[0]["hashtags"] == [
+        "brot"
+    ]
 
 
 def test_jetstream_falls_back_to_time_us():
-    out = map_page({"did": A, "time_us": 1709287500000000, "kind": "commit",
-                    "commit": {"operation": "create", "collection": "app.bsky.graph.follow", "rkey": "r",
-                               "record": {"subject": B}}})
+    out = map_page(
+        {
+            "did": A,
+            "time_us": 1709287500000000,
+            "kind": "commit",
+            "commit": {
+                "operation": "create",
+                "collection": "app.bsky.graph.follow",
+                "rkey": "r",
+                "record": {"subject": B},
+            },
+        }
+    )
     assert out.events[0]["event_time"] == "2024-03-01T10:05:00Z"
 
 
@@ -97,14 +135,23 @@ def test_appview_counters_need_an_observation_time():
 
 
 def test_odd_responses():
-    assert map_page({"error": "InvalidRequest", "message": "Profile not found"}).skipped[0][0] == "api_error:InvalidRequest"
+    assert (
+        map_page({"error": "InvalidRequest", "message": "Profile not found"}).skipped[0][0]
+        == "api_error:InvalidRequest"
+    )
     assert map_page({"foo": 1}).rejected[0][0] == "unrecognized_page"
     assert map_page({"feed": [{"post": {"uri": "at://x"}}]}, OBS).rejected[0][0] == "missing_field"
     assert map_page({"likes": [], "uri": "nope"}).rejected[0][0] == "missing_field"
-    assert map_page({"feed": [{"post": {"$type": "app.bsky.feed.defs#notFoundPost", "uri": A1, "notFound": True}}]}
-                    ).skipped[0][0] == "deleted_or_blocked_post"
+    assert (
+        map_page(
+            {"feed": [{"post": {"$type": "app.bsky.feed.defs#notFoundPost", "uri": A1, "notFound": True}}]}
+        ).skipped[0][0]
+        == "deleted_or_blocked_post"
+    )
 
 
 def test_follower_lists_are_counted_but_cannot_be_dated():
-    out = map_page({"subject": {"did": A, "handle": "a"}, "followers": [{"did": B}, {"did": C}], "cursor": "x"})
+    out = map_page(
+        {"subject": {"did": A, "handle": "a"}, "followers": [{"did": B}, {"did": C}], "cursor": "x"}
+    )
     assert out.events == [] and [r for r, _ in out.skipped] == ["follower_list_without_times"] * 2

@@ -8,30 +8,100 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from importer_checks import assert_accounted, contract_errors, read_events
+
 from importers import run_import
 from importers.core import BadRecord, count, utc_time
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-OPTS = {"x-api": {}, "youtube-api": {}, "bluesky": {},
-        "csv": {"platform": "x", "kind": "post", "map": ["post_id=a,profile_id=b,posted_at=c"]}}
+OPTS = {
+    "x-api": {},
+    "youtube-api": {},
+    "bluesky": {},
+    "csv": {"platform": "x", "kind": "post", "map": ["post_id=a,profile_id=b,posted_at=c"]},
+}
 OBS = "2024-03-05T00:00:00Z"
 
 # JSON shaped loosely like the platforms' pages: the keys the mappers look for, with any values.
-KEYS = st.sampled_from(["data", "includes", "users", "tweets", "errors", "id", "author_id", "created_at", "text",
-                        "public_metrics", "like_count", "referenced_tweets", "type", "items", "kind", "statistics",
-                        "subscriberCount", "snippet", "publishedAt", "channelId", "feed", "post", "uri", "author",
-                        "did", "record", "createdAt", "reason", "$type", "likes", "profiles", "followersCount",
-                        "time_us", "commit", "operation", "collection", "rkey", "subject", "__twarc", "retrieved_at",
-                        "withheld", "error", "reply", "parent", "embed"])
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10, 2**63), st.floats(allow_nan=True),
-                    st.text(max_size=30), st.sampled_from(["2024-03-01T10:00:00Z", "youtube#video", "youtube#channel",
-                                                           "retweeted", "replied_to", "quoted", "commit", "create",
-                                                           "delete", "app.bsky.feed.post", "app.bsky.feed.like",
-                                                           "at://did:plc:a/app.bsky.feed.post/1", "did:plc:b", "12"]))
-JSONISH = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                        st.dictionaries(KEYS, inner, max_size=6)), max_leaves=25)
+KEYS = st.sampled_from(
+    [
+        "data",
+        "includes",
+        "users",
+        "tweets",
+        "errors",
+        "id",
+        "author_id",
+        "created_at",
+        "text",
+        "public_metrics",
+        "like_count",
+        "referenced_tweets",
+        "type",
+        "items",
+        "kind",
+        "statistics",
+        "subscriberCount",
+        "snippet",
+        "publishedAt",
+        "channelId",
+        "feed",
+        "post",
+        "uri",
+        "author",
+        "did",
+        "record",
+        "createdAt",
+        "reason",
+        "$type",
+        "likes",
+        "profiles",
+        "followersCount",
+        "time_us",
+        "commit",
+        "operation",
+        "collection",
+        "rkey",
+        "subject",
+        "__twarc",
+        "retrieved_at",
+        "withheld",
+        "error",
+        "reply",
+        "parent",
+        "embed",
+    ]
+)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 2**63),
+    st.floats(allow_nan=True),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "2024-03-01T10:00:00Z",
+            "youtube#video",
+            "youtube#channel",
+            "retweeted",
+            "replied_to",
+            "quoted",
+            "commit",
+            "create",
+            "delete",
+            "app.bsky.feed.post",
+            "app.bsky.feed.like",
+            "at://did:plc:a/app.bsky.feed.post/1",
+            "did:plc:b",
+            "12",
+        ]
+    ),
+)
+JSONISH = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=6)),
+    max_leaves=25,
+)
 
 
 def _check(source: str, payload: bytes, name: str = "in.jsonl") -> None:
@@ -49,11 +119,18 @@ def _check(source: str, payload: bytes, name: str = "in.jsonl") -> None:
 @given(source=st.sampled_from(sorted(OPTS)), payload=st.binary(max_size=400))
 def test_arbitrary_bytes_never_crash(source, payload):
     # A CSV whose header lacks the mapped columns is refused as a usage error; give it a header.
-    _check(source, b"a,b,c\n" + payload if source == "csv" else payload, "in.csv" if source == "csv" else "in.jsonl")
+    _check(
+        source,
+        b"a,b,c\n" + payload if source == "csv" else payload,
+        "in.csv" if source == "csv" else "in.jsonl",
+    )
 
 
 @SETTINGS
-@given(source=st.sampled_from(["x-api", "youtube-api", "bluesky"]), pages=st.lists(JSONISH, min_size=1, max_size=4))
+@given(
+    source=st.sampled_from(["x-api", "youtube-api", "bluesky"]),
+    pages=st.lists(JSONISH, min_size=1, max_size=4),
+)
 def test_arbitrary_json_pages_never_crash(source, pages):
     _check(source, b"\n".join(json.dumps(p).encode() for p in pages))
 

@@ -7,18 +7,29 @@ import io
 import sys
 
 import pytest
-
 from importer_checks import FIXTURES, assert_accounted, assert_contract, read_events
+
 from importers import SOURCES, ImportRefused, MissingObservedAt, run_import
 
 CASES = {
     "x-api": (["x_pages.jsonl", "x_flat.jsonl"], {}),
-    "youtube-api": (["youtube_channels.jsonl", "youtube_videos.json", "youtube_playlist_search.jsonl"],
-                    {"observed_at": "2024-03-05T00:00:00Z"}),
-    "bluesky": (["bluesky_author_feed.jsonl", "bluesky_jetstream.jsonl", "bluesky_likes.json"],
-                {"observed_at": "2024-03-05"}),
-    "csv": (["csv_snapshots_bom.csv"], {"platform": "youtube", "kind": "profile_snapshot", "followers_sigfigs": 3,
-                                        "map": ["profile_id=Channel ID,followers=Subscribers,observed_at=snapshot_utc"]}),
+    "youtube-api": (
+        ["youtube_channels.jsonl", "youtube_videos.json", "youtube_playlist_search.jsonl"],
+        {"observed_at": "2024-03-05T00:00:00Z"},
+    ),
+    "bluesky": (
+        ["bluesky_author_feed.jsonl", "bluesky_jetstream.jsonl", "bluesky_likes.json"],
+        {"observed_at": "2024-03-05"},
+    ),
+    "csv": (
+        ["csv_snapshots_bom.csv"],
+        {
+            "platform": "youtube",
+            "kind": "profile_snapshot",
+            "followers_sigfigs": 3,
+            "map": ["profile_id=Channel ID,followers=Subscribers,observed_at=snapshot_utc"],
+        },
+    ),
 }
 
 
@@ -51,8 +62,12 @@ def test_two_different_imports_never_overwrite_each_other(tmp_path):
 
 
 def test_observed_at_accepts_an_http_date(tmp_path):
-    run_import("youtube-api", tmp_path, [str(FIXTURES / "youtube_channels.jsonl")],
-               observed_at="Tue, 05 Mar 2024 12:00:00 GMT")
+    run_import(
+        "youtube-api",
+        tmp_path,
+        [str(FIXTURES / "youtube_channels.jsonl")],
+        observed_at="Tue, 05 Mar 2024 12:00:00 GMT",
+    )
     assert {e["event_time"] for e in read_events(tmp_path)} == {"2024-03-05T12:00:00Z"}
 
 
@@ -117,7 +132,12 @@ def test_nothing_to_write_leaves_no_file(tmp_path):
 def test_registry_lists_every_source_with_a_help_line():
     assert set(SOURCES) == {"x-api", "youtube-api", "bluesky", "csv"}
     assert all(s.help for s in SOURCES.values())
-    assert {o.flag for o in SOURCES["csv"].options} >= {"--platform", "--kind", "--map", "--followers-sigfigs"}
+    assert {o.flag for o in SOURCES["csv"].options} >= {
+        "--platform",
+        "--kind",
+        "--map",
+        "--followers-sigfigs",
+    }
 
 
 def test_importers_import_nothing_from_other_layers():
@@ -128,6 +148,13 @@ def test_importers_import_nothing_from_other_layers():
 
     for path in Path(importers.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
-            assert not [n for n in names if n.split(".")[0] in ("pipelines", "flows", "microradar")], path.name
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            assert not [n for n in names if n.split(".")[0] in ("pipelines", "flows", "microradar")], (
+                path.name
+            )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from importer_checks import FIXTURES, assert_accounted, assert_contract, by_type, read_events
+
 from importers import run_import
 from importers.core import MissingObservedAt, event_id
 from importers.x_api import map_page
@@ -50,7 +50,10 @@ def test_posts_carry_time_language_hashtags_mentions_media(imported):
 def test_same_tweet_in_two_pages_is_one_post_and_two_observations(imported):
     events = imported[1]
     assert len({e["event_id"] for e in by_type(events, "post") if e["post_id"] == T + "00"}) == 1
-    obs = sorted((e for e in by_type(events, "post_metrics") if e["post_id"] == T + "00"), key=lambda e: e["event_time"])
+    obs = sorted(
+        (e for e in by_type(events, "post_metrics") if e["post_id"] == T + "00"),
+        key=lambda e: e["event_time"],
+    )
     assert [o["event_time"] for o in obs] == ["2024-03-05T12:00:00Z", "2024-03-06T12:00:00Z"]
     assert obs[0] == {**obs[0], "likes": 40, "comments": 2, "shares": 6, "saves": 3, "views": 900}
     assert obs[1]["likes"] == 61 and obs[1]["shares"] == 10
@@ -87,8 +90,13 @@ def test_users_become_snapshots_with_handle_and_name(imported):
     snaps = [e for e in by_type(imported[1], "profile_snapshot") if e["profile_id"] == "1001"]
     assert {s["event_time"] for s in snaps} == {"2024-03-05T12:00:00Z", "2024-03-06T12:00:00Z"}
     s = snaps[0]
-    assert (s["followers"], s["following"], s["media_count"], s["handle"], s["display_name"]) == \
-        (12400, 310, 2210, "alice_bakes", "Alice Bakes")
+    assert (s["followers"], s["following"], s["media_count"], s["handle"], s["display_name"]) == (
+        12400,
+        310,
+        2210,
+        "alice_bakes",
+        "Alice Bakes",
+    )
     assert "followers_precision" not in s  # X counts are exact
 
 
@@ -98,15 +106,34 @@ def test_filtered_stream_line_with_single_data_object(imported):
 
 
 def test_retrieved_at_wins_over_observed_at():
-    page = {"data": [{"id": "1", "author_id": "2", "created_at": "2024-01-01T00:00:00Z", "text": "x",
-                      "public_metrics": {"like_count": 1}}], "__twarc": {"retrieved_at": "2024-01-02T03:04:05+02:00"}}
+    page = {
+        "data": [
+            {
+                "id": "1",
+                "author_id": "2",
+                "created_at": "2024-01-01T00:00:00Z",
+                "text": "x",
+                "public_metrics": {"like_count": 1},
+            }
+        ],
+        "__twarc": {"retrieved_at": "2024-01-02T03:04:05+02:00"},
+    }
     out = map_page(page, observed_at="2030-01-01T00:00:00Z")
     assert by_type(out.events, "post_metrics")[0]["event_time"] == "2024-01-02T01:04:05Z"
 
 
 def test_observation_without_any_time_is_refused():
-    page = {"data": [{"id": "1", "author_id": "2", "created_at": "2024-01-01T00:00:00Z", "text": "x",
-                      "public_metrics": {"like_count": 1}}]}
+    page = {
+        "data": [
+            {
+                "id": "1",
+                "author_id": "2",
+                "created_at": "2024-01-01T00:00:00Z",
+                "text": "x",
+                "public_metrics": {"like_count": 1},
+            }
+        ]
+    }
     with pytest.raises(MissingObservedAt, match="--observed-at"):
         map_page(page)
     # posts alone need no observation time
@@ -114,34 +141,67 @@ def test_observation_without_any_time_is_refused():
 
 
 def test_retweet_with_unknown_original_author_is_skipped_not_guessed():
-    page = {"data": [{"id": "5", "author_id": "2", "created_at": "2024-01-01T00:00:00Z", "text": "RT @x: hi",
-                      "referenced_tweets": [{"type": "retweeted", "id": "4"}]}]}
+    page = {
+        "data": [
+            {
+                "id": "5",
+                "author_id": "2",
+                "created_at": "2024-01-01T00:00:00Z",
+                "text": "RT @x: hi",
+                "referenced_tweets": [{"type": "retweeted", "id": "4"}],
+            }
+        ]
+    }
     out = map_page(page, "2024-01-02T00:00:00Z")
     assert out.events == [] and out.skipped[0][0] == "retweet_target_unknown"
 
 
 def test_retweet_author_from_mention_id_when_original_not_included():
-    page = {"data": [{"id": "5", "author_id": "2", "created_at": "2024-01-01T00:00:00Z", "text": "RT @x: hi",
-                      "entities": {"mentions": [{"username": "x", "id": "77"}]},
-                      "referenced_tweets": [{"type": "retweeted", "id": "4"}], "public_metrics": {"like_count": 9}}]}
+    page = {
+        "data": [
+            {
+                "id": "5",
+                "author_id": "2",
+                "created_at": "2024-01-01T00:00:00Z",
+                "text": "RT @x: hi",
+                "entities": {"mentions": [{"username": "x", "id": "77"}]},
+                "referenced_tweets": [{"type": "retweeted", "id": "4"}],
+                "public_metrics": {"like_count": 9},
+            }
+        ]
+    }
     out = map_page(page, "2024-01-02T00:00:00Z")
     assert [(e["event_type"], e["profile_id"], e["post_id"]) for e in out.events] == [("share", "77", "4")]
 
 
 def test_tweet_without_created_at_is_rejected_not_crashing():
-    out = map_page({"data": [{"id": "1", "text": "x"}, "junk", {"id": "2", "author_id": "3", "created_at": "bad",
-                                                                 "text": "y"}]}, "2024-01-02T00:00:00Z")
+    out = map_page(
+        {
+            "data": [
+                {"id": "1", "text": "x"},
+                "junk",
+                {"id": "2", "author_id": "3", "created_at": "bad", "text": "y"},
+            ]
+        },
+        "2024-01-02T00:00:00Z",
+    )
     assert [r[0] for r in out.rejected] == ["missing_field", "invalid_type", "invalid_timestamp"]
 
 
 def test_gzip_and_one_document_files(tmp_path):
     gz = run_import("x-api", tmp_path / "a", [str(FIXTURES / "x_pages.jsonl.gz")])
     plain = run_import("x-api", tmp_path / "b", [str(FIXTURES / "x_pages.jsonl")])
-    assert gz.to_dict() | {"inputs": None, "output": None, "examples": None} == \
-        plain.to_dict() | {"inputs": None, "output": None, "examples": None}
-    assert (tmp_path / "a" / "import-x-api-" "{}".format(gz.output.rsplit("-", 1)[1])).read_bytes() == \
-        (tmp_path / "b" / gz.output.rsplit("/", 1)[1]).read_bytes()
-    doc = run_import("x-api", tmp_path / "c", [str(FIXTURES / "x_users_lookup.json")], observed_at="2024-03-07")
+    assert gz.to_dict() | {"inputs": None, "output": None, "examples": None} == plain.to_dict() | {
+        "inputs": None,
+        "output": None,
+        "examples": None,
+    }
+    assert (tmp_path / "a" / "import-x-api-{}".format(gz.output.rsplit("-", 1)[1])).read_bytes() == (
+        tmp_path / "b" / gz.output.rsplit("/", 1)[1]
+    ).read_bytes()
+    doc = run_import(
+        "x-api", tmp_path / "c", [str(FIXTURES / "x_users_lookup.json")], observed_at="2024-03-07"
+    )
     snaps = read_events(tmp_path / "c")
     assert doc.imported == 2 and {s["event_time"] for s in snaps} == {"2024-03-07T00:00:00Z"}
 
@@ -175,13 +235,25 @@ def test_unrecognised_json_is_one_rejected_record():
 
 
 def test_tweet_counts_pages_are_skipped_with_a_reason():
-    out = map_page({"data": [{"end": "2024-01-02T00:00:00.000Z", "start": "2024-01-01T00:00:00.000Z", "tweet_count": 5}],
-                    "meta": {"total_tweet_count": 5}})
+    out = map_page(
+        {
+            "data": [
+                {"end": "2024-01-02T00:00:00.000Z", "start": "2024-01-01T00:00:00.000Z", "tweet_count": 5}
+            ],
+            "meta": {"total_tweet_count": 5},
+        }
+    )
     assert out.skipped == [("tweet_counts_not_imported", "2024-01-01T00:00:00.000Z")]
 
 
 def test_long_posts_take_hashtags_from_note_tweet_and_legacy_language_codes_are_mapped():
-    tweet = {"id": "1", "author_id": "2", "created_at": "2024-01-01T00:00:00Z", "lang": "in", "text": "first 280…",
-             "note_tweet": {"text": "… #late", "entities": {"hashtags": [{"start": 2, "end": 7, "tag": "late"}]}}}
+    tweet = {
+        "id": "1",
+        "author_id": "2",
+        "created_at": "2024-01-01T00:00:00Z",
+        "lang": "in",
+        "text": "first 280…",
+        "note_tweet": {"text": "… #late", "entities": {"hashtags": [{"start": 2, "end": 7, "tag": "late"}]}},
+    }
     post = map_page({"data": [tweet]}).events[0]
     assert post["hashtags"] == ["late"] and post["language"] == "id"

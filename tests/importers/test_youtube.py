@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from importer_checks import FIXTURES, assert_accounted, assert_contract, by_type, read_events
+
 from importers import run_import
 from importers.core import MissingObservedAt, sigfig_precision
 from importers.youtube import map_page
@@ -20,8 +20,10 @@ def imported(tmp_path_factory):
     return summary, read_events(out)
 
 
-@pytest.mark.parametrize("count,precision", [(1234567, 10000), (123000, 1000), (999, 1), (1000, 10), (0, 1),
-                                             (12, 1), (1_230_000_000, 10_000_000)])
+@pytest.mark.parametrize(
+    "count,precision",
+    [(1234567, 10000), (123000, 1000), (999, 1), (1000, 10), (0, 1), (12, 1), (1_230_000_000, 10_000_000)],
+)
 def test_three_significant_figure_precision(count, precision):
     assert sigfig_precision(count, 3) == precision
 
@@ -31,16 +33,28 @@ def test_contract_and_accounting(imported):
     assert_contract(events)
     assert_accounted(summary)
     assert summary.rejected == {}
-    assert summary.skipped == {"hidden_subscriber_count": 2, "api_error:quotaExceeded": 1, "private_or_deleted_video": 1,
-                               "search_result_not_a_video": 1, "upcoming_broadcast": 1}
+    assert summary.skipped == {
+        "hidden_subscriber_count": 2,
+        "api_error:quotaExceeded": 1,
+        "private_or_deleted_video": 1,
+        "search_result_not_a_video": 1,
+        "upcoming_broadcast": 1,
+    }
 
 
 def test_channel_snapshots_with_precision_hidden_counts_give_none(imported):
     snaps = {e["profile_id"]: e for e in by_type(imported[1], "profile_snapshot")}
     assert set(snaps) == {"UCaaaaaaaaaaaaaaaaaaaaa1", "UCaaaaaaaaaaaaaaaaaaaaa2", "UCaaaaaaaaaaaaaaaaaaaaa3"}
     big = snaps["UCaaaaaaaaaaaaaaaaaaaaa1"]
-    assert (big["followers"], big["followers_precision"], big["media_count"], big["handle"], big["display_name"],
-            big["country"], big["event_time"]) == (1234567, 10000, 42, "@bigkitchen", "Big Kitchen", "DE", OBS)
+    assert (
+        big["followers"],
+        big["followers_precision"],
+        big["media_count"],
+        big["handle"],
+        big["display_name"],
+        big["country"],
+        big["event_time"],
+    ) == (1234567, 10000, 42, "@bigkitchen", "Big Kitchen", "DE", OBS)
     assert snaps["UCaaaaaaaaaaaaaaaaaaaaa2"]["followers_precision"] == 1000
     assert snaps["UCaaaaaaaaaaaaaaaaaaaaa3"]["followers_precision"] == 1
 
@@ -51,12 +65,19 @@ def test_videos_are_posts_and_statistics_observations(imported):
     for e in by_type(events, "post"):
         posts.setdefault(e["post_id"], e)  # videos.list's copy; search.list's has fewer fields
     v1 = posts["dQw4w9WgXc1"]
-    assert (v1["profile_id"], v1["event_time"], v1["media_type"], v1["language"]) == \
-        ("UCaaaaaaaaaaaaaaaaaaaaa2", "2024-02-10T15:00:07Z", "video", "fr")
+    assert (v1["profile_id"], v1["event_time"], v1["media_type"], v1["language"]) == (
+        "UCaaaaaaaaaaaaaaaaaaaaa2",
+        "2024-02-10T15:00:07Z",
+        "video",
+        "fr",
+    )
     assert v1["hashtags"] == ["shorts", "crepes", "dessert"]
     metrics = {e["post_id"]: e for e in by_type(events, "post_metrics")}
-    assert (metrics["dQw4w9WgXc1"]["views"], metrics["dQw4w9WgXc1"]["likes"], metrics["dQw4w9WgXc1"]["comments"]) == \
-        (15320, 800, 41)
+    assert (
+        metrics["dQw4w9WgXc1"]["views"],
+        metrics["dQw4w9WgXc1"]["likes"],
+        metrics["dQw4w9WgXc1"]["comments"],
+    ) == (15320, 800, 41)
     hidden = metrics["dQw4w9WgXc2"]
     assert hidden["views"] == 2000 and "likes" not in hidden and "comments" not in hidden
     assert "dQw4w9WgXc3" in posts and "dQw4w9WgXc3" not in metrics  # no statistics part: no observation
@@ -75,19 +96,34 @@ def test_playlist_items_use_the_video_publish_time_and_owner(imported):
 
 def test_statistics_without_observation_time_are_refused():
     with pytest.raises(MissingObservedAt):
-        map_page({"items": [{"kind": "youtube#channel", "id": "UC1", "statistics": {"subscriberCount": "5"}}]})
+        map_page(
+            {"items": [{"kind": "youtube#channel", "id": "UC1", "statistics": {"subscriberCount": "5"}}]}
+        )
 
 
 def test_odd_items_are_rejected_or_skipped_not_fatal():
-    out = map_page({"items": [{"kind": "youtube#channel", "id": "UC1", "statistics": {"subscriberCount": "-3"}},
-                              {"kind": "youtube#video", "id": "v"}, 7, {"kind": "youtube#comment"}]}, OBS)
+    out = map_page(
+        {
+            "items": [
+                {"kind": "youtube#channel", "id": "UC1", "statistics": {"subscriberCount": "-3"}},
+                {"kind": "youtube#video", "id": "v"},
+                7,
+                {"kind": "youtube#comment"},
+            ]
+        },
+        OBS,
+    )
     assert [r[0] for r in out.rejected] == ["negative_count", "missing_field", "invalid_type"]
     assert out.skipped[0][0] == "unsupported_kind"
 
 
 def test_paid_product_placement_marks_the_post_sponsored():
-    video = {"kind": "youtube#video", "id": "v1", "snippet": {"channelId": "UC1", "publishedAt": "2024-01-01T00:00:00Z"},
-             "paidProductPlacementDetails": {"hasPaidProductPlacement": True}}
+    video = {
+        "kind": "youtube#video",
+        "id": "v1",
+        "snippet": {"channelId": "UC1", "publishedAt": "2024-01-01T00:00:00Z"},
+        "paidProductPlacementDetails": {"hasPaidProductPlacement": True},
+    }
     assert map_page({"items": [video]}, OBS).events[0]["sponsored"] is True
     del video["paidProductPlacementDetails"]
     assert "sponsored" not in map_page({"items": [video]}, OBS).events[0]  # not declared: unknown, absent

@@ -74,7 +74,10 @@ from ingest.dedup import FIELDS_SET_COLUMNS, fields_set  # noqa: E402
     "sparse, complete",
     [
         (event("like", actor_id=None), event("like")),
-        (event("profile_snapshot", followers=10), event("profile_snapshot", followers=10, handle="al", country="US")),
+        (
+            event("profile_snapshot", followers=10),
+            event("profile_snapshot", followers=10, handle="al", country="US"),
+        ),
         (event("post_metrics", likes=5), event("post_metrics", likes=5, views=90)),
         (event("post"), event("post", hashtags=["a"], language="en")),
     ],

@@ -1,16 +1,32 @@
 import gzip
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingest.landing import discover, iter_blocks, iter_lines
 
 
 def test_discover_finds_landing_suffixes_below_the_root_only(tmp_path):
-    for name in ["a.jsonl", "b.ndjson", "d/c.jsonl.gz", "d/e/f.ndjson.gz", "x.json", "y.csv", ".hidden/z.jsonl", "g.jsonl.tmp"]:
+    for name in [
+        "a.jsonl",
+        "b.ndjson",
+        "d/c.jsonl.gz",
+        "d/e/f.ndjson.gz",
+        "x.json",
+        "y.csv",
+        ".hidden/z.jsonl",
+        "g.jsonl.tmp",
+    ]:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")
-    assert [f.relpath for f in discover(tmp_path)] == ["a.jsonl", "b.ndjson", "d/c.jsonl.gz", "d/e/f.ndjson.gz"]
+    assert [f.relpath for f in discover(tmp_path)] == [
+        "a.jsonl",
+        "b.ndjson",
+        "d/c.jsonl.gz",
+        "d/e/f.ndjson.gz",
+    ]
 
 
 def test_bom_crlf_and_gzip_are_not_part_of_the_lines(tmp_path):
@@ -30,14 +46,27 @@ def test_a_bom_later_in_the_file_is_left_alone(tmp_path):
     assert list(iter_lines(str(path)))[1] == (2, b'\xef\xbb\xbf{"b": 2}')
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"\n", b"a", b"a\n", b"a\r\nb", b"\xef\xbb\xbf\xef\xbb\xbfab\r\n\r\nc\n\n", b"one\ntwo\r\nthree\rfour\n" * 7,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\n",
+        b"a",
+        b"a\n",
+        b"a\r\nb",
+        b"\xef\xbb\xbf\xef\xbb\xbfab\r\n\r\nc\n\n",
+        b"one\ntwo\r\nthree\rfour\n" * 7,
+    ],
+)
 @pytest.mark.parametrize("block_bytes", [1, 2, 5, 1 << 20])
 def test_blocks_hold_the_same_numbered_lines(tmp_path, body, block_bytes):
     path = tmp_path / "a.jsonl.gz"
     path.write_bytes(gzip.compress(body))
-    from_blocks = [(first + i, raw) for first, lines in iter_blocks(str(path), block_bytes) for i, raw in enumerate(lines)]
+    from_blocks = [
+        (first + i, raw)
+        for first, lines in iter_blocks(str(path), block_bytes)
+        for i, raw in enumerate(lines)
+    ]
     assert from_blocks == list(iter_lines(str(path)))
 
 
@@ -84,7 +113,9 @@ def test_corrupt_bytes_keep_the_lines_before_and_name_the_byte(tmp_path):
     packed[-6] ^= 0xFF
     path.write_bytes(bytes(packed))
     kept, damage = _read_until_damage(path)
-    assert damage is not None and len(packed) - 8 <= damage.offset < len(packed) - 4 and "check" in damage.reason
+    assert (
+        damage is not None and len(packed) - 8 <= damage.offset < len(packed) - 4 and "check" in damage.reason
+    )
 
 
 def test_not_gzip_at_all_is_damage_at_byte_0_and_multi_member_files_read_whole(tmp_path):
@@ -115,7 +146,15 @@ def _touch(root, *names):
 
 
 def test_every_entry_is_in_exactly_one_list(tmp_path):
-    _touch(tmp_path, "a.jsonl", "d/b.ndjson.gz", "d/raw/page-1.json", "export.csv", ".import-1.tmp", ".cache/x.jsonl")
+    _touch(
+        tmp_path,
+        "a.jsonl",
+        "d/b.ndjson.gz",
+        "d/raw/page-1.json",
+        "export.csv",
+        ".import-1.tmp",
+        ".cache/x.jsonl",
+    )
     os.mkfifo(tmp_path / "d" / "pipe.jsonl")
     os.symlink(tmp_path / "gone.jsonl", tmp_path / "dangling.jsonl")
     os.symlink(tmp_path / "d", tmp_path / "d" / "loop")
@@ -125,18 +164,26 @@ def test_every_entry_is_in_exactly_one_list(tmp_path):
     assert found.hidden == [".cache", ".import-1.tmp"]
     assert found.ignored == ["d/raw/page-1.json"]
     assert found.unknown == ["export.csv"]
-    assert found.unreadable == [("d/loop", "a symlink loop"), ("d/pipe.jsonl", "a FIFO"),
-                                ("dangling.jsonl", "a dangling symlink")]
+    assert found.unreadable == [
+        ("d/loop", "a symlink loop"),
+        ("d/pipe.jsonl", "a FIFO"),
+        ("dangling.jsonl", "a dangling symlink"),
+    ]
     with pytest.raises(LandingProblems) as failed:
         found.check(tmp_path, skip_unreadable=False)
     for name in ("export.csv", "dangling.jsonl", "d/loop", "d/pipe.jsonl"):
         assert name in str(failed.value)
-    with pytest.raises(LandingProblems) as failed:  # an unknown file fails even when unreadable ones are skipped
+    with pytest.raises(
+        LandingProblems
+    ) as failed:  # an unknown file fails even when unreadable ones are skipped
         found.check(tmp_path, skip_unreadable=True)
     assert "export.csv" in str(failed.value) and "pipe" not in str(failed.value)
     report = found.report(skip_unreadable=True)
-    assert report["skipped_unreadable"] == ["d/loop: a symlink loop", "d/pipe.jsonl: a FIFO",
-                                            "dangling.jsonl: a dangling symlink"]
+    assert report["skipped_unreadable"] == [
+        "d/loop: a symlink loop",
+        "d/pipe.jsonl: a FIFO",
+        "dangling.jsonl: a dangling symlink",
+    ]
     assert report["hidden"] == [".cache", ".import-1.tmp"] and report["ignored"] == ["d/raw/page-1.json"]
 
 
@@ -144,13 +191,22 @@ def test_an_unreadable_folder_or_file_is_named(tmp_path, monkeypatch):
     _touch(tmp_path, "ok/a.jsonl", "locked/b.jsonl", "c.jsonl")
     real_scandir, real_access = os.scandir, os.access
     # The tests may run as root, who reads everything: the permission errors are simulated.
-    monkeypatch.setattr(os, "scandir", lambda p: (_ for _ in ()).throw(PermissionError(13, "Permission denied"))
-                        if str(p).endswith("locked") else real_scandir(p))
+    monkeypatch.setattr(
+        os,
+        "scandir",
+        lambda p: (
+            (_ for _ in ()).throw(PermissionError(13, "Permission denied"))
+            if str(p).endswith("locked")
+            else real_scandir(p)
+        ),
+    )
     monkeypatch.setattr(os, "access", lambda p, mode: not str(p).endswith("c.jsonl") and real_access(p, mode))
     found = scan(tmp_path)
     assert [f.relpath for f in found.files] == ["ok/a.jsonl"]
-    assert found.unreadable == [("c.jsonl", "file cannot be read: Permission denied"),
-                                ("locked", "folder cannot be read: Permission denied")]
+    assert found.unreadable == [
+        ("c.jsonl", "file cannot be read: Permission denied"),
+        ("locked", "folder cannot be read: Permission denied"),
+    ]
     found.check(tmp_path, skip_unreadable=True)  # skipped when configured
 
 
@@ -163,9 +219,9 @@ def test_a_missing_or_unlistable_landing_directory_is_an_error(tmp_path):
 
 
 # --- property: any bytes in a .gz, and any cut of a real one, read as a prefix then one damage ---
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
-
-_PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_PROPS = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @_PROPS
@@ -177,8 +233,11 @@ def test_arbitrary_bytes_in_a_gz_never_raise_anything_but_corrupt_file(tmp_path,
 
 
 @_PROPS
-@given(lines=st.lists(st.binary(max_size=40).filter(lambda b: not set(b) & set(b"\n\r\xef")), max_size=30),
-       cut=st.floats(0, 1), block_bytes=st.sampled_from([1, 16, 1 << 20]))
+@given(
+    lines=st.lists(st.binary(max_size=40).filter(lambda b: not set(b) & set(b"\n\r\xef")), max_size=30),
+    cut=st.floats(0, 1),
+    block_bytes=st.sampled_from([1, 16, 1 << 20]),
+)
 def test_a_cut_gz_reads_a_prefix_of_its_lines(tmp_path, lines, cut, block_bytes):
     body = b"".join(raw + b"\n" for raw in lines)
     packed = gzip.compress(body)

@@ -13,21 +13,41 @@ from schemas.events import EVENT_TYPES, REJECT_REASONS, TYPE_FIELDS
 from tests.conftest import INGEST_US, event
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FIELDS = sorted({f.name for fs in TYPE_FIELDS.values() for f in fs}
-                | {"event_id", "event_type", "event_time", "platform", "profile_id", "schema_version"})
+FIELDS = sorted(
+    {f.name for fs in TYPE_FIELDS.values() for f in fs}
+    | {"event_id", "event_type", "event_time", "platform", "profile_id", "schema_version"}
+)
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**64), max_value=2**64),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40),
-    st.sampled_from(["2026-11-20T10:00:00Z", "0001-01-01T00:00:00+01:00", "1900-01-01T00:00:00Z",
-                     "9999-12-31T23:59:59-23:59", "2026-02-30T00:00:00Z", "2004-01-01T00:00:00Z", *EVENT_TYPES]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "2026-11-20T10:00:00Z",
+            "0001-01-01T00:00:00+01:00",
+            "1900-01-01T00:00:00Z",
+            "9999-12-31T23:59:59-23:59",
+            "2026-02-30T00:00:00Z",
+            "2004-01-01T00:00:00Z",
+            *EVENT_TYPES,
+        ]
+    ),
 )
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                            st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-                           max_leaves=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 # Objects that look like events: a valid base, some contract fields overwritten with anything.
 event_like = st.builds(
-    lambda event_type, overrides, drops: {k: v for k, v in {**event(event_type), **overrides}.items() if k not in drops},
+    lambda event_type, overrides, drops: {
+        k: v for k, v in {**event(event_type), **overrides}.items() if k not in drops
+    },
     st.sampled_from(EVENT_TYPES),
     st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=4),
     st.sets(st.sampled_from(FIELDS), max_size=2),
@@ -70,7 +90,11 @@ def test_arbitrary_bytes_never_crash_and_are_accounted(lines):
 
 
 @SETTINGS
-@given(st.lists(st.one_of(json_values, st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=8)), max_size=6))
+@given(
+    st.lists(
+        st.one_of(json_values, st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=8)), max_size=6
+    )
+)
 def test_arbitrary_json_never_crashes_and_is_accounted(values):
     check_block([json.dumps(v).encode() for v in values])
 

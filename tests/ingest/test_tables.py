@@ -18,11 +18,15 @@ def test_columns_of_few_values_hash_through_their_dictionary_to_the_same_values(
 
 
 def test_buckets_do_not_depend_on_the_process():
-    code = ("import pyarrow as pa; from ingest.tables import stable_buckets; "
-            "t = pa.table({'p': ['tiktok'] * 5000 + ['instagram'] * 5000, 'id': [f'u{i % 700}' for i in range(10000)]}); "
-            "print(stable_buckets(t, ['p', 'id'], 7).tolist())")
-    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)}
+    code = (
+        "import pyarrow as pa; from ingest.tables import stable_buckets; "
+        "t = pa.table({'p': ['tiktok'] * 5000 + ['instagram'] * 5000, 'id': [f'u{i % 700}' for i in range(10000)]}); "
+        "print(stable_buckets(t, ['p', 'id'], 7).tolist())"
+    )
+    runs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     assert len(runs) == 1
     t = pa.table({"p": ["tiktok"] * 5000 + ["instagram"] * 5000, "id": [f"u{i % 700}" for i in range(10000)]})
     buckets = stable_buckets(t, ["p", "id"], 7)

@@ -2,9 +2,9 @@ from datetime import date
 
 import pyarrow as pa
 
-from pipelines.engagement import daily_engagement, to_daily_dataset, trailing_engagement
 from ingest.parse import parse_line
 from ingest.tables import events_table
+from pipelines.engagement import daily_engagement, to_daily_dataset, trailing_engagement
 from tests.conftest import INGEST_US, event, line
 
 EPOCH = date(1970, 1, 1)
@@ -15,7 +15,9 @@ def day(d: str) -> int:
 
 
 def events(*objs) -> pa.Table:
-    rows = [parse_line(line(dict(o, event_id=o.get("event_id", f"e{i}"))), INGEST_US) for i, o in enumerate(objs)]
+    rows = [
+        parse_line(line(dict(o, event_id=o.get("event_id", f"e{i}"))), INGEST_US) for i, o in enumerate(objs)
+    ]
     return events_table(rows, "test.jsonl", list(range(1, len(rows) + 1)))
 
 
@@ -68,7 +70,10 @@ def test_days_are_utc_days_and_later_days_than_as_of_do_not_count():
         event("like", event_time=at("2026-11-22")),
     )
     rows = daily_rows(t, last="2026-11-21")
-    assert {k: r["likes"] for k, r in rows.items()} == {("alice", "2026-11-20"): 3, ("alice", "2026-11-21"): 1}
+    assert {k: r["likes"] for k, r in rows.items()} == {
+        ("alice", "2026-11-20"): 3,
+        ("alice", "2026-11-21"): 1,
+    }
 
 
 def trailing_rows(table, last):
@@ -105,26 +110,48 @@ def test_trailing_rows_continue_after_the_last_event_while_the_window_holds_it()
     assert len(sevens) == 11
     twenty_eights = sorted(e for (_, n, e) in rows if n == 28)
     assert twenty_eights[-1] == "2026-11-30"  # still holds 11-05: rows stop at the as-of day
-    assert (rows[("alice", 28, "2026-11-30")]["followers_first"], rows[("alice", 28, "2026-11-30")]["followers_last"]) == (30, 30)
-    assert (rows[("alice", 7, "2026-11-05")]["followers_first"], rows[("alice", 7, "2026-11-05")]["followers_last"]) == (10, 30)
-    assert (rows[("alice", 7, "2026-11-08")]["followers_first"], rows[("alice", 7, "2026-11-08")]["followers_last"]) == (30, 30)
-    assert (rows[("alice", 28, "2026-11-28")]["followers_first"], rows[("alice", 28, "2026-11-28")]["followers_last"]) == (10, 30)
+    assert (
+        rows[("alice", 28, "2026-11-30")]["followers_first"],
+        rows[("alice", 28, "2026-11-30")]["followers_last"],
+    ) == (30, 30)
+    assert (
+        rows[("alice", 7, "2026-11-05")]["followers_first"],
+        rows[("alice", 7, "2026-11-05")]["followers_last"],
+    ) == (10, 30)
+    assert (
+        rows[("alice", 7, "2026-11-08")]["followers_first"],
+        rows[("alice", 7, "2026-11-08")]["followers_last"],
+    ) == (30, 30)
+    assert (
+        rows[("alice", 28, "2026-11-28")]["followers_first"],
+        rows[("alice", 28, "2026-11-28")]["followers_last"],
+    ) == (10, 30)
 
 
 def test_trailing_window_bounds_are_inclusive_of_the_first_day():
-    t = events(event("post", event_time=at("2026-11-01")), event("post", post_id="p9", event_time=at("2026-11-07")))
+    t = events(
+        event("post", event_time=at("2026-11-01")), event("post", post_id="p9", event_time=at("2026-11-07"))
+    )
     rows = trailing_rows(t, "2026-11-08")
     assert rows[("alice", 7, "2026-11-07")]["posts"] == 2  # 11-01..11-07
     assert rows[("alice", 7, "2026-11-08")]["posts"] == 1  # 11-02..11-08
 
 
 def test_profiles_are_kept_apart_per_platform():
-    t = events(event("like", event_time=at("2026-11-01")), event("like", platform="tiktok", event_time=at("2026-11-01")))
+    t = events(
+        event("like", event_time=at("2026-11-01")),
+        event("like", platform="tiktok", event_time=at("2026-11-01")),
+    )
     daily, engagers = daily_engagement(t, day("2026-11-01"))
     assert sorted(daily["platform"].to_pylist()) == ["instagram", "tiktok"]
     trailing = trailing_engagement(daily, engagers, day("2026-11-01"))
     assert sorted(zip(trailing["platform"].to_pylist(), trailing["window_days"].to_pylist())) == [
-        ("instagram", 7), ("instagram", 14), ("instagram", 28), ("tiktok", 7), ("tiktok", 14), ("tiktok", 28)
+        ("instagram", 7),
+        ("instagram", 14),
+        ("instagram", 28),
+        ("tiktok", 7),
+        ("tiktok", 14),
+        ("tiktok", 28),
     ]
 
 
@@ -135,8 +162,11 @@ def test_day_ranges_give_exactly_the_whole_aggregation():
     objs = []
     for i in range(400):
         kind = rng.choice(["like", "comment", "share", "post", "profile_snapshot"])
-        fields = {"event_id": f"e{i}", "profile_id": rng.choice(["alice", "bob"]),
-                  "event_time": at(f"2026-11-{rng.randint(10, 20)}", f"{rng.randint(0, 23):02d}:00:00")}
+        fields = {
+            "event_id": f"e{i}",
+            "profile_id": rng.choice(["alice", "bob"]),
+            "event_time": at(f"2026-11-{rng.randint(10, 20)}", f"{rng.randint(0, 23):02d}:00:00"),
+        }
         if kind == "profile_snapshot":
             fields["followers"] = rng.randint(100, 200)
         elif kind != "post":
@@ -165,10 +195,16 @@ def test_windows_from_a_first_end_day_are_those_of_the_whole_computation():
     import random
 
     rng = random.Random(7)
-    objs = [event(rng.choice(["like", "comment", "share"]), event_id=f"r{i}", actor_id=f"u{rng.randint(0, 9)}",
-                  profile_id=rng.choice(["alice", "bob"]),
-                  event_time=at(f"2026-11-{rng.randint(1, 24):02d}", f"{rng.randint(0, 23):02d}:00:00"))
-            for i in range(400)]
+    objs = [
+        event(
+            rng.choice(["like", "comment", "share"]),
+            event_id=f"r{i}",
+            actor_id=f"u{rng.randint(0, 9)}",
+            profile_id=rng.choice(["alice", "bob"]),
+            event_time=at(f"2026-11-{rng.randint(1, 24):02d}", f"{rng.randint(0, 23):02d}:00:00"),
+        )
+        for i in range(400)
+    ]
     daily, engaged = daily_engagement(events(*objs), day("2026-11-30"))
     whole = trailing_engagement(daily, engaged, day("2026-11-30")).to_pylist()
     for first_end in ("2026-11-03", "2026-11-15", "2026-11-27"):  # the last after every event
@@ -197,6 +233,7 @@ def test_follows_are_new_followers_and_a_like_without_actor_is_one_without_an_en
 
 
 # --- counter booking (SPEC section 3: engagement from events and from counters, never both) ----
+
 
 def test_counters_replace_the_events_of_their_post_and_kind_only():
     t = events(
@@ -232,7 +269,9 @@ def test_observations_are_ordered_by_event_time_then_event_id_not_by_arrival():
     t = events(
         event("post_metrics", event_id="m-b", likes=50, event_time=at("2026-11-12")),
         event("post_metrics", event_id="m-c", likes=80, event_time=at("2026-11-14")),
-        event("post_metrics", event_id="m-a", likes=20, event_time=at("2026-11-12")),  # same time, first by id
+        event(
+            "post_metrics", event_id="m-a", likes=20, event_time=at("2026-11-12")
+        ),  # same time, first by id
     )
     rows = daily_rows(t)
     assert rows[("alice", "2026-11-12")]["likes"] == 50  # 20 first, then +30, same day
@@ -241,6 +280,7 @@ def test_observations_are_ordered_by_event_time_then_event_id_not_by_arrival():
 
 def test_a_publish_day_or_observation_before_the_horizon_books_on_its_first_day():
     from pipelines.engagement import counter_bookings
+
     t = events(
         event("post", post_id="old", event_time=at("2024-01-01")),
         event("post_metrics", post_id="old", likes=70, event_time=at("2026-11-20")),
@@ -249,7 +289,11 @@ def test_a_publish_day_or_observation_before_the_horizon_books_on_its_first_day(
     )
     b = counter_bookings(t, horizon_day=day("2026-11-01")).to_pylist()
     got = sorted((r["post_id"], r["day"], r["delta"]) for r in b)
-    assert got == [("old", day("2026-11-01"), 70), ("older", day("2026-11-01"), 5), ("older", day("2026-11-21"), 4)]
+    assert got == [
+        ("old", day("2026-11-01"), 70),
+        ("older", day("2026-11-01"), 5),
+        ("older", day("2026-11-21"), 4),
+    ]
 
 
 def test_unique_engagers_is_null_where_engagement_comes_only_from_counters():
@@ -260,7 +304,9 @@ def test_unique_engagers_is_null_where_engagement_comes_only_from_counters():
     )
     rows = daily_rows(t)
     assert rows[("alice", "2026-11-10")]["unique_engagers"] is None
-    assert rows[("alice", "2026-11-20")]["unique_engagers"] == 1 and rows[("alice", "2026-11-20")]["likes"] == 0
+    assert (
+        rows[("alice", "2026-11-20")]["unique_engagers"] == 1 and rows[("alice", "2026-11-20")]["likes"] == 0
+    )
     assert rows[("alice", "2026-11-25")]["unique_engagers"] == 0  # no engagement at all: zero, known
     tr = trailing_rows(t, "2026-11-30")
     assert tr[("alice", 7, "2026-11-12")]["unique_engagers"] is None  # only the counter
@@ -273,7 +319,7 @@ def random_history(seed, n=600):
     import random
 
     rng = random.Random(seed)
-    objs, counters = [], {}
+    objs = []
     for i in range(n):
         post = f"p{rng.randint(0, 12)}"
         profile = rng.choice(["alice", "bob"])
@@ -298,12 +344,18 @@ def test_the_invariant_sum_of_daily_engagement_is_last_counters_plus_events_of_u
             mine = [o for o in objs if o["profile_id"] == profile]
             for kind in ("likes", "comments", "shares", "saves", "views"):
                 last = {}
-                for o in sorted((o for o in mine if o["event_type"] == "post_metrics" and kind in o),
-                                key=lambda o: (o["event_time"], o["event_id"])):
+                for o in sorted(
+                    (o for o in mine if o["event_type"] == "post_metrics" and kind in o),
+                    key=lambda o: (o["event_time"], o["event_id"]),
+                ):
                     last[o["post_id"]] = o[kind]
                 events_of_uncountered = sum(
-                    1 for o in mine if kinds.get(o["event_type"]) == kind and o["post_id"] not in last
-                    and o.get("actor_id") != profile)
+                    1
+                    for o in mine
+                    if kinds.get(o["event_type"]) == kind
+                    and o["post_id"] not in last
+                    and o.get("actor_id") != profile
+                )
                 total = sum(r[kind] for r in daily.to_pylist() if r["profile_id"] == profile)
                 assert total == sum(last.values()) + events_of_uncountered, (seed, profile, kind)
 
@@ -315,14 +367,19 @@ def test_day_ranges_give_exactly_the_whole_aggregation_with_counters():
     bookings = counter_bookings(table)
     whole_daily, whole_engagers = daily_engagement(table, day("2026-11-30"), bookings=bookings)
     for max_rows in (1, 37, 100, 399):
-        daily, engagers = daily_engagement_by_day_ranges(table, day("2026-11-30"), max_rows=max_rows, bookings=bookings)
+        daily, engagers = daily_engagement_by_day_ranges(
+            table, day("2026-11-30"), max_rows=max_rows, bookings=bookings
+        )
         assert sorted(daily.to_pylist(), key=str) == sorted(whole_daily.to_pylist(), key=str), max_rows
         assert sorted(engagers.to_pylist(), key=str) == sorted(whole_engagers.to_pylist(), key=str), max_rows
 
 
 def test_fourteen_day_windows_sit_beside_seven_and_twenty_eight():
-    t = events(event("like", event_time=at("2026-11-01")), event("like", event_id="x", event_time=at("2026-11-10")),
-               event("follow", event_id="f", event_time=at("2026-11-10")))
+    t = events(
+        event("like", event_time=at("2026-11-01")),
+        event("like", event_id="x", event_time=at("2026-11-10")),
+        event("follow", event_id="f", event_time=at("2026-11-10")),
+    )
     rows = trailing_rows(t, "2026-11-14")
     assert rows[("alice", 14, "2026-11-14")]["likes"] == 2 and rows[("alice", 7, "2026-11-14")]["likes"] == 1
     assert rows[("alice", 14, "2026-11-14")]["new_followers"] == 1

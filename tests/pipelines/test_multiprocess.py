@@ -8,7 +8,7 @@ process-local state (salted hash(), globals, iteration order of sets).
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -45,7 +45,7 @@ def landing(tmp_path_factory) -> tuple[Path, dict]:
 
 def test_two_worker_processes_match_one_process(landing, tmp_path):
     root, summary = landing
-    ingest_us = int(datetime.now(timezone.utc).timestamp() * 1_000_000)
+    ingest_us = int(datetime.now(UTC).timestamp() * 1_000_000)
     first, last = date.fromisoformat(summary["first_day"]), date.fromisoformat(summary["as_of_day"])
     single = run_beam(root, tmp_path / "single", SINGLE, ingest_us, first, last, num_buckets=4)
     multi = run_beam(root, tmp_path / "multi", MULTI, ingest_us, first, last, num_buckets=4)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import apache_beam as beam
@@ -42,11 +42,11 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import BeamAssertException, assert_that
 from apache_beam.transforms.window import TimestampedValue
 
-from tools.generator import generate_landing
-from pipelines import batch, streaming
 from ingest import landing, parse, tables
+from pipelines import batch, streaming
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES
 from schemas.units import WINDOW_LENGTHS
+from tools.generator import generate_landing
 
 END = date(2026, 11, 24)  # the generator's end_date: fixed, so the test does not depend on today
 PROFILES, GENERATED_DAYS, SEED = 8, 28, 30  # the generator's minimum plan; seed: see the sample checks
@@ -62,7 +62,7 @@ TRAILING_KEY = ("platform", "profile_id", "window_days", "window_end")
 
 
 def _midnight_s(d: date) -> int:
-    return int(datetime.combine(d, time(), tzinfo=timezone.utc).timestamp())
+    return int(datetime.combine(d, time(), tzinfo=UTC).timestamp())
 
 
 @pytest.fixture(scope="module")
@@ -71,16 +71,23 @@ def sample(tmp_path_factory):
     root = tmp_path_factory.mktemp("equivalence")
     summary = generate_landing(root / "gen", profiles=PROFILES, days=GENERATED_DAYS, seed=SEED, end_date=END)
     files = landing.discover(summary.landing_dir)  # relpath "YYYY-MM-DD/<platform>-<n>.<ext>", sorted
-    by_day = {date.fromisoformat(day): list(group)
-              for day, group in itertools.groupby(files, key=lambda f: f.relpath.split("/")[0])}
+    by_day = {
+        date.fromisoformat(day): list(group)
+        for day, group in itertools.groupby(files, key=lambda f: f.relpath.split("/")[0])
+    }
     days = sorted(by_day)[:REPLAY_DAYS]
     assert days[0] == summary.start_date and days == [days[0] + timedelta(days=i) for i in range(REPLAY_DAYS)]
     as_of = days[-1]
     # The nightly run the morning after the last landing day; the stream gets the same fixed
     # ingest moment, so `future_event` verdicts agree.
     ingest_us = (_midnight_s(as_of + timedelta(days=1)) + 6 * 3600) * US
-    return {"root": root, "by_day": {d: by_day[d] for d in days}, "first_day": days[0], "as_of": as_of,
-            "ingest_us": ingest_us}
+    return {
+        "root": root,
+        "by_day": {d: by_day[d] for d in days},
+        "first_day": days[0],
+        "as_of": as_of,
+        "ingest_us": ingest_us,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +95,22 @@ def batch_run(sample):
     """run_ingest + run_merge over the replayed files; the staged engagement Parquet as expected rows."""
     staging = sample["root"] / "staging"
     files = [f for fs in sample["by_day"].values() for f in fs]
-    ingest = batch.run_ingest(batch.IngestJob(files, str(staging), "equivalence", sample["ingest_us"], 2, RUNNER))
-    merge = batch.run_merge(batch.MergeJob(
-        candidate_files=batch.candidate_files(str(staging)), touched_event_files=[], context_event_files=[],
-        staging_dir=str(staging), run_id="equivalence", as_of=sample["as_of"],
-        recompute_from=sample["first_day"], num_buckets=2, beam_args=RUNNER,
-    ))
+    ingest = batch.run_ingest(
+        batch.IngestJob(files, str(staging), "equivalence", sample["ingest_us"], 2, RUNNER)
+    )
+    merge = batch.run_merge(
+        batch.MergeJob(
+            candidate_files=batch.candidate_files(str(staging)),
+            touched_event_files=[],
+            context_event_files=[],
+            staging_dir=str(staging),
+            run_id="equivalence",
+            as_of=sample["as_of"],
+            recompute_from=sample["first_day"],
+            num_buckets=2,
+            beam_args=RUNNER,
+        )
+    )
     return {
         "daily": _batch_rows(staging, ENGAGEMENT_DAILY, DAILY_KEY),
         "trailing": _batch_rows(staging, ENGAGEMENT_TRAILING, TRAILING_KEY),
@@ -137,9 +154,11 @@ def _replay(sample) -> tuple[TestStream, dict]:
             if (event_day + 1) * DAY_S + LATENESS_S <= arrival_s:
                 too_late[(relpath, n)] = key in seen
             seen.add(key)
-        stream = (stream.advance_watermark_to(arrival_s)
-                  .add_elements([TimestampedValue(line, arrival_s) for line in lines])
-                  .advance_watermark_to(arrival_s + 1))  # midnight: D's windows fire on time
+        stream = (
+            stream.advance_watermark_to(arrival_s)
+            .add_elements([TimestampedValue(line, arrival_s) for line in lines])
+            .advance_watermark_to(arrival_s + 1)
+        )  # midnight: D's windows fire on time
     return stream.advance_watermark_to_infinity(), {"late_lines": late, "too_late": too_late}
 
 
@@ -162,11 +181,16 @@ def _equals(expected: dict[tuple, tuple], key_columns, last_end: str | None = No
             return
         missing = sorted(set(expected) - set(got))
         extra = sorted(set(got) - set(expected))
-        differ = [(k, dict(zip(METRIC_NAMES, expected[k])), dict(zip(METRIC_NAMES, got[k])))
-                  for k in sorted(set(expected) & set(got)) if expected[k] != got[k]]
+        differ = [
+            (k, dict(zip(METRIC_NAMES, expected[k])), dict(zip(METRIC_NAMES, got[k])))
+            for k in sorted(set(expected) & set(got))
+            if expected[k] != got[k]
+        ]
         raise BeamAssertException(
             f"stream != batch ({len(expected)} batch rows): {len(missing)} missing, e.g. {missing[:3]}; "
-            f"{len(extra)} extra, e.g. {extra[:3]}; {len(differ)} differ, e.g. (key, batch, stream) {differ[:2]}")
+            f"{len(extra)} extra, e.g. {extra[:3]}; {len(differ)} differ, e.g. (key, batch, stream) {differ[:2]}"
+        )
+
     return check
 
 
@@ -178,7 +202,10 @@ def _some_late_pane(rows):
 def _is_count(expected: int, what: str):
     def check(actual):
         if len(actual) != expected:
-            raise BeamAssertException(f"{what}: stream {len(actual)}, batch {expected}; e.g. {list(actual)[:3]}")
+            raise BeamAssertException(
+                f"{what}: stream {len(actual)}, batch {expected}; e.g. {list(actual)[:3]}"
+            )
+
     return check
 
 
@@ -186,8 +213,11 @@ def _same_set(expected: set, what: str):
     def check(actual):
         got = set(actual)
         if got != expected or len(actual) != len(got):
-            raise BeamAssertException(f"{what}: stream {sorted(actual)[:5]} ({len(actual)}), "
-                                      f"expected {sorted(expected)[:5]} ({len(expected)})")
+            raise BeamAssertException(
+                f"{what}: stream {sorted(actual)[:5]} ({len(actual)}), "
+                f"expected {sorted(expected)[:5]} ({len(expected)})"
+            )
+
     return check
 
 
@@ -196,6 +226,7 @@ def _by_reason(expected: dict[str, int]):
         got = dict(Counter(r[3] for r in actual))
         if got != expected:
             raise BeamAssertException(f"rejected lines by reason: stream {got}, batch {expected}")
+
     return check
 
 
@@ -223,12 +254,18 @@ def test_generator_replay_in_arrival_order_ends_with_the_batch_window_rows(sampl
         # events, e.g. the 28-day window ending as_of + 27): no batch row exists for those ends
         # yet, so only ends <= as_of are compared. Every batch row must be there, nothing else.
         trailing = tuple(out[f"trailing_{n}"] for n in WINDOW_LENGTHS)
-        assert_that(trailing | "AllTrailing" >> beam.Flatten(),
-                    _equals(expected_trailing, TRAILING_KEY, last_end=as_of), label="trailing equals batch")
+        assert_that(
+            trailing | "AllTrailing" >> beam.Flatten(),
+            _equals(expected_trailing, TRAILING_KEY, last_end=as_of),
+            label="trailing equals batch",
+        )
         # Late deliveries did re-fire windows; too late were exactly the predicted re-deliveries.
         assert_that(out["daily"], _some_late_pane, label="late panes")
-        assert_that(out["too_late"] | "TooLateLines" >> beam.Map(lambda r: (r[0], r[1])),
-                    _same_set(set(too_late), "too_late lines"), label="too late as predicted")
+        assert_that(
+            out["too_late"] | "TooLateLines" >> beam.Map(lambda r: (r[0], r[1])),
+            _same_set(set(too_late), "too_late lines"),
+            label="too late as predicted",
+        )
         # The same dead letters by reason as the batch run. (Duplicate copies are dropped inside
         # each profile-day by the batch rule: the window rows above are the check.)
         assert_that(out["rejected"], _by_reason(dict(counts["rejected"])), label="same rejects")

@@ -6,8 +6,11 @@ from planning.checks import freshness_and_volume, recent_nights
 
 
 def night(run_id: str, lines: int, started: str | None = None) -> dict:
-    return {"run_id": run_id, "started_at": started or f"2026-11-{run_id}T02:00:00+00:00",
-            "counts": {"lines_read": lines}}
+    return {
+        "run_id": run_id,
+        "started_at": started or f"2026-11-{run_id}T02:00:00+00:00",
+        "counts": {"lines_read": lines},
+    }
 
 
 def test_nothing_new_landed_warns_freshness_and_not_volume():
@@ -32,7 +35,9 @@ def test_without_earlier_nights_there_is_no_volume_check():
 
 def test_recent_nights_are_the_last_seven_by_start_without_this_run_or_backfills():
     reports = [night(f"{d:02}", d) for d in range(1, 11)]
-    reports.append({"run_id": "bf", "started_at": "2026-11-30T00:00:00+00:00", "from": "2026-11-01"})  # a backfill
+    reports.append(
+        {"run_id": "bf", "started_at": "2026-11-30T00:00:00+00:00", "from": "2026-11-01"}
+    )  # a backfill
     reports.append(night("11", 11))
     kept = recent_nights(reports, 7, before_run="11")
     assert [r["run_id"] for r in kept] == ["04", "05", "06", "07", "08", "09", "10"]

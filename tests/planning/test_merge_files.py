@@ -10,8 +10,15 @@ AS_OF = date(2026, 11, 25)
 
 
 def plan(wh: Warehouse, touched, recompute_from, daily_final_until, rewritten):
-    return plan_merge_files(wh.files_by_partition(EVENTS), wh.files_by_partition(ENGAGEMENT_DAILY), touched,
-                            rewritten, recompute_from, AS_OF, daily_final_until)
+    return plan_merge_files(
+        wh.files_by_partition(EVENTS),
+        wh.files_by_partition(ENGAGEMENT_DAILY),
+        touched,
+        rewritten,
+        recompute_from,
+        AS_OF,
+        daily_final_until,
+    )
 
 
 def touch(path):
@@ -26,7 +33,11 @@ def test_final_days_give_daily_rows_unless_touched_recent_streamed_or_missing(tm
     for d in days:
         touch(tmp_path / "events" / f"event_date={d}" / "part-run1-a.parquet")
     last_run = AS_OF - timedelta(days=2)  # the previous night's as-of
-    streamed, missing, touched = AS_OF - timedelta(days=5), AS_OF - timedelta(days=6), AS_OF - timedelta(days=4)
+    streamed, missing, touched = (
+        AS_OF - timedelta(days=5),
+        AS_OF - timedelta(days=6),
+        AS_OF - timedelta(days=4),
+    )
     for d in days:
         if d <= last_run and d != missing:
             name = f"{STREAM_FILE_PREFIX}0123.parquet" if d == streamed else "part-run1-b.parquet"
@@ -39,7 +50,12 @@ def test_final_days_give_daily_rows_unless_touched_recent_streamed_or_missing(tm
     context_start = first_end - timedelta(days=27)
     assert {day_of(f) for f in job.touched_event_files} == {touched}
     # Read as events: after the last as-of, rewritten by the stream, or without a daily partition.
-    assert {day_of(f) for f in job.context_event_files} == {AS_OF, AS_OF - timedelta(days=1), streamed, missing}
+    assert {day_of(f) for f in job.context_event_files} == {
+        AS_OF,
+        AS_OF - timedelta(days=1),
+        streamed,
+        missing,
+    }
     final = {d for d in days if context_start <= d <= last_run} - {touched, streamed, missing}
     assert {day_of(f) for f in job.context_daily_files} == final
     assert {day_of(f) for f in job.context_engager_files} == final

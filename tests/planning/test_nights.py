@@ -13,8 +13,12 @@ def files(n: int) -> list[str]:
 
 def test_a_touched_date_holding_max_files_or_more_is_rewritten():
     touched, rewritten = {D, D + timedelta(days=1), D + timedelta(days=2)}, {D + timedelta(days=2)}
-    stored = {D: files(3), D + timedelta(days=1): files(2), D + timedelta(days=2): files(1),
-              D - timedelta(days=1): files(9)}  # crowded, but untouched: left alone
+    stored = {
+        D: files(3),
+        D + timedelta(days=1): files(2),
+        D + timedelta(days=2): files(1),
+        D - timedelta(days=1): files(9),
+    }  # crowded, but untouched: left alone
     assert with_crowded_dates(touched, rewritten, stored, max_files=3) == {D, D + timedelta(days=2)}
     assert with_crowded_dates(touched, rewritten, stored, max_files=4) == {D + timedelta(days=2)}
     assert with_crowded_dates(set(), set(), stored, max_files=1) == set()
@@ -32,6 +36,7 @@ def bookings(*rows):
     import pyarrow as pa
 
     from pipelines.engagement import BOOKING_SCHEMA
+
     names = ["platform", "profile_id", "post_id", "kind", "day", "delta"]
     return pa.Table.from_pylist([dict(zip(names, r)) for r in rows], schema=BOOKING_SCHEMA)
 
@@ -39,25 +44,42 @@ def bookings(*rows):
 def test_booking_changes_are_the_days_whose_booked_sums_or_presence_changed():
     from planning.nights import booking_changes
 
-    before = bookings(("x", "a", "p1", "likes", 10, 100), ("x", "a", "p1", "likes", 15, 5),
-                      ("x", "a", "p1", "likes", 16, 5), ("x", "a", "p2", "views", 12, 0))
+    before = bookings(
+        ("x", "a", "p1", "likes", 10, 100),
+        ("x", "a", "p1", "likes", 15, 5),
+        ("x", "a", "p1", "likes", 16, 5),
+        ("x", "a", "p2", "views", 12, 0),
+    )
     # p1: a late observation books +5 again on day 16 (same row, new sum); p3 gains a counter on day 20
-    after = bookings(("x", "a", "p1", "likes", 10, 100), ("x", "a", "p1", "likes", 15, 5),
-                     ("x", "a", "p1", "likes", 16, 5), ("x", "a", "p1", "likes", 16, 5),
-                     ("x", "a", "p2", "views", 12, 0), ("x", "a", "p3", "saves", 20, 7))
+    after = bookings(
+        ("x", "a", "p1", "likes", 10, 100),
+        ("x", "a", "p1", "likes", 15, 5),
+        ("x", "a", "p1", "likes", 16, 5),
+        ("x", "a", "p1", "likes", 16, 5),
+        ("x", "a", "p2", "views", 12, 0),
+        ("x", "a", "p3", "saves", 20, 7),
+    )
     changes = booking_changes(before, after)
     assert changes.days == {16, 20}
-    assert changes.countered.to_pylist() == [{"platform": "x", "profile_id": "a", "post_id": "p3", "kind": "saves"}]
+    assert changes.countered.to_pylist() == [
+        {"platform": "x", "profile_id": "a", "post_id": "p3", "kind": "saves"}
+    ]
     assert booking_changes(after, after).days == set()
 
 
 def test_a_merge_reads_the_bookings_of_the_days_it_computes_and_every_countered_key():
     from planning.nights import bookings_for_days
 
-    all_bookings = bookings(("x", "a", "p1", "likes", 3, 100), ("x", "a", "p1", "likes", 10, 5),
-                            ("x", "a", "p1", "likes", 12, 5), ("x", "a", "p2", "views", 11, 9))
+    all_bookings = bookings(
+        ("x", "a", "p1", "likes", 3, 100),
+        ("x", "a", "p1", "likes", 10, 5),
+        ("x", "a", "p1", "likes", 12, 5),
+        ("x", "a", "p2", "views", 11, 9),
+    )
     read = bookings_for_days(all_bookings, 10, 20, skipped={11})
     dated = sorted((r["post_id"], r["day"]) for r in read.to_pylist() if r["day"] is not None)
     assert dated == [("p1", 10), ("p1", 12)]
     assert sorted((r["post_id"], r["kind"]) for r in read.to_pylist() if r["day"] is None) == [
-        ("p1", "likes"), ("p2", "views")]
+        ("p1", "likes"),
+        ("p2", "views"),
+    ]

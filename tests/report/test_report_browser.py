@@ -11,13 +11,20 @@ import duckdb
 import pytest
 
 from microradar import cli
-
-from storage import sql_layer
 from report import write_radar_report
+from storage import sql_layer
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def parquet(warehouse: Path, name: str) -> str:
@@ -34,15 +41,25 @@ def expected(radar_warehouse):
     day = con.execute(f"select max(day) from {pd}").fetchone()[0]
     top = con.execute(
         f"select platform, profile_id, rising_score, followers, follower_growth_pct_28d, engagement_rate_28d from {pd} "
-        "where day = ? and is_rising order by rising_score desc, platform, profile_id limit 10", [day]).fetchall()
+        "where day = ? and is_rising order by rising_score desc, platform, profile_id limit 10",
+        [day],
+    ).fetchall()
     rising = con.execute(f"select count(*) from {pd} where day = ? and is_rising", [day]).fetchone()[0]
     tracked = con.execute(f"select count(*) from {pd} where day = ?", [day]).fetchone()[0]
-    rejects = dict(con.execute(f"select reason, count(*) from {parquet(wh, 'rejected')} group by reason").fetchall())
+    rejects = dict(
+        con.execute(f"select reason, count(*) from {parquet(wh, 'rejected')} group by reason").fetchall()
+    )
     con.close()
     assert top, "the fixture warehouse must have rising profiles on its last day"
     assert rejects, "the generator plants bad lines: the fixture warehouse must have rejects"
-    return {"day": day, "top": top, "rising": rising, "tracked": tracked, "rejects": rejects,
-            "run": json.loads((wh / "_meta" / "last_run.json").read_text())}
+    return {
+        "day": day,
+        "top": top,
+        "rising": rising,
+        "tracked": tracked,
+        "rejects": rejects,
+        "run": json.loads((wh / "_meta" / "last_run.json").read_text()),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +81,15 @@ def browser_page(page_path):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         problems, requests = [], []
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on(
+            "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+        )
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("request", lambda r: requests.append(r.url))
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort())
+        page.route(
+            "**/*",
+            lambda route: route.continue_() if route.request.url.startswith("file://") else route.abort(),
+        )
         page.goto(page_path.as_uri(), wait_until="load")
         yield page, problems, requests
         browser.close()
@@ -100,13 +122,18 @@ def test_top_rising_are_the_warehouse_s(browser_page, expected):
     cards = page.locator("[data-testid=rising-card]")
     shown = [(c.get_attribute("data-platform"), c.get_attribute("data-profile")) for c in cards.all()]
     assert shown == [(p, pid) for p, pid, *_ in expected["top"]]
-    assert texts(page, "[data-testid=rising-card] [data-testid=score]") == [f"{s:.1f}" for _, _, s, *_ in expected["top"]]
+    assert texts(page, "[data-testid=rising-card] [data-testid=score]") == [
+        f"{s:.1f}" for _, _, s, *_ in expected["top"]
+    ]
     assert texts(page, "[data-testid=rising-card] [data-testid=followers]") == [
-        "—" if f is None else f"{f:,}" for _, _, _, f, *_ in expected["top"]]
+        "—" if f is None else f"{f:,}" for _, _, _, f, *_ in expected["top"]
+    ]
     assert texts(page, "[data-testid=rising-card] [data-testid=growth]") == [
-        "—" if g is None else f"{100 * g:+,.0f}%" for *_, g, _ in expected["top"]]
+        "—" if g is None else f"{100 * g:+,.0f}%" for *_, g, _ in expected["top"]
+    ]
     assert texts(page, "[data-testid=rising-card] [data-testid=engagement]") == [
-        "—" if e is None else f"{100 * e:,.1f}%" for *_, e in expected["top"]]
+        "—" if e is None else f"{100 * e:,.1f}%" for *_, e in expected["top"]
+    ]
     assert texts(page, "[data-testid=kpi-rising]") == [f"{expected['rising']:,}"]
     assert texts(page, "[data-testid=kpi-tracked]") == [f"{expected['tracked']:,}"]
     day = expected["day"]
@@ -124,8 +151,10 @@ def test_run_health_is_the_warehouse_s(browser_page, expected):
     for row in rows.all():
         cells = [c.strip() for c in row.locator("td").all_inner_texts()]
         on_page[row.get_attribute("data-reason")] = (cells[1], cells[2])
-    assert on_page == {reason: (f"{counts['rejected_by_reason'].get(reason, 0):,}", f"{n:,}")
-                       for reason, n in expected["rejects"].items()}
+    assert on_page == {
+        reason: (f"{counts['rejected_by_reason'].get(reason, 0):,}", f"{n:,}")
+        for reason, n in expected["rejects"].items()
+    }
 
 
 def test_the_sql_shown_reproduces_the_top_rising(browser_page, expected, radar_warehouse, monkeypatch):

@@ -21,7 +21,9 @@ VALIDATOR = Draft202012Validator(SCHEMA)
 
 
 def test_the_committed_schema_is_generated_from_the_contract():
-    assert json_schema.PATH.read_text() == json_schema.render(), "run: .venv/bin/python -m schemas.json_schema"
+    assert json_schema.PATH.read_text() == json_schema.render(), (
+        "run: .venv/bin/python -m schemas.json_schema"
+    )
     Draft202012Validator.check_schema(SCHEMA)
     assert sorted(b["title"] for b in SCHEMA["oneOf"]) == sorted(EVENT_TYPES)
 
@@ -29,18 +31,68 @@ def test_the_committed_schema_is_generated_from_the_contract():
 def judge(obj: dict) -> tuple[bool, bool, Reject | None]:
     raw = json.dumps(obj).encode()
     parsed = parse_line(raw, INGEST_US)
-    return not isinstance(parsed, Reject), VALIDATOR.is_valid(json.loads(raw)), parsed if isinstance(parsed, Reject) else None
+    return (
+        not isinstance(parsed, Reject),
+        VALIDATOR.is_valid(json.loads(raw)),
+        parsed if isinstance(parsed, Reject) else None,
+    )
 
 
 # Values both can judge: none of them hits a parser-only rule (see PARSER_ONLY below).
-STRINGS = ["", "x", "Instagram", "é", "a\x00b", "c1\x85", "\x7f", "tab\there", "e" * 128, "e" * 129, "image", "gif",
-           "like", "follow", "post_metrics", "profile_snapshot", "US", "x" * 65536, "x" * 65537]
+STRINGS = [
+    "",
+    "x",
+    "Instagram",
+    "é",
+    "a\x00b",
+    "c1\x85",
+    "\x7f",
+    "tab\there",
+    "e" * 128,
+    "e" * 129,
+    "image",
+    "gif",
+    "like",
+    "follow",
+    "post_metrics",
+    "profile_snapshot",
+    "US",
+    "x" * 65536,
+    "x" * 65537,
+]
 INTEGERS = [-(2**63), -1, 0, 1, 2, 1000, 2**63 - 1, 2**63]
-OTHER = [None, True, False, 1.5, -0.5, [], ["a"], ["a", None], ["t"] * 1000, ["t"] * 1001, [1], ["x" * 65537], {"k": 1}]
-TIMES = ["2026-11-20T10:00:00Z", "2026-11-20t10:00:00z", "2026-11-20 10:00:00+00:00", "2026-11-20T10:00:00.5+01:00",
-         "2004-01-01T00:00:00Z", "2026-11-20T10:00:00", "2026-11-20T10:00:00+0100", "2026-11-20", "x", "", 1763632800]
-FIELDS = sorted({f.name for fields in TYPE_FIELDS.values() for f in fields} | {"event_id", "event_type", "event_time",
-                                                                                 "platform", "profile_id", "schema_version"})
+OTHER = [
+    None,
+    True,
+    False,
+    1.5,
+    -0.5,
+    [],
+    ["a"],
+    ["a", None],
+    ["t"] * 1000,
+    ["t"] * 1001,
+    [1],
+    ["x" * 65537],
+    {"k": 1},
+]
+TIMES = [
+    "2026-11-20T10:00:00Z",
+    "2026-11-20t10:00:00z",
+    "2026-11-20 10:00:00+00:00",
+    "2026-11-20T10:00:00.5+01:00",
+    "2004-01-01T00:00:00Z",
+    "2026-11-20T10:00:00",
+    "2026-11-20T10:00:00+0100",
+    "2026-11-20",
+    "x",
+    "",
+    1763632800,
+]
+FIELDS = sorted(
+    {f.name for fields in TYPE_FIELDS.values() for f in fields}
+    | {"event_id", "event_type", "event_time", "platform", "profile_id", "schema_version"}
+)
 
 
 def corpus(seed: int, n: int) -> list[dict]:
@@ -49,10 +101,30 @@ def corpus(seed: int, n: int) -> list[dict]:
     for i in range(n):
         obj = event(rng.choice(EVENT_TYPES), event_id=f"e{i}")
         if rng.random() < 0.4:
-            obj.update({k: v for k, v in dict(
-                likes=3, comments=0, views=9, followers_precision=1000, handle="h", display_name="D", country="US",
-                language="en", hashtags=["a"], mentions=[], media_type="video", sponsored=True, reply_to="c1",
-                following=1, media_count=2, schema_version=2).items() if rng.random() < 0.5})
+            obj.update(
+                {
+                    k: v
+                    for k, v in dict(
+                        likes=3,
+                        comments=0,
+                        views=9,
+                        followers_precision=1000,
+                        handle="h",
+                        display_name="D",
+                        country="US",
+                        language="en",
+                        hashtags=["a"],
+                        mentions=[],
+                        media_type="video",
+                        sponsored=True,
+                        reply_to="c1",
+                        following=1,
+                        media_count=2,
+                        schema_version=2,
+                    ).items()
+                    if rng.random() < 0.5
+                }
+            )
         for _ in range(rng.choice([0, 1, 1, 2])):  # mutate
             name = rng.choice(FIELDS)
             roll = rng.random()
@@ -84,10 +156,21 @@ def test_parser_and_schema_accept_the_same_lines(seed):
 @pytest.mark.parametrize(
     "obj",
     [
-        event("like", actor_id=None), event("follow"), event("post_metrics", likes=0),
-        event("profile_snapshot", followers_precision=1000, handle="a", display_name="A", country="BR", language="pt"),
-        event("post", language="en", hashtags=["h"] * 1000, sponsored=None), event(schema_version=2),
-        event("comment", reply_to=""), event("like", unknown={"nested": [1]}),
+        event("like", actor_id=None),
+        event("follow"),
+        event("post_metrics", likes=0),
+        event(
+            "profile_snapshot",
+            followers_precision=1000,
+            handle="a",
+            display_name="A",
+            country="BR",
+            language="pt",
+        ),
+        event("post", language="en", hashtags=["h"] * 1000, sponsored=None),
+        event(schema_version=2),
+        event("comment", reply_to=""),
+        event("like", unknown={"nested": [1]}),
     ],
 )
 def test_valid_v2_lines_pass_both(obj):
@@ -97,10 +180,18 @@ def test_valid_v2_lines_pass_both(obj):
 @pytest.mark.parametrize(
     "obj",
     [
-        event("post_metrics", likes=None), event("post_metrics", likes=-1), event("follow", actor_id=None),
-        event("profile_snapshot", followers_precision=0), event(event_id="a\x00b"), event(profile_id="p" * 129),
-        event("post", hashtags=["h"] * 1001), event(schema_version=3), event("retweet"), event(platform="X"),
-        event(event_time="2026-11-20T10:00:00"), event("post", media_type="gif"),
+        event("post_metrics", likes=None),
+        event("post_metrics", likes=-1),
+        event("follow", actor_id=None),
+        event("profile_snapshot", followers_precision=0),
+        event(event_id="a\x00b"),
+        event(profile_id="p" * 129),
+        event("post", hashtags=["h"] * 1001),
+        event(schema_version=3),
+        event("retweet"),
+        event(platform="X"),
+        event(event_time="2026-11-20T10:00:00"),
+        event("post", media_type="gif"),
     ],
 )
 def test_invalid_v2_lines_fail_both(obj):

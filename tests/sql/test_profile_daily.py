@@ -6,8 +6,8 @@ import pyarrow as pa
 import pytest
 
 from schemas import config as cfg
-from storage import sql_layer
 from schemas.datasets import EVENTS
+from storage import sql_layer
 
 AS_OF = date(2026, 11, 24)
 DAYS = 60
@@ -27,8 +27,16 @@ group by all
 """
 
 
-def series(start_followers, daily_growth=0.0, jump_day=None, jump=0, er=0.02, flat_engagement=False, posts=1,
-           snapshot_every=1):
+def series(
+    start_followers,
+    daily_growth=0.0,
+    jump_day=None,
+    jump=0,
+    er=0.02,
+    flat_engagement=False,
+    posts=1,
+    snapshot_every=1,
+):
     """Daily (followers, interactions, posts) for DAYS days."""
     rows, followers = [], float(start_followers)
     for i in range(DAYS):
@@ -81,12 +89,26 @@ def run_on_fixture(con, daily_rows, events_sql=None, recompute_from=None, snapsh
     con.execute("create table engagement_daily as select * from daily_rows")
     con.execute(TRAILING_FROM_DAILY)
     if snapshots is not None:
-        con.register("snapshot_rows", pa.Table.from_pylist(snapshots, schema=pa.schema([
-            ("platform", pa.string()), ("profile_id", pa.string()), ("observed_at", pa.timestamp("us", tz="UTC")),
-            ("followers", pa.int64()), ("followers_precision", pa.int64())])))
+        con.register(
+            "snapshot_rows",
+            pa.Table.from_pylist(
+                snapshots,
+                schema=pa.schema(
+                    [
+                        ("platform", pa.string()),
+                        ("profile_id", pa.string()),
+                        ("observed_at", pa.timestamp("us", tz="UTC")),
+                        ("followers", pa.int64()),
+                        ("followers_precision", pa.int64()),
+                    ]
+                ),
+            ),
+        )
     snapshot_sql = SNAPSHOT_ROWS if snapshots is not None else SNAPSHOTS_FROM_DAILY
-    con.execute(f"create view events as ({events_sql or sql_layer.empty_view_sql(EVENTS)}) "
-                f"union all by name ({snapshot_sql})")
+    con.execute(
+        f"create view events as ({events_sql or sql_layer.empty_view_sql(EVENTS)}) "
+        f"union all by name ({snapshot_sql})"
+    )
     sql_layer.load_config(con, config, AS_OF, recompute_from)
     return sql_layer.run_models(con)
 
@@ -95,12 +117,23 @@ def fixture_daily_rows() -> list[dict]:
     rows = []
     for name, days in PROFILES.items():
         for i, (followers, interactions, posts) in enumerate(days):
-            rows.append({"platform": "instagram", "profile_id": name, "day": START + timedelta(days=i),
-                         "posts": posts, "sponsored_posts": 0, "interactions": interactions,
-                         "likes": interactions * 8 // 10, "comments": interactions // 10,
-                         "shares": interactions - interactions * 8 // 10 - interactions // 10, "saves": 0,
-                         "creator_replies": 1,
-                         "unique_engagers": interactions // 2, "followers_last": followers})
+            rows.append(
+                {
+                    "platform": "instagram",
+                    "profile_id": name,
+                    "day": START + timedelta(days=i),
+                    "posts": posts,
+                    "sponsored_posts": 0,
+                    "interactions": interactions,
+                    "likes": interactions * 8 // 10,
+                    "comments": interactions // 10,
+                    "shares": interactions - interactions * 8 // 10 - interactions // 10,
+                    "saves": 0,
+                    "creator_replies": 1,
+                    "unique_engagers": interactions // 2,
+                    "followers_last": followers,
+                }
+            )
     return rows
 
 
@@ -134,9 +167,16 @@ def test_computing_from_a_day_gives_exactly_those_days_of_the_full_computation(d
     daily = [{**r, "sponsored_posts": r["posts"] * (r["day"].toordinal() % 2)} for r in fixture_daily_rows()]
     # A profile whose only snapshot and posts are early: later days carry them from before the
     # 28 days the models read ahead of recompute_from.
-    daily += [{**r, "profile_id": "went_quiet", "posts": int(r["day"] < START + timedelta(days=5)),
-               "followers_last": 21_000 if r["day"] == START else None}
-              for r in fixture_daily_rows() if r["profile_id"] == "steady0"]
+    daily += [
+        {
+            **r,
+            "profile_id": "went_quiet",
+            "posts": int(r["day"] < START + timedelta(days=5)),
+            "followers_last": 21_000 if r["day"] == START else None,
+        }
+        for r in fixture_daily_rows()
+        if r["profile_id"] == "steady0"
+    ]
     full = run_on_fixture(sql_layer.connect(), daily, SPREAD_EVENTS)
     part = run_on_fixture(sql_layer.connect(), daily, SPREAD_EVENTS, recompute_from)
     keys = [("profile_id", "ascending"), ("day", "ascending")]
@@ -147,10 +187,14 @@ def test_computing_from_a_day_gives_exactly_those_days_of_the_full_computation(d
     quiet = [r for r in expected if r["profile_id"] == "went_quiet"]
     last_post = START + timedelta(days=4)
     # contract v2: a count read more than 14 days before is stale (unknown), but when it was read carries
-    assert all(r["followers"] is None and r["followers_stale"] and r["tier"] is None
-               and r["followers_observed_at"].date() == START
-               and r["days_since_last_post"] == (r["day"] - last_post).days
-               for r in quiet), quiet[:1]
+    assert all(
+        r["followers"] is None
+        and r["followers_stale"]
+        and r["tier"] is None
+        and r["followers_observed_at"].date() == START
+        and r["days_since_last_post"] == (r["day"] - last_post).days
+        for r in quiet
+    ), quiet[:1]
 
 
 def on(rows, name, day=AS_OF):
@@ -233,10 +277,23 @@ def test_velocity_and_acceleration_from_carried_forward_followers(profile_daily)
 def test_sponsored_against_organic_engagement_joins_interactions_to_their_posts():
     con = sql_layer.connect()
     day = AS_OF
-    daily = [{"platform": "instagram", "profile_id": "alice", "day": day, "posts": 2, "sponsored_posts": 1,
-              "interactions": 9, "likes": 9, "comments": 0, "shares": 0, "saves": 0, "creator_replies": 0,
-              "unique_engagers": 9,
-              "followers_last": 12_000}]
+    daily = [
+        {
+            "platform": "instagram",
+            "profile_id": "alice",
+            "day": day,
+            "posts": 2,
+            "sponsored_posts": 1,
+            "interactions": 9,
+            "likes": 9,
+            "comments": 0,
+            "shares": 0,
+            "saves": 0,
+            "creator_replies": 0,
+            "unique_engagers": 9,
+            "followers_last": 12_000,
+        }
+    ]
     events = """
         select * from (values
             ('post', 'sp', null, true), ('post', 'org', null, false),

@@ -9,7 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from schemas.datasets import ENGAGEMENT_DAILY, EVENTS, STREAM_TOO_LATE, VIEW_DATASETS
 from storage import sql_layer
 from storage.warehouse import Warehouse
-from schemas.datasets import ENGAGEMENT_DAILY, EVENTS, STREAM_TOO_LATE, VIEW_DATASETS
 
 DUCKDB_CLI = Path(sys.executable).parent / "duckdb"  # pip duckdb-cli, pinned in the test extra
 
@@ -47,18 +47,37 @@ def make_warehouse(root: Path) -> Warehouse:
         part.mkdir(parents=True)
         pq.write_table(pa.Table.from_pylist([daily_row(saves)]), part / "part-a.parquet")
     event = {f.name: None for f in EVENTS.schema}
-    event.update(platform="instagram", event_id="e1", event_type="post", profile_id="alice", schema_version=1,
-                 post_id="p1", hashtags=["a", "b,c", 'd"e'], source_file="f.jsonl", source_line=1, payload_hash="h",
-                 # 23:30 UTC: another day in most time zones, the same day in UTC
-                 event_time=datetime(2026, 11, 2, 23, 30, tzinfo=timezone.utc))
+    event.update(
+        platform="instagram",
+        event_id="e1",
+        event_type="post",
+        profile_id="alice",
+        schema_version=1,
+        post_id="p1",
+        hashtags=["a", "b,c", 'd"e'],
+        source_file="f.jsonl",
+        source_line=1,
+        payload_hash="h",
+        # 23:30 UTC: another day in most time zones, the same day in UTC
+        event_time=datetime(2026, 11, 2, 23, 30, tzinfo=UTC),
+    )
     part = wh.dataset_dir(EVENTS) / "event_date=2026-11-02"
     part.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist([event], schema=EVENTS.data_schema), part / "part-a.parquet")
-    late = {"source_file": "f.jsonl", "source_line": 7, "raw_line": "{}", "reason": "too_late", "detail": "late",
-            "run_id": "r", "ingested_at": datetime(2026, 11, 3, tzinfo=timezone.utc)}
+    late = {
+        "source_file": "f.jsonl",
+        "source_line": 7,
+        "raw_line": "{}",
+        "reason": "too_late",
+        "detail": "late",
+        "run_id": "r",
+        "ingested_at": datetime(2026, 11, 3, tzinfo=UTC),
+    }
     part = wh.root / STREAM_TOO_LATE.name / "ingest_date=2026-11-03"
     part.mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist([late], schema=STREAM_TOO_LATE.data_schema), part / "part-stream-a.parquet")
+    pq.write_table(
+        pa.Table.from_pylist([late], schema=STREAM_TOO_LATE.data_schema), part / "part-stream-a.parquet"
+    )
     sql_layer.build_analyst_db(wh, wh.duckdb_path, date(2026, 11, 2))
     return wh
 
@@ -84,8 +103,14 @@ def cli_answers(db: Path, cwd: Path, *commands: str) -> list[list[dict]]:
         args = [str(DUCKDB_CLI), "-readonly", "-json"]
         for c in commands:
             args += ["-cmd", c]
-        result = subprocess.run(args + [str(db), "-c", q], capture_output=True, text=True, cwd=cwd, timeout=60,
-                                env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), "TZ": "America/Los_Angeles"})
+        result = subprocess.run(
+            args + [str(db), "-c", q],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=60,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), "TZ": "America/Los_Angeles"},
+        )
         assert result.returncode == 0, (q, result.stderr)
         text = result.stdout.strip()
         out.append(json.loads(text) if text else [])
@@ -124,8 +149,9 @@ def test_the_file_is_written_in_the_chosen_storage_version_also_when_a_night_reu
         con = duckdb.connect()
         try:
             con.execute("ATTACH ? AS f (READ_ONLY)", [str(wh.duckdb_path)])
-            return con.execute("select tags['storage_version'] from duckdb_databases() where database_name = 'f'"
-                               ).fetchone()[0]
+            return con.execute(
+                "select tags['storage_version'] from duckdb_databases() where database_name = 'f'"
+            ).fetchone()[0]
         finally:
             con.close()
 
@@ -134,13 +160,17 @@ def test_the_file_is_written_in_the_chosen_storage_version_also_when_a_night_reu
     sql_layer.build_analyst_db(wh, staged, date(2026, 11, 3))  # same definition: a copy with a new as-of
     staged.replace(wh.duckdb_path)
     assert version().startswith(sql_layer.ANALYST_DB_STORAGE_VERSION)
-    assert cli_answers(Path("microradar.duckdb"), wh.root, "SET TimeZone='UTC'")[5] == [{"as_of": "2026-11-03"}]
+    assert cli_answers(Path("microradar.duckdb"), wh.root, "SET TimeZone='UTC'")[5] == [
+        {"as_of": "2026-11-03"}
+    ]
 
 
 def test_every_dataset_has_a_view_stream_too_late_included(wh):
     con = sql_layer.connect(wh.duckdb_path, read_only=True)
     try:
-        views = {r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()}
+        views = {
+            r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
+        }
     finally:
         con.close()
     assert {d.name for d in VIEW_DATASETS} <= views and "stream_too_late" in views

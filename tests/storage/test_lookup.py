@@ -30,11 +30,19 @@ def test_the_lookup_keeps_the_more_complete_copy_stored_or_new(tmp_path, candida
     if v1_file:  # a v1 file holds v1 fields only; the candidate's v2 column counts as one more field
         stored_obj = event("post") if candidate_complete else event("post", hashtags=["a"], mentions=["b"])
         candidate_obj = event("post", language="en")
-    stored = {D: [_write(tmp_path / "events" / f"event_date={D}" / "part-0.parquet", stored_obj, "old.jsonl", v1_file)]}
+    stored = {
+        D: [
+            _write(
+                tmp_path / "events" / f"event_date={D}" / "part-0.parquet", stored_obj, "old.jsonl", v1_file
+            )
+        ]
+    }
     candidate = _write(tmp_path / "cand" / "c.parquet", candidate_obj, "new.jsonl")
     lookup = touched_event_dates(stored, [candidate])
     if candidate_complete:
         assert lookup.rewritten == {D} and lookup.stored_wins.num_rows == 0
     else:
         assert lookup.rewritten == set()
-        assert lookup.stored_wins.to_pylist() == [{"platform": "instagram", "event_id": "e1", "conflicting": True}]
+        assert lookup.stored_wins.to_pylist() == [
+            {"platform": "instagram", "event_id": "e1", "conflicting": True}
+        ]

@@ -29,21 +29,29 @@ def test_pyarrow_with_the_readme_partitioning_gives_date32(wh):
 
 
 def test_pyarrow_without_it_gives_strings_which_is_why_the_readme_names_it(wh):
-    assert ds.dataset(wh.root / "engagement_daily", partitioning="hive").schema.field("day").type == pa.string()
+    assert (
+        ds.dataset(wh.root / "engagement_daily", partitioning="hive").schema.field("day").type == pa.string()
+    )
 
 
 def test_pandas_with_the_readme_partitioning_gives_dates(wh):
     frame = pd.read_parquet(wh.root / "engagement_daily", partitioning=README_PARTITIONING)
     assert sorted(frame["day"]) == [date(2026, 11, 1), date(2026, 11, 2)]
     assert all(type(d) is date for d in frame["day"])
-    typed = pd.read_parquet(wh.root / "engagement_daily", partitioning=README_PARTITIONING, dtype_backend="pyarrow")
+    typed = pd.read_parquet(
+        wh.root / "engagement_daily", partitioning=README_PARTITIONING, dtype_backend="pyarrow"
+    )
     assert str(typed["day"].dtype) == "date32[day][pyarrow]"
 
 
 def test_pandas_events_by_event_date(wh):
     partitioning = ds.partitioning(pa.schema([("event_date", pa.date32())]), flavor="hive")
     frame = pd.read_parquet(wh.root / "events", partitioning=partitioning, dtype_backend="pyarrow")
-    assert str(frame["event_date"].dtype) == "date32[day][pyarrow]" and list(frame["hashtags"][0]) == ["a", "b,c", 'd"e']
+    assert str(frame["event_date"].dtype) == "date32[day][pyarrow]" and list(frame["hashtags"][0]) == [
+        "a",
+        "b,c",
+        'd"e',
+    ]
 
 
 def test_polars_types_the_partition_column_itself(wh):

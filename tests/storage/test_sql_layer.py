@@ -4,13 +4,12 @@ from datetime import date
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 import pytest
 
 from schemas import config as cfg
+from schemas.datasets import ENGAGEMENT_DAILY
 from storage import sql_layer
 from storage.warehouse import Warehouse
-from schemas.datasets import ENGAGEMENT_DAILY
 
 
 def daily_row(saves: int) -> dict:
@@ -20,7 +19,10 @@ def daily_row(saves: int) -> dict:
 
 def test_analyst_views_read_files_written_before_a_column_was_added(tmp_path):
     wh = Warehouse.at(tmp_path / "wh")
-    old, new = wh.dataset_dir(ENGAGEMENT_DAILY) / "day=2026-11-01", wh.dataset_dir(ENGAGEMENT_DAILY) / "day=2026-11-02"
+    old, new = (
+        wh.dataset_dir(ENGAGEMENT_DAILY) / "day=2026-11-01",
+        wh.dataset_dir(ENGAGEMENT_DAILY) / "day=2026-11-02",
+    )
     old.mkdir(parents=True)
     new.mkdir(parents=True)
     # The oldest file (first in the glob) lacks `saves`: the view must still show it for newer files.
@@ -83,7 +85,7 @@ def test_models_run_after_every_model_they_read():
     assert ordered[-1] == "profile_daily"
     for i, (_, name, sql) in enumerate(sql_layer.models_in_order()):
         code = "\n".join(line.split("--")[0] for line in sql.splitlines())
-        later = [other for other in ordered[i + 1:] if f" {other}" in code or f"\n{other}" in code]
+        later = [other for other in ordered[i + 1 :] if f" {other}" in code or f"\n{other}" in code]
         assert not later, f"{name} reads {later}, which run after it"
     assert [layer for layer, _, _ in sql_layer.models_in_order()][0] == "staging"
 
@@ -91,19 +93,23 @@ def test_models_run_after_every_model_they_read():
 def test_an_audit_finding_bad_rows_fails_the_refresh_naming_it():
     con = sql_layer.connect()
     sql_layer.load_config(con, cfg.DEFAULT, date(2026, 11, 24))
-    con.execute("create table profile_daily as select 'x' as platform, 'p' as profile_id, date '2026-11-24' as day, "
-                "'giant' as tier, 5 as followers, 0.1 as engagement_rate_28d, 0 as interactions_28d, 0 as posts_28d, "
-                "50.0 as rising_score, 0.5 as engagement_rate_percentile_28d, false as is_rising, "
-                "['r'] as rising_reasons, false as is_suspicious, ['s'] as suspicious_reasons, "
-                "timestamptz '2026-11-24 12:00:00+00' as followers_observed_at, 1 as followers_precision, "
-                "false as followers_stale, null::BIGINT as follower_growth_28d, null::DOUBLE as growth_observed_days, "
-                "null::BIGINT as follower_growth_14d, null::DOUBLE as growth_observed_days_14d, "
-                "null::BIGINT as follower_growth_7d, null::DOUBLE as growth_observed_days_7d, "
-                "null::INTEGER as signal_window_days, null::DOUBLE as follower_growth_pct_28d, "
-                "null::DOUBLE as follower_growth_pct_14d "
-                "from range(2)")
-    con.execute("create view engagement_daily as select 'x' as platform, 'p' as profile_id, date '2026-11-24' as day, "
-                "1 as likes, 1 as comments, 0 as shares, 0 as saves, 2 as interactions")
+    con.execute(
+        "create table profile_daily as select 'x' as platform, 'p' as profile_id, date '2026-11-24' as day, "
+        "'giant' as tier, 5 as followers, 0.1 as engagement_rate_28d, 0 as interactions_28d, 0 as posts_28d, "
+        "50.0 as rising_score, 0.5 as engagement_rate_percentile_28d, false as is_rising, "
+        "['r'] as rising_reasons, false as is_suspicious, ['s'] as suspicious_reasons, "
+        "timestamptz '2026-11-24 12:00:00+00' as followers_observed_at, 1 as followers_precision, "
+        "false as followers_stale, null::BIGINT as follower_growth_28d, null::DOUBLE as growth_observed_days, "
+        "null::BIGINT as follower_growth_14d, null::DOUBLE as growth_observed_days_14d, "
+        "null::BIGINT as follower_growth_7d, null::DOUBLE as growth_observed_days_7d, "
+        "null::INTEGER as signal_window_days, null::DOUBLE as follower_growth_pct_28d, "
+        "null::DOUBLE as follower_growth_pct_14d "
+        "from range(2)"
+    )
+    con.execute(
+        "create view engagement_daily as select 'x' as platform, 'p' as profile_id, date '2026-11-24' as day, "
+        "1 as likes, 1 as comments, 0 as shares, 0 as saves, 2 as interactions"
+    )
     for _, name, sql in sql_layer.models_in_order("stg_engagement_daily"):
         con.execute(f"create temp view {name} as {sql}")
     con.execute(f"create temp view stg_run_params as {sql_layer.model_sql('staging', 'stg_run_params')}")

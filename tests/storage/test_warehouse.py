@@ -4,8 +4,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from storage.warehouse import Warehouse, WarehouseBusy
 from schemas.datasets import ENGAGEMENT_DAILY, EVENTS, REJECTED
+from storage.warehouse import Warehouse, WarehouseBusy
 
 
 def stage(wh, run_id, dataset, partition, value):
@@ -15,7 +15,11 @@ def stage(wh, run_id, dataset, partition, value):
 
 
 def read(wh, dataset, partition):
-    return sorted(v for f in (wh.dataset_dir(dataset) / partition).glob("*.parquet") for v in pq.read_table(f)["v"].to_pylist())
+    return sorted(
+        v
+        for f in (wh.dataset_dir(dataset) / partition).glob("*.parquet")
+        for v in pq.read_table(f)["v"].to_pylist()
+    )
 
 
 def test_commit_swaps_partitions_and_replaces_the_old_content(tmp_path):
@@ -86,8 +90,10 @@ def test_resume_after_a_swap_whose_old_copy_was_not_yet_removed(tmp_path):
     wh.mark_ready("r1", {})
     from storage.warehouse import _exchange
 
-    _exchange(wh.staging_dir("r1") / ENGAGEMENT_DAILY.name / "day=2026-11-20",
-              wh.dataset_dir(ENGAGEMENT_DAILY) / "day=2026-11-20")  # killed right after the swap
+    _exchange(
+        wh.staging_dir("r1") / ENGAGEMENT_DAILY.name / "day=2026-11-20",
+        wh.dataset_dir(ENGAGEMENT_DAILY) / "day=2026-11-20",
+    )  # killed right after the swap
     wh.resume_pending()
     assert read(wh, ENGAGEMENT_DAILY, "day=2026-11-20") == [1]
 
@@ -115,8 +121,9 @@ def test_a_snapshot_keeps_its_night_while_the_live_partition_is_swapped(tmp_path
     live.mkdir(parents=True)
     write_parquet(pa.table({"x": [1]}), live / "part-r1-0.parquet")
     snap = wh.snapshot("s1")
-    assert [p.split("/wh/")[1] for p in snap.partition_files(EVENTS)] == \
-        ["_snapshots/s1/events/event_date=2026-11-20/part-r1-0.parquet"]
+    assert [p.split("/wh/")[1] for p in snap.partition_files(EVENTS)] == [
+        "_snapshots/s1/events/event_date=2026-11-20/part-r1-0.parquet"
+    ]
     staged = tmp_path / "staged" / "event_date=2026-11-20"
     staged.mkdir(parents=True)
     write_parquet(pa.table({"x": [2, 3]}), staged / "part-r2-0.parquet")

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from tools.dictionary import render
 from schemas.datasets import VIEW_DATASETS
+from tools.dictionary import render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "DATA_DICTIONARY.md"
 

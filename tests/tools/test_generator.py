@@ -6,11 +6,11 @@ import csv
 import datetime as dt
 import gzip
 import hashlib
-import orjson
 import pathlib
 import re
 from collections import Counter, defaultdict
 
+import orjson
 import pytest
 
 from tools.generator import GenerationSummary, generate_landing
@@ -44,7 +44,11 @@ def _reject_reason(line: str, ingest: dt.datetime) -> str | None:
         return "unknown_event_type"
     if not _RFC3339.match(rec["event_time"]):
         bare = rec["event_time"]
-        return "naive_timestamp" if re.match(r"^\d{4}-\d{2}-\d{2}T[\d:.]+$", bare) and _ok(bare) else "invalid_timestamp"
+        return (
+            "naive_timestamp"
+            if re.match(r"^\d{4}-\d{2}-\d{2}T[\d:.]+$", bare) and _ok(bare)
+            else "invalid_timestamp"
+        )
     try:
         when = _parse_time(rec["event_time"])
     except ValueError:
@@ -93,7 +97,7 @@ def _read_lines(path: pathlib.Path) -> list[str]:
 
 def _scan(landing: pathlib.Path, end: dt.date):
     """Classify every line: valid records, reject reasons, blank count, total lines."""
-    ingest = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(2), dt.timezone.utc)
+    ingest = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(2), dt.UTC)
     valid, reasons, blank, total = [], Counter(), 0, 0
     for path in sorted(landing.rglob("*")):
         if path.is_dir():
@@ -125,7 +129,7 @@ def _daily_followers(valid) -> dict[tuple[str, str], dict[dt.date, int]]:
     snaps = defaultdict(list)
     for _, rec in valid:
         if rec["event_type"] == "profile_snapshot":
-            when = _parse_time(rec["event_time"]).astimezone(dt.timezone.utc)
+            when = _parse_time(rec["event_time"]).astimezone(dt.UTC)
             snaps[(rec["platform"], rec["profile_id"])].append((when, rec["event_id"], rec["followers"]))
     out = {}
     for key, rows in snaps.items():
@@ -183,8 +187,7 @@ def test_volume_budget_and_line_accounting(default_run):
     assert sum(reasons.values()) == summary.malformed_lines
     distinct = {(r["platform"], r["event_id"]) for _, r in valid}
     assert len(distinct) == summary.events_generated
-    assert len(valid) == (summary.events_generated + summary.duplicate_lines
-                          + summary.conflicting_duplicates)
+    assert len(valid) == (summary.events_generated + summary.duplicate_lines + summary.conflicting_duplicates)
 
 
 def test_every_reject_reason_is_present(default_run):
@@ -196,8 +199,8 @@ def test_every_reject_reason_is_present(default_run):
 
 def test_valid_events_follow_contract_and_span(default_run):
     summary, valid, *_ = default_run
-    lo = dt.datetime.combine(summary.start_date, dt.time(), dt.timezone.utc)
-    hi = dt.datetime.combine(summary.end_date + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    lo = dt.datetime.combine(summary.start_date, dt.time(), dt.UTC)
+    hi = dt.datetime.combine(summary.end_date + dt.timedelta(days=1), dt.time(), dt.UTC)
     types, offsets = Counter(), Counter()
     for _, rec in valid:
         when = _parse_time(rec["event_time"])
@@ -225,8 +228,11 @@ def test_dirt_is_present(default_run):
     assert 0.02 <= summary.late_events / summary.events_generated <= 0.04
     assert any("client" in r for _, r in valid) and any("schema_version" in r for _, r in valid)
     # Late files: some events sit in a directory dated after their UTC event day.
-    late = [1 for p, r in valid
-            if dt.date.fromisoformat(p.parent.name) > _parse_time(r["event_time"]).astimezone(dt.timezone.utc).date()]
+    late = [
+        1
+        for p, r in valid
+        if dt.date.fromisoformat(p.parent.name) > _parse_time(r["event_time"]).astimezone(dt.UTC).date()
+    ]
     assert len(late) >= summary.late_events
 
 
@@ -246,22 +252,31 @@ def test_engagement_realism(default_run):
             actors[(rec["platform"], rec["profile_id"])][rec["actor_id"]] += 1
     assert 0.002 < self_eng / interactions < 0.01
     assert replies > 0
-    assert any(max(c.values()) > 1 for c in actors.values())     # repeat fans exist
+    assert any(max(c.values()) > 1 for c in actors.values())  # repeat fans exist
     sponsored = [r.get("sponsored", False) for _, r in valid if r["event_type"] == "post"]
     assert 0.05 < sum(sponsored) / len(sponsored) < 0.15
 
 
 def test_ground_truth_flags_and_tiers(default_run, truth):
     summary = default_run[0]
-    assert list(truth[0]) == ["platform", "profile_id", "archetype", "tier_at_end",
-                              "followers_start", "followers_end", "expected_rising",
-                              "expected_suspicious"]
+    assert list(truth[0]) == [
+        "platform",
+        "profile_id",
+        "archetype",
+        "tier_at_end",
+        "followers_start",
+        "followers_end",
+        "expected_rising",
+        "expected_suspicious",
+    ]
     by_arch = Counter(r["archetype"] for r in truth)
     assert dict(by_arch) == {a: n for a, n in summary.archetype_counts.items() if n}
     assert by_arch["rising_micro"] >= 12 and by_arch["nano_crossing"] >= 6
     assert by_arch["bought_spike"] >= 8 and by_arch["fast_macro"] >= 3
     for r in truth:
-        assert r["expected_rising"] == ("true" if r["archetype"] in ("rising_micro", "nano_crossing") else "false")
+        assert r["expected_rising"] == (
+            "true" if r["archetype"] in ("rising_micro", "nano_crossing") else "false"
+        )
         assert r["expected_suspicious"] == ("true" if r["archetype"] == "bought_spike" else "false")
     tiers = Counter(r["tier_at_end"] for r in truth)
     assert tiers["nano"] + tiers["micro"] >= 0.95 * len(truth)
@@ -299,7 +314,7 @@ def test_planted_trajectories_match_the_data(default_run, truth):
         elif r["archetype"] == "fast_macro":
             assert 0.30 <= growth <= 0.60 and r["tier_at_end"] == "macro"
         elif r["archetype"] == "steady":
-            assert 0 <= end - start <= 0.03 * start + 1   # +1: rounding of tiny accounts
+            assert 0 <= end - start <= 0.03 * start + 1  # +1: rounding of tiny accounts
 
 
 def test_rising_engagement_follows_followers_but_spike_does_not(default_run, truth):
@@ -308,7 +323,9 @@ def test_rising_engagement_follows_followers_but_spike_does_not(default_run, tru
     post_day: dict[tuple[str, str], dt.date] = {}
     for _, rec in valid:
         if rec["event_type"] == "post":
-            post_day[(rec["platform"], rec["post_id"])] = _parse_time(rec["event_time"]).astimezone(dt.timezone.utc).date()
+            post_day[(rec["platform"], rec["post_id"])] = (
+                _parse_time(rec["event_time"]).astimezone(dt.UTC).date()
+            )
     seen = set()
     for _, rec in valid:
         key = (rec["platform"], rec["event_id"])
@@ -321,7 +338,11 @@ def test_rising_engagement_follows_followers_but_spike_does_not(default_run, tru
     def ratio(profile) -> float:
         posts = per_post[profile]
         early = [n for p, n in posts.items() if post_day[(profile[0], p)] <= early_end]
-        late = [n for p, n in posts.items() if late_start <= post_day[(profile[0], p)] <= summary.end_date - dt.timedelta(days=2)]
+        late = [
+            n
+            for p, n in posts.items()
+            if late_start <= post_day[(profile[0], p)] <= summary.end_date - dt.timedelta(days=2)
+        ]
         return (sum(late) / len(late)) / (sum(early) / len(early))
 
     rising = [ratio((r["platform"], r["profile_id"])) for r in truth if r["archetype"] == "rising_micro"]

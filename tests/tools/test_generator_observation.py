@@ -26,7 +26,9 @@ def records(landing):
                     rec = orjson.loads(line)
                 except orjson.JSONDecodeError:
                     continue
-                if isinstance(rec, dict) and str(rec.get("event_id", "")).startswith(("ig-", "tt-", "yt-", "bs-")):
+                if isinstance(rec, dict) and str(rec.get("event_id", "")).startswith(
+                    ("ig-", "tt-", "yt-", "bs-")
+                ):
                     out.append(rec)
     return out
 
@@ -49,12 +51,14 @@ def test_observation_mode_delivers_counters_and_sparse_rounded_readings(observed
     types = {r["event_type"] for r in recs}
     assert types == {"post", "post_metrics", "profile_snapshot"}, types  # no liker ever named
     readings = defaultdict(set)
-    for r in (r for r in recs if r["event_type"] == "profile_snapshot" and isinstance(r.get("followers"), int)):
+    for r in (
+        r for r in recs if r["event_type"] == "profile_snapshot" and isinstance(r.get("followers"), int)
+    ):
         if r["followers"] >= 0:
             assert r["followers"] % r["followers_precision"] == 0
             assert rounded_count(r["followers"])[1] == r["followers_precision"]
             when = dt.datetime.fromisoformat(r["event_time"].replace("Z", "+00:00"))
-            readings[(r["platform"], r["profile_id"])].add(when.astimezone(dt.timezone.utc).date())
+            readings[(r["platform"], r["profile_id"])].add(when.astimezone(dt.UTC).date())
     assert max(len(days) for days in readings.values()) <= 35 // 3 + 2  # read every 3, 7 or 30 days
     counters = defaultdict(list)
     for r in (r for r in recs if r["event_type"] == "post_metrics"):

@@ -34,17 +34,17 @@ class GenerationSummary:
     landing_dir: pathlib.Path
     ground_truth_path: pathlib.Path
     files_written: int
-    lines_written: int           # every line, blank and malformed ones included
-    events_generated: int        # distinct logical events (distinct platform+event_id)
+    lines_written: int  # every line, blank and malformed ones included
+    events_generated: int  # distinct logical events (distinct platform+event_id)
     start_date: dt.date
     end_date: dt.date
     archetype_counts: dict[str, int]
-    tier_counts: dict[str, int]          # tier of each profile at end_date
-    duplicate_lines: int                 # byte-identical re-deliveries
-    conflicting_duplicates: int          # same platform+event_id, different payload
-    late_events: int                     # events landed 1-3 days after their event day
+    tier_counts: dict[str, int]  # tier of each profile at end_date
+    duplicate_lines: int  # byte-identical re-deliveries
+    conflicting_duplicates: int  # same platform+event_id, different payload
+    late_events: int  # events landed 1-3 days after their event day
     blank_lines: int
-    malformed_counts: dict[str, int]     # rejected lines written, by SPEC reason
+    malformed_counts: dict[str, int]  # rejected lines written, by SPEC reason
 
     @property
     def malformed_lines(self) -> int:
@@ -52,11 +52,18 @@ class GenerationSummary:
 
 
 def _yesterday_utc() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
-def generate_landing(out_dir: pathlib.Path, *, profiles: int = 200, days: int = 60,
-                     seed: int = 7, end_date: dt.date | None = None, mode: str = "events") -> GenerationSummary:
+def generate_landing(
+    out_dir: pathlib.Path,
+    *,
+    profiles: int = 200,
+    days: int = 60,
+    seed: int = 7,
+    end_date: dt.date | None = None,
+    mode: str = "events",
+) -> GenerationSummary:
     """Generate the sample landing directory and ground truth under ``out_dir``.
 
     Events span the UTC days ``[end_date - (days - 1), end_date]``; ``end_date`` defaults
@@ -76,13 +83,20 @@ def generate_landing(out_dir: pathlib.Path, *, profiles: int = 200, days: int = 
     ground_truth = out_dir / "ground_truth.csv"
     write_ground_truth(ground_truth, plans)
     return GenerationSummary(
-        out_dir=out_dir, landing_dir=landing_dir, ground_truth_path=ground_truth,
-        files_written=n_files, lines_written=n_lines, events_generated=len(lines),
-        start_date=start_date, end_date=end_date,
+        out_dir=out_dir,
+        landing_dir=landing_dir,
+        ground_truth_path=ground_truth,
+        files_written=n_files,
+        lines_written=n_lines,
+        events_generated=len(lines),
+        start_date=start_date,
+        end_date=end_date,
         archetype_counts={a: sum(p.archetype == a for p in plans) for a in ARCHETYPES},
         tier_counts=dict(sorted(Counter(tier_of(p.followers_end) for p in plans).items())),
-        duplicate_lines=dirt.duplicate_lines, conflicting_duplicates=dirt.conflicting_duplicates,
-        late_events=dirt.late_events, blank_lines=dirt.blank_lines,
+        duplicate_lines=dirt.duplicate_lines,
+        conflicting_duplicates=dirt.conflicting_duplicates,
+        late_events=dirt.late_events,
+        blank_lines=dirt.blank_lines,
         malformed_counts=dirt.malformed_counts,
     )
 

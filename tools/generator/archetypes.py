@@ -35,14 +35,18 @@ DECLINING = "declining"
 FAST_MACRO = "fast_macro"
 STALLED = "stalled"
 ARCHETYPES: tuple[str, ...] = (
-    STEADY, RISING_MICRO, NANO_CROSSING, BOUGHT_SPIKE, DECLINING, FAST_MACRO, STALLED,
+    STEADY,
+    RISING_MICRO,
+    NANO_CROSSING,
+    BOUGHT_SPIKE,
+    DECLINING,
+    FAST_MACRO,
+    STALLED,
 )
 
 # Planted counts for the default 200 profiles, and the floor kept for small samples.
-_BASE_COUNTS = {RISING_MICRO: 12, NANO_CROSSING: 6, BOUGHT_SPIKE: 8, DECLINING: 6,
-                FAST_MACRO: 3, STALLED: 6}
-_MIN_COUNTS = {RISING_MICRO: 2, NANO_CROSSING: 1, BOUGHT_SPIKE: 2, DECLINING: 1,
-               FAST_MACRO: 1, STALLED: 1}
+_BASE_COUNTS = {RISING_MICRO: 12, NANO_CROSSING: 6, BOUGHT_SPIKE: 8, DECLINING: 6, FAST_MACRO: 3, STALLED: 6}
+_MIN_COUNTS = {RISING_MICRO: 2, NANO_CROSSING: 1, BOUGHT_SPIKE: 2, DECLINING: 1, FAST_MACRO: 1, STALLED: 1}
 MIN_PROFILES = sum(_MIN_COUNTS.values())
 MIN_DAYS = WINDOW_DAYS
 _MEGA_MIN_PROFILES = 500
@@ -66,10 +70,10 @@ _ER_ANCHOR_LOG = np.log10(_ER_ANCHOR_FOLLOWERS)
 class Trajectory:
     """Daily numbers of one profile (arrays of length ``days``, one per day)."""
 
-    followers: np.ndarray          # int64: the follower count the daily snapshot reports
-    engaged_audience: np.ndarray   # float: followers that really engage (no bought ones)
-    engagement_mult: np.ndarray    # float: multiplier on the benchmark rate (decay/boost)
-    weekly_posts: np.ndarray       # int: posts per 7-day block, blocks aligned to end_date
+    followers: np.ndarray  # int64: the follower count the daily snapshot reports
+    engaged_audience: np.ndarray  # float: followers that really engage (no bought ones)
+    engagement_mult: np.ndarray  # float: multiplier on the benchmark rate (decay/boost)
+    weekly_posts: np.ndarray  # int: posts per 7-day block, blocks aligned to end_date
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,9 @@ class ProfilePlan:
     profile_id: str
     archetype: str
     trajectory: Trajectory
-    er_noise: float        # per-profile deviation from the benchmark rate
-    reply_rate: float      # share of audience comments the creator answers
-    spike_day: int | None = None   # bought_spike only: day index of the jump
+    er_noise: float  # per-profile deviation from the benchmark rate
+    reply_rate: float  # share of audience comments the creator answers
+    spike_day: int | None = None  # bought_spike only: day index of the jump
 
     @property
     def followers_start(self) -> int:
@@ -122,8 +126,15 @@ def archetype_counts(profiles: int) -> dict[str, int]:
 # --------------------------------------------------------------------------- paths
 
 
-def _log_path(rng: np.random.Generator, start: float, total_log: float, steps: int,
-              noise_sd: float, lo: float = -math.inf, hi: float = math.inf) -> np.ndarray:
+def _log_path(
+    rng: np.random.Generator,
+    start: float,
+    total_log: float,
+    steps: int,
+    noise_sd: float,
+    lo: float = -math.inf,
+    hi: float = math.inf,
+) -> np.ndarray:
     """``steps + 1`` values from ``start`` to exactly ``start * e**total_log``.
 
     Daily log-increments are noisy around the mean, clipped to ``[lo, hi]`` (e.g. never a
@@ -157,8 +168,7 @@ def _steady_window(rng: np.random.Generator, start: float) -> np.ndarray:
 
 def _smooth_growth(rng: np.random.Generator, start: float, end: float) -> np.ndarray:
     # Never a loss, never above +5% in a day (the rising contract forbids > 6% jumps).
-    return _log_path(rng, start, math.log(end / start), WINDOW_DAYS - 1, 0.006,
-                     lo=0.0, hi=math.log(1.05))
+    return _log_path(rng, start, math.log(end / start), WINDOW_DAYS - 1, 0.006, lo=0.0, hi=math.log(1.05))
 
 
 def _ramp(a: float, b: float) -> np.ndarray:
@@ -232,8 +242,8 @@ def _spike_jump(rng: np.random.Generator, before: float, organic_max: float) -> 
 def _window_bought_spike(rng, _tier):
     """Flat organic audience plus one purchased jump 5–20 days before end_date."""
     organic = _steady_window(rng, rng.uniform(8_000, 22_000))
-    spike = WINDOW_DAYS - 1 - int(rng.integers(5, 21))   # window index of the jump
-    organic[spike] = organic[spike - 1]                    # the jump day is exactly +J
+    spike = WINDOW_DAYS - 1 - int(rng.integers(5, 21))  # window index of the jump
+    organic[spike] = organic[spike - 1]  # the jump day is exactly +J
     jump = _spike_jump(rng, organic[spike - 1], organic.max())
     bought = np.zeros(WINDOW_DAYS)
     bought[spike:] = jump
@@ -242,14 +252,17 @@ def _window_bought_spike(rng, _tier):
         first = spike + int(rng.integers(1, 3))
         n = int(rng.integers(2, 4))
         for k in range(n):
-            bought[first + k:] -= lost / n
+            bought[first + k :] -= lost / n
     return organic + bought, organic, np.ones(WINDOW_DAYS), spike
 
 
 _WINDOWS = {
-    STEADY: _window_steady, RISING_MICRO: _window_rising_micro,
-    NANO_CROSSING: _window_nano_crossing, DECLINING: _window_declining,
-    FAST_MACRO: _window_fast_macro, STALLED: _window_stalled,
+    STEADY: _window_steady,
+    RISING_MICRO: _window_rising_micro,
+    NANO_CROSSING: _window_nano_crossing,
+    DECLINING: _window_declining,
+    FAST_MACRO: _window_fast_macro,
+    STALLED: _window_stalled,
 }
 
 
@@ -273,7 +286,7 @@ def _weekly_posts(rng: np.random.Generator, archetype: str, tier: str, days: int
         lo, rate_hi, hi = 2, 4.5, 6
     rate = rng.uniform(lo, rate_hi)
     counts = np.clip(np.rint(rate + rng.normal(0, 0.6, n_blocks)), lo, hi).astype(int)
-    if archetype == STALLED:   # at most one post a week during the growth window
+    if archetype == STALLED:  # at most one post a week during the growth window
         w = WINDOW_DAYS // 7
         counts[-w:] = (rng.random(w) < rng.uniform(0.3, 0.8)).astype(int)
     return counts
@@ -282,8 +295,9 @@ def _weekly_posts(rng: np.random.Generator, archetype: str, tier: str, days: int
 # ------------------------------------------------------------------ assembly
 
 
-def build_trajectory(rng: np.random.Generator, archetype: str, tier: str,
-                     days: int) -> tuple[Trajectory, int | None]:
+def build_trajectory(
+    rng: np.random.Generator, archetype: str, tier: str, days: int
+) -> tuple[Trajectory, int | None]:
     """Full-length daily trajectory: a steady prefix, then the archetype's window."""
     if archetype == BOUGHT_SPIKE:
         f, engaged, mult, spike = _window_bought_spike(rng, tier)
@@ -300,8 +314,7 @@ def build_trajectory(rng: np.random.Generator, archetype: str, tier: str,
     return traj, (None if spike is None else spike + days - WINDOW_DAYS)
 
 
-def _steady_tiers(rng: np.random.Generator, n_steady: int, profiles: int,
-                  n_fast_macro: int) -> list[str]:
+def _steady_tiers(rng: np.random.Generator, n_steady: int, profiles: int, n_fast_macro: int) -> list[str]:
     """Tiers for steady profiles: mostly nano, a quarter micro, capped macro/mega."""
     # One mega account costs ~15k interactions per post: only larger samples afford it.
     n_mega = 1 if profiles >= _MEGA_MIN_PROFILES else 0
@@ -326,7 +339,7 @@ def plan_profiles(profiles: int, days: int, seed: int) -> list[ProfilePlan]:
     counts = archetype_counts(profiles)
     steady_tiers = iter(_steady_tiers(rng, counts[STEADY], profiles, counts[FAST_MACRO]))
     planted = [a for a in ARCHETYPES for _ in range(counts[a])]
-    order = rng.permutation(len(planted))       # ids must not reveal the archetype
+    order = rng.permutation(len(planted))  # ids must not reveal the archetype
     platforms = rng.choice(len(PLATFORMS), size=profiles, p=PLATFORM_WEIGHTS)
     plans: list[ProfilePlan] = []
     for index, k in enumerate(order):
@@ -335,13 +348,18 @@ def plan_profiles(profiles: int, days: int, seed: int) -> list[ProfilePlan]:
         prng = np.random.default_rng([seed, 2, index])  # independent per profile
         traj, spike = build_trajectory(prng, archetype, tier, days)
         platform = PLATFORMS[platforms[index]]
-        plans.append(ProfilePlan(
-            index=index, platform=platform,
-            profile_id=f"{PLATFORM_PREFIX[platform]}_user_{index + 1:04d}",
-            archetype=archetype, trajectory=traj,
-            er_noise=_er_noise(prng, archetype),
-            reply_rate=_reply_rate(prng, tier), spike_day=spike,
-        ))
+        plans.append(
+            ProfilePlan(
+                index=index,
+                platform=platform,
+                profile_id=f"{PLATFORM_PREFIX[platform]}_user_{index + 1:04d}",
+                archetype=archetype,
+                trajectory=traj,
+                er_noise=_er_noise(prng, archetype),
+                reply_rate=_reply_rate(prng, tier),
+                spike_day=spike,
+            )
+        )
     return _share_one_handle(plans)
 
 

@@ -27,8 +27,14 @@ CONFLICTING_DUPLICATES = 5
 MALFORMED_PER_REASON = 3
 BLANK_LINES = 5
 MALFORMED_REASONS = (
-    "invalid_json", "missing_field", "invalid_type", "invalid_timestamp",
-    "naive_timestamp", "unknown_event_type", "negative_count", "future_event",
+    "invalid_json",
+    "missing_field",
+    "invalid_type",
+    "invalid_timestamp",
+    "naive_timestamp",
+    "unknown_event_type",
+    "negative_count",
+    "future_event",
 )
 _CLIENTS = ("ios", "android", "web")
 
@@ -55,9 +61,9 @@ class LandedFile:
 
 @dataclass(frozen=True)
 class DirtReport:
-    duplicate_lines: int          # exact re-deliveries (byte-identical lines)
-    conflicting_duplicates: int   # same (platform, event_id), different payload
-    late_events: int              # events whose landed day is after their event day
+    duplicate_lines: int  # exact re-deliveries (byte-identical lines)
+    conflicting_duplicates: int  # same (platform, event_id), different payload
+    late_events: int  # events whose landed day is after their event day
     blank_lines: int
     malformed_counts: dict[str, int]
 
@@ -132,8 +138,7 @@ class LandingBuilder:
         f.entries.append((key, line))
 
 
-def _place_events(b: LandingBuilder, lines: list[Line],
-                  start_us: int) -> tuple[list[LandedFile], int]:
+def _place_events(b: LandingBuilder, lines: list[Line], start_us: int) -> tuple[list[LandedFile], int]:
     """Landed file of every event; ~3% land 1–3 days late.  Returns files and late count."""
     rng = b.rng
     late = (rng.random(len(lines)) < LATE_SHARE).tolist()
@@ -171,8 +176,7 @@ def _record(line: Line) -> dict:
     return rec
 
 
-def _conflicting(b: LandingBuilder, lines: list[Line], placed: list[LandedFile],
-                 start_us: int) -> int:
+def _conflicting(b: LandingBuilder, lines: list[Line], placed: list[LandedFile], start_us: int) -> int:
     """Same (platform, event_id), event_time moved by seconds within the same UTC day."""
     kind = _template_type(lines)
     likes = [i for i, line in enumerate(lines) if line.event_type == kind]
@@ -191,7 +195,7 @@ def _conflicting(b: LandingBuilder, lines: list[Line], placed: list[LandedFile],
 def malformed_line(reason: str, k: int, template: Event, end_date: dt.date) -> bytes:
     """One rejected line with exactly one defect; ``k`` varies the flavour."""
     rec = {**template.record, "event_id": f"bad-{reason}-{k}"}
-    if reason == "invalid_json":           # a truncated write
+    if reason == "invalid_json":  # a truncated write
         text = orjson.dumps(rec)
         return text[: len(text) * 3 // 5]
     if reason == "missing_field":
@@ -203,7 +207,7 @@ def malformed_line(reason: str, k: int, template: Event, end_date: dt.date) -> b
             rec = {**_post_like(rec), "hashtags": "#summer,#beach"}
     elif reason == "invalid_timestamp":
         rec["event_time"] = "2026-13-45T99:00:00Z"
-    elif reason == "naive_timestamp":     # a valid wall time with no offset
+    elif reason == "naive_timestamp":  # a valid wall time with no offset
         rec["event_time"] = f"{end_date - dt.timedelta(days=k + 1)}T1{k}:30:00"
     elif reason == "unknown_event_type":
         rec["event_type"] = "retweet"
@@ -252,8 +256,9 @@ def _malformed(b: LandingBuilder, lines: list[Line], end_date: dt.date) -> dict[
 def _formats(b: LandingBuilder) -> list[LandedFile]:
     """Pick extensions, then one CRLF file and one BOM file among the plain ones."""
     files = [b.files[k] for k in sorted(b.files)]
-    exts = b.rng.choice(["jsonl", "jsonl.gz", "ndjson", "ndjson.gz"], size=len(files),
-                        p=[0.76, 0.12, 0.09, 0.03])
+    exts = b.rng.choice(
+        ["jsonl", "jsonl.gz", "ndjson", "ndjson.gz"], size=len(files), p=[0.76, 0.12, 0.09, 0.03]
+    )
     for f, ext in zip(files, exts):
         f.extension = str(ext)
     # Guarantee the minimums whatever the draw (small samples have few files).
@@ -275,12 +280,15 @@ def _blank_lines(b: LandingBuilder, files: list[LandedFile]) -> int:
     return BLANK_LINES
 
 
-def land(lines: list[Line], start_date: dt.date, days: int, end_date: dt.date,
-         seed: int) -> tuple[list[LandedFile], DirtReport]:
+def land(
+    lines: list[Line], start_date: dt.date, days: int, end_date: dt.date, seed: int
+) -> tuple[list[LandedFile], DirtReport]:
     """Distribute serialized events into landing files and add all the dirt."""
     rng = np.random.default_rng([seed, 4])
-    start_us = int((dt.datetime.combine(start_date, dt.time()) - dt.datetime(1970, 1, 1))
-                   .total_seconds()) * 1_000_000
+    start_us = (
+        int((dt.datetime.combine(start_date, dt.time()) - dt.datetime(1970, 1, 1)).total_seconds())
+        * 1_000_000
+    )
     b = LandingBuilder(rng, start_date, days)
     placed, n_late = _place_events(b, lines, start_us)
     n_dup = _duplicate(b, lines, placed)

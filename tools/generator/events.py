@@ -37,7 +37,7 @@ _SELF_ENGAGEMENT = 0.005
 
 # Offsets an event_time may be rendered with (minutes east of UTC) and their weights.
 _OFFSETS = (0, 60, -300, 330, 0)
-_OFFSET_P = (0.50, 0.18, 0.17, 0.10, 0.05)   # the last 0 is rendered "+00:00", not "Z"
+_OFFSET_P = (0.50, 0.18, 0.17, 0.10, 0.05)  # the last 0 is rendered "+00:00", not "Z"
 
 _MEDIA = {
     "instagram": (("image", "reel", "video", "story"), (0.45, 0.35, 0.1, 0.1)),
@@ -46,10 +46,31 @@ _MEDIA = {
     "bluesky": (("text", "image", "video"), (0.6, 0.35, 0.05)),
 }
 _NICHES = (
-    "vienna", "veganfood", "trailrunning", "indiegames", "urbansketching", "sourdough",
-    "vintagefashion", "bouldering", "houseplants", "skincare", "booktok", "3dprinting",
-    "coffee", "birding", "minimalism", "streetphotography", "kpop", "homebrewing",
-    "calisthenics", "watercolor", "vanlife", "chess", "knitting", "jazz", "tinyhomes",
+    "vienna",
+    "veganfood",
+    "trailrunning",
+    "indiegames",
+    "urbansketching",
+    "sourdough",
+    "vintagefashion",
+    "bouldering",
+    "houseplants",
+    "skincare",
+    "booktok",
+    "3dprinting",
+    "coffee",
+    "birding",
+    "minimalism",
+    "streetphotography",
+    "kpop",
+    "homebrewing",
+    "calisthenics",
+    "watercolor",
+    "vanlife",
+    "chess",
+    "knitting",
+    "jazz",
+    "tinyhomes",
 )
 
 
@@ -130,7 +151,7 @@ class _Ids:
 def _post_days(rng: np.random.Generator, weekly: np.ndarray, days: int) -> np.ndarray:
     """Day indexes of posts: each 7-day block (aligned to the last day) gets its count."""
     out = []
-    for b, count in enumerate(weekly[::-1]):        # block 0 here ends on the last day
+    for b, count in enumerate(weekly[::-1]):  # block 0 here ends on the last day
         hi = days - 7 * b
         lo = max(0, hi - 7)
         width = hi - lo
@@ -142,19 +163,29 @@ def _post_days(rng: np.random.Generator, weekly: np.ndarray, days: int) -> np.nd
 class ProfileEventBuilder:
     """Builds all events of one profile; split into steps so each stays small."""
 
-    def __init__(self, plan: ProfilePlan, start_us: int, days: int,
-                 same_platform_ids: list[str], rng: np.random.Generator):
+    def __init__(
+        self,
+        plan: ProfilePlan,
+        start_us: int,
+        days: int,
+        same_platform_ids: list[str],
+        rng: np.random.Generator,
+    ):
         self.plan, self.start_us, self.days = plan, start_us, days
-        self.end_us = start_us + days * DAY_US        # exclusive: 00:00 after end_date
+        self.end_us = start_us + days * DAY_US  # exclusive: 00:00 after end_date
         self.rng, self.ids = rng, _Ids(plan)
         self.mention_pool = [p for p in same_platform_ids if p != plan.profile_id]
         self.events: list[Event] = []
 
     # -- helpers -----------------------------------------------------------------
     def _base(self, event_id: str, event_type: str, time_us: int, offset: int) -> dict:
-        return {"event_id": event_id, "event_type": event_type,
-                "event_time": render_time(time_us, offset),
-                "platform": self.plan.platform, "profile_id": self.plan.profile_id}
+        return {
+            "event_id": event_id,
+            "event_type": event_type,
+            "event_time": render_time(time_us, offset),
+            "platform": self.plan.platform,
+            "profile_id": self.plan.profile_id,
+        }
 
     def _offsets(self, n: int) -> list[int]:
         """Rendering offsets for ``n`` events, drawn in one go (per-event draws are slow)."""
@@ -179,14 +210,25 @@ class ProfileEventBuilder:
         offsets = self._offsets(len(times))
         for k, (ids, t) in enumerate(zip(self.ids.take(len(times)), times)):
             sponsored = bool(rng.random() < 0.10)
-            tags = [f"#{h}" for h in rng.choice(niche, size=int(rng.integers(0, len(niche) + 1)), replace=False)]
+            tags = [
+                f"#{h}" for h in rng.choice(niche, size=int(rng.integers(0, len(niche) + 1)), replace=False)
+            ]
             if sponsored:
                 tags.append("#ad")
             n_mentions = min(int(rng.choice(3, p=(0.7, 0.2, 0.1))), len(self.mention_pool))
-            mentions = [f"@{m}" for m in rng.choice(self.mention_pool, size=n_mentions, replace=False)] if n_mentions else []
+            mentions = (
+                [f"@{m}" for m in rng.choice(self.mention_pool, size=n_mentions, replace=False)]
+                if n_mentions
+                else []
+            )
             rec = self._base(ids, "post", int(t), offsets[k])
-            rec.update(post_id=self._post_id(k), media_type=str(rng.choice(media, p=media_p)),
-                       hashtags=tags, mentions=mentions, sponsored=sponsored)
+            rec.update(
+                post_id=self._post_id(k),
+                media_type=str(rng.choice(media, p=media_p)),
+                hashtags=tags,
+                mentions=mentions,
+                sponsored=sponsored,
+            )
             self._add(t, rec)
         return days, times
 
@@ -196,8 +238,9 @@ class ProfileEventBuilder:
     # -- snapshots ---------------------------------------------------------------
     def snapshots(self, post_times: np.ndarray) -> None:
         rng, traj = self.rng, self.plan.trajectory
-        times = _precision(rng, self.start_us + np.arange(self.days) * DAY_US
-                           + rng.integers(0, DAY_US, self.days))
+        times = _precision(
+            rng, self.start_us + np.arange(self.days) * DAY_US + rng.integers(0, DAY_US, self.days)
+        )
         following = int(rng.integers(40, 2_000))
         following_walk = following + np.cumsum(rng.integers(-2, 4, self.days))
         media_base = int(rng.integers(15, 1_500))
@@ -205,8 +248,11 @@ class ProfileEventBuilder:
         offsets = self._offsets(self.days)
         for eid, d in zip(self.ids.take(self.days), range(self.days)):
             rec = self._base(eid, "profile_snapshot", int(times[d]), offsets[d])
-            rec.update(followers=int(traj.followers[d]),
-                       following=int(max(0, following_walk[d])), media_count=int(media[d]))
+            rec.update(
+                followers=int(traj.followers[d]),
+                following=int(max(0, following_walk[d])),
+                media_count=int(media[d]),
+            )
             self._add(times[d], rec)
 
     # -- observations (observation mode) ------------------------------------------
@@ -230,8 +276,13 @@ class ProfileEventBuilder:
         if len(post_days) == 0:
             return
         audience = traj.engaged_audience[post_days]
-        lam = (benchmark_engagement_rate(audience) * audience * plan.er_noise
-               * traj.engagement_mult[post_days] * rng.lognormal(-0.045, 0.3, len(post_days)))
+        lam = (
+            benchmark_engagement_rate(audience)
+            * audience
+            * plan.er_noise
+            * traj.engagement_mult[post_days]
+            * rng.lognormal(-0.045, 0.3, len(post_days))
+        )
         totals = np.stack([rng.multinomial(int(n), _INTERACTION_P) for n in rng.poisson(lam)])
         views = (totals.sum(axis=1) * rng.lognormal(3.0, 0.4, len(post_days))).astype(np.int64)
         for k, t in enumerate(post_times.tolist()):
@@ -256,8 +307,13 @@ class ProfileEventBuilder:
         audience = traj.engaged_audience[post_days]
         # Expected interactions per post = benchmark rate * engaging audience, with
         # profile, time (growth/decay) and per-post noise.
-        lam = (benchmark_engagement_rate(audience) * audience * plan.er_noise
-               * traj.engagement_mult[post_days] * rng.lognormal(-0.045, 0.3, len(post_days)))
+        lam = (
+            benchmark_engagement_rate(audience)
+            * audience
+            * plan.er_noise
+            * traj.engagement_mult[post_days]
+            * rng.lognormal(-0.045, 0.3, len(post_days))
+        )
         counts = rng.poisson(lam)
         post_of = np.repeat(np.arange(len(post_days)), counts)
         n = len(post_of)
@@ -309,19 +365,25 @@ class ProfileEventBuilder:
         limit = self._limit(post_days)[post_of[comments]]
         at = times[comments] + rng.exponential(3 * HOUR_US, len(comments)).astype(np.int64)
         over = at > limit
-        at[over] = times[comments][over] + (rng.random(int(over.sum()))
-                                            * (limit[over] - times[comments][over])).astype(np.int64)
+        at[over] = times[comments][over] + (
+            rng.random(int(over.sum())) * (limit[over] - times[comments][over])
+        ).astype(np.int64)
         at = np.maximum(_precision(rng, at), times[comments])
         offsets = self._offsets(len(comments))
         for k, (eid, c, t) in enumerate(zip(self.ids.take(len(comments)), comments, at)):
             rec = self._base(eid, "comment", int(t), offsets[k])
-            rec.update(post_id=post_ids[post_of[c]], actor_id=self.plan.profile_id,
-                       reply_to=ids[c])
+            rec.update(post_id=post_ids[post_of[c]], actor_id=self.plan.profile_id, reply_to=ids[c])
             self._add(t, rec)
 
 
-def profile_events(plan: ProfilePlan, start_date: dt.date, days: int,
-                   same_platform_ids: list[str], seed: int, observe: bool = False) -> list[Event]:
+def profile_events(
+    plan: ProfilePlan,
+    start_date: dt.date,
+    days: int,
+    same_platform_ids: list[str],
+    seed: int,
+    observe: bool = False,
+) -> list[Event]:
     """All logical events of one profile over ``days`` days starting at ``start_date``; as its
     platform's API would deliver them when ``observe`` (counters and sparse rounded readings)."""
     start_us = int((dt.datetime.combine(start_date, dt.time()) - _EPOCH).total_seconds()) * 1_000_000

@@ -17,8 +17,14 @@ from .dirt import LandedFile
 
 BOM = b"\xef\xbb\xbf"
 GROUND_TRUTH_COLUMNS = (
-    "platform", "profile_id", "archetype", "tier_at_end", "followers_start",
-    "followers_end", "expected_rising", "expected_suspicious",
+    "platform",
+    "profile_id",
+    "archetype",
+    "tier_at_end",
+    "followers_start",
+    "followers_end",
+    "expected_rising",
+    "expected_suspicious",
 )
 
 
@@ -51,13 +57,18 @@ def write_landing(landing_dir: pathlib.Path, files: list[LandedFile]) -> tuple[i
 def ground_truth_rows(plans: list[ProfilePlan]) -> list[dict[str, str]]:
     rows = []
     for p in sorted(plans, key=lambda p: (p.platform, p.profile_id)):
-        rows.append({
-            "platform": p.platform, "profile_id": p.profile_id, "archetype": p.archetype,
-            "tier_at_end": tier_of(p.followers_end),
-            "followers_start": str(p.followers_start), "followers_end": str(p.followers_end),
-            "expected_rising": _bool(p.archetype in EXPECTED_RISING),
-            "expected_suspicious": _bool(p.archetype in EXPECTED_SUSPICIOUS),
-        })
+        rows.append(
+            {
+                "platform": p.platform,
+                "profile_id": p.profile_id,
+                "archetype": p.archetype,
+                "tier_at_end": tier_of(p.followers_end),
+                "followers_start": str(p.followers_start),
+                "followers_end": str(p.followers_end),
+                "expected_rising": _bool(p.archetype in EXPECTED_RISING),
+                "expected_suspicious": _bool(p.archetype in EXPECTED_SUSPICIOUS),
+            }
+        )
     return rows
 
 
