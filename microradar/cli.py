@@ -198,6 +198,7 @@ def _print_run(run: dict) -> None:
 
 
 def cmd_nightly(args, beam_args: list[str]) -> int:
+    _quiet_prefect()  # before anything imports Prefect: its settings are read at import
     from flows.tasks import NightWarnings
 
     try:

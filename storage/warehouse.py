@@ -303,12 +303,15 @@ class Warehouse:
             if stale.exists():
                 shutil.rmtree(stale)  # a killed earlier attempt of the same run
         tmp.mkdir(parents=True)
-        for dataset in ALL_DATASETS:
-            for partition, files in self.files_by_partition(dataset).items():
-                target = tmp / dataset.name / f"{dataset.partition}={partition.isoformat()}"
+        for dataset in ALL_DATASETS:  # partitions by their directory name: a day or a platform
+            for part in sorted(self.dataset_dir(dataset).glob(f"{dataset.partition}=*")):
+                files = sorted(part.glob("*.parquet"))
+                if not files:
+                    continue
+                target = tmp / dataset.name / part.name
                 target.mkdir(parents=True)
                 for path in files:
-                    os.link(path, target / Path(path).name)
+                    os.link(path, target / path.name)
         os.rename(tmp, final)
         return Warehouse(final)
 
