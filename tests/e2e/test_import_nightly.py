@@ -90,3 +90,47 @@ def test_importing_the_same_exports_again_changes_nothing(imported):
     )
     assert "nothing to do" in result.stdout or "0 new" in result.stdout, result.stdout
     assert state_of(root / "wh") == before
+
+
+INVARIANT = """
+with observed as (
+    select platform, profile_id, post_id, {kind} as value,
+           row_number() over (partition by platform, profile_id, post_id order by event_time desc, event_id desc) as nth
+    from events where event_type = 'post_metrics' and {kind} is not null
+),
+last_counters as (select platform, profile_id, post_id, value from observed where nth = 1),
+counted_events as (
+    select platform, profile_id, post_id, count(*) as value from events
+    where event_type = '{event_type}' and actor_id is distinct from profile_id
+    group by all
+),
+expected as (
+    select platform, profile_id, value from last_counters
+    union all
+    select platform, profile_id, value from counted_events anti join last_counters using (platform, profile_id, post_id)
+)
+select platform, profile_id, sum(value) as total from expected group by all having sum(value) != 0 order by all
+"""
+
+
+@pytest.mark.parametrize(
+    "kind, event_type", [("likes", "like"), ("comments", "comment"), ("shares", "share")]
+)
+def test_engagement_adds_up_to_the_last_counters_plus_the_events_of_posts_without_counters(
+    imported, kind, event_type
+):
+    """Contract v2's invariant on real-shaped exports: per profile and kind, the sum of engagement_daily
+    over all days = the last observed counter of each post + the events of posts without counters."""
+    root, _, _ = imported
+    expected = query(root / "wh", INVARIANT.format(kind=kind, event_type=event_type))
+    con = duckdb.connect()
+    try:
+        booked = con.execute(
+            f"select platform, profile_id, sum({kind}) as total "
+            f"from read_parquet('{root / 'wh'}/engagement_daily/*/*.parquet') "
+            f"group by all having sum({kind}) != 0 order by all"
+        ).fetchall()
+    finally:
+        con.close()
+    assert expected, f"the fixtures hold no {kind}"
+    assert booked == expected
