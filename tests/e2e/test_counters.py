@@ -10,13 +10,14 @@ from datetime import date
 
 import duckdb
 
+from storage import sql_layer
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from flows.nightly import nightly  # noqa: E402
-from schemas import config as cfg  # noqa: E402
 from schemas.datasets import ENGAGEMENT_DAILY  # noqa: E402
 from tests.e2e.helpers import assert_same_warehouse, dataset_rows  # noqa: E402
 
@@ -127,8 +128,7 @@ def test_late_observations_rebook_across_nights_like_one_full_run(tmp_path):
     assert daily[("alice", "2026-11-05")][engagers] is None  # only counters that day
 
     # post_latest and profiles: one row per post / profile, views in the analyst database
-    con = duckdb.connect(str(wh / "microradar.duckdb"), read_only=True)
-    con.execute("SET TimeZone='UTC'")
+    con = sql_layer.open_analyst_db(wh / "microradar.duckdb")  # views relative to the warehouse folder
     posts = {
         r[0]: r[1:]
         for r in con.execute(
@@ -162,7 +162,7 @@ def test_the_history_horizon_bounds_the_derived_days_not_the_events(tmp_path):
             ev("new-like", "like", "2026-11-09", post_id="p9", actor_id="bob"),
         ],
     )
-    config = cfg.Config(history_horizon_days=30)
+    config = {"history_horizon_days": 30}
     nightly(str(landing), str(wh), as_of=date(2026, 11, 12), beam_args=RUNNER, config=config)
     horizon = "2026-10-14"  # 2026-11-12 - 29 days
     event_dates = {p.name for p in (wh / "events").iterdir()}

@@ -17,7 +17,6 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from flows.nightly import nightly  # noqa: E402
 from ingest.landing import LandingProblems, LandingUnreadable  # noqa: E402
-from schemas.config import Config  # noqa: E402
 from tests.conftest import event, line  # noqa: E402
 
 RUNNER = ["--runner=FnApiRunner"]
@@ -46,7 +45,7 @@ def test_unknown_files_fail_unless_ignored_and_every_entry_is_reported(tmp_path)
     ]
     assert not (wh / "_meta" / "state.json").exists() and not (wh / "events").exists()
 
-    config = Config(ignored_landing_patterns=("*.csv", "*/raw/*"), skip_unreadable_landing=True)
+    config = {"ignored_landing_patterns": ["*.csv", "*/raw/*"], "skip_unreadable_landing": True}
     report = nightly(str(root), str(wh), as_of=AS_OF, beam_args=RUNNER, config=config)
     assert report["counts"]["accepted"] == 1
     assert report["landing_entries"] == {
