@@ -165,4 +165,4 @@ def test_a_file_that_cannot_be_hashed_is_named(tmp_path, monkeypatch):
 
     monkeypatch.setattr(landing, "file_sha256", vanish)
     with pytest.raises(tasks.UnreadableLandingFile, match=r"cannot hash landed file .*2026-11-20/a\.jsonl"):
-        tasks.scan_landing.fn(str(tmp_path), MANIFEST_SCHEMA.empty_table())
+        tasks.scan_landing.fn(landing.scan(tmp_path).files, MANIFEST_SCHEMA.empty_table())
