@@ -91,9 +91,9 @@ def replay(landing: Path, as_of: str | None) -> None:
             str(landing),
             "--warehouse",
             str(work / "nightly"),
-            "--runner=FnApiRunner",
         ]
-        wall_n, cpu_n = _timed(_cli(*nightly, *(["--as-of", as_of] if as_of else [])))
+        nightly += ["--as-of", as_of] if as_of else []
+        wall_n, cpu_n = _timed(_cli(*nightly, "--", "--runner=FnApiRunner"))
         wall_s, cpu_s = _timed(
             _cli(
                 "stream",

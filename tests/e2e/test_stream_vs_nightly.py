@@ -107,6 +107,7 @@ def test_stream_fed_file_by_file_then_sigterm_equals_nightly(tmp_path):
         str(nightly_wh),
         "--as-of",
         as_of.isoformat(),
+        "--",
         "--runner=FnApiRunner",
     )
 
