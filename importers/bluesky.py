@@ -285,13 +285,11 @@ def _each(items, fn, *args) -> Outcome:
         out.reject("invalid_type", "expected a list")
         return out
     for item in items:
-        if not isinstance(item, dict):
-            out.reject("invalid_type", "item is not an object")
-            continue
-        try:
-            out.merge(fn(item, *args))
-        except BadRecord as exc:
-            out.reject(exc.reason, exc.detail)
+        out.merge(
+            guarded(fn, item, *args)
+            if isinstance(item, dict)
+            else rejected("invalid_type", "item is not an object")
+        )
     return out
 
 
