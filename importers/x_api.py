@@ -143,8 +143,8 @@ def map_tweet(
         return out
     author = ident(tweet.get("author_id"))
     if author is None or not tweet.get("created_at"):
-        if tweet.get("withheld"):
-            out.skip("withheld", tid)  # withheld where it was requested, and shown without its fields
+        if tweet.get("withheld") and "text" not in tweet:
+            out.skip("withheld", tid)  # withheld where it was requested, and sent without its content
             return out
         out.reject(
             "missing_field", f"tweet {tid}: author_id and created_at are needed (request tweet.fields)"
@@ -213,10 +213,8 @@ def map_user(user: dict, observed_at: str | None) -> Outcome:
     pm = user.get("public_metrics")
     followers = count(pm.get("followers_count")) if isinstance(pm, dict) else None
     if followers is None:
-        if user.get("withheld"):
-            out.skip("withheld", uid)
-        else:
-            out.skip("no_follower_count", f"user {uid}: request user.fields=public_metrics")
+        # A withheld user still has public_metrics when they were requested: no special case.
+        out.skip("no_follower_count", f"user {uid}: request user.fields=public_metrics")
         return out
     out.add(
         [

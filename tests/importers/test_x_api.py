@@ -280,7 +280,8 @@ def test_shapes_seen_in_real_twarc2_and_client_pages(tmp_path):
     ]
     assert summary.skipped == {
         "retweet_target_unknown": 1,
-        "withheld": 1,  # withheld and sent without its fields
+        "withheld": 1,  # withheld and sent without its content
+        "no_follower_count": 1,  # a user withheld in TR, requested without public_metrics
         "unsupported_object": 3,  # two lists, one Space
         "unsupported_dm_event": 1,
         "compliance_delete": 2,
