@@ -64,12 +64,19 @@ def _is_tweet(item: dict) -> bool:
     )
 
 
-def _mentions(tweet: dict) -> list[str]:
+def _mentions(tweet: dict, handles: dict[str, str] | None = None) -> list[str]:
+    """Mentioned users by id; a page without the mentions expansion names them by username only,
+    resolved through the page's users so that every copy of a tweet names them alike (twarc2
+    flatten inlines the same ids)."""
     ents = tweet.get("entities") if isinstance(tweet.get("entities"), dict) else {}
     out = []
     for m in list_of(ents.get("mentions")):
-        if isinstance(m, dict) and (ident(m.get("id")) or ident(m.get("username"))):
-            out.append(ident(m.get("id")) or ident(m.get("username")))
+        if not isinstance(m, dict):
+            continue
+        name = ident(m.get("username"))
+        found = ident(m.get("id")) or (handles or {}).get(name.lower() if name else "") or name
+        if found:
+            out.append(found)
     return out[:1000]
 
 
@@ -171,7 +178,7 @@ def map_tweet(
             created,
             language=_language(tweet.get("lang")),
             hashtags=_hashtags(tweet),
-            mentions=_mentions(tweet),
+            mentions=_mentions(tweet, handles),
             media_type=_media_type(tweet, media),
         )
     )

@@ -281,9 +281,11 @@ def test_shapes_seen_in_real_twarc2_and_client_pages(tmp_path):
     assert summary.skipped == {
         "retweet_target_unknown": 1,
         "withheld": 1,  # withheld and sent without its content
-        "no_follower_count": 1,  # a user withheld in TR, requested without public_metrics
+        "no_follower_count": 2,  # a user withheld in TR and one requested without public_metrics
         "unsupported_object": 3,  # two lists, one Space
         "unsupported_dm_event": 1,
         "compliance_delete": 2,
     }
     assert summary.rejected == {"missing_field": 1}  # the default-fields tweet: request tweet.fields
+    # Mentions by username only are resolved through the page's users, as twarc2 flatten does.
+    assert posts["1380000000000000001"]["mentions"] == ["503", "stranger"]
