@@ -330,7 +330,13 @@ def _map_v2_page(page: dict, observed_at: str | None) -> Outcome:
     return out
 
 
+def _is_v1(page: dict) -> bool:
+    # X API v1.1 tweets and users (twarc 1, tweepy API, Twitter archive exports) carry `id_str`.
+    return "data" not in page and "id_str" in page
+
+
 _SHAPES = (
+    (_is_v1, lambda page, observed_at: rejected("x_api_v1_object", "x-api reads X API v2 pages")),
     (_is_flat, lambda page, observed_at: _map_v2_page(_flatten(page), observed_at)),
     (_is_compliance, _map_compliance),
     (lambda page: True, _map_v2_page),  # a v2 page; one with nothing to account is rejected there

@@ -286,6 +286,7 @@ def test_shapes_seen_in_real_twarc2_and_client_pages(tmp_path):
         "unsupported_dm_event": 1,
         "compliance_delete": 2,
     }
-    assert summary.rejected == {"missing_field": 1}  # the default-fields tweet: request tweet.fields
+    # The default-fields tweet (request tweet.fields) and a v1.1 status, which is not a v2 page.
+    assert summary.rejected == {"missing_field": 1, "x_api_v1_object": 1}
     # Mentions by username only are resolved through the page's users, as twarc2 flatten does.
     assert posts["1380000000000000001"]["mentions"] == ["503", "stranger"]
