@@ -332,6 +332,9 @@ _SHAPES = (
         _map_follower_list,
     ),
     (lambda p: "did" in p and "handle" in p, map_profile),
+    # A response's `feed` or `posts` list saved on its own (a JSON array): one item per record.
+    (lambda p: isinstance(p.get("post"), dict), map_feed_item),
+    (lambda p: isinstance(p.get("author"), dict) and isinstance(p.get("record"), dict), _posts),
     (lambda p: isinstance(p.get("error"), str), _map_error),
 )
 

@@ -160,7 +160,8 @@ def test_follower_lists_are_counted_but_cannot_be_dated():
 def test_thread_and_repo_record_shapes_seen_in_real_responses(tmp_path):
     # Modelled on real responses (client test data): getPostThread with a deleted parent and a
     # reply; listRecords / getRecord values whose createdAt has microseconds, a +00:00 offset or no
-    # offset at all; a feed generator record; a record whose $type is not its collection's.
+    # offset at all; a feed generator record; a record whose $type is not its collection's; a
+    # `feed` list and a post view saved as a bare JSON array.
     summary = run_import(
         "bluesky", tmp_path, [str(FIXTURES / "bluesky_real_shapes.jsonl")], observed_at="2024-03-01T00:00:00Z"
     )
@@ -172,11 +173,13 @@ def test_thread_and_repo_record_shapes_seen_in_real_responses(tmp_path):
         "at://did:plc:thrdauthor/app.bsky.feed.post/3kaheyt6vpc22",
         "at://did:plc:replier/app.bsky.feed.post/3kahf00",
         "at://did:plc:thrdauthor/app.bsky.feed.post/3k2yihcrp6f2c",
+        "at://did:plc:osm/app.bsky.feed.post/3k3r7mrdhvc2c",
+        "at://did:plc:osm/app.bsky.feed.post/3k3r7myqqzo2z",
     }
     assert posts["at://did:plc:thrdauthor/app.bsky.feed.post/3k2yihcrp6f2c"]["event_time"] == (
         "2024-02-22T19:58:13.903293Z"
     )
-    assert [e["likes"] for e in by_type(events, "post_metrics")] == [3, 1]
+    assert [e["likes"] for e in by_type(events, "post_metrics")] == [3, 1, 2, 2]
     comment = by_type(events, "comment")[0]
     assert (comment["profile_id"], comment["actor_id"]) == ("did:plc:thrdauthor", "did:plc:replier")
     assert by_type(events, "share")[0]["post_id"] == "at://did:plc:quoted/app.bsky.feed.post/3k5abc"
