@@ -120,6 +120,17 @@ def _references(tweet: dict) -> dict[str, str]:
     return refs
 
 
+def _history(tweet: dict | None) -> list[str]:
+    return [i for i in map(ident, list_of((tweet or {}).get("edit_history_tweet_ids"))) if i]
+
+
+def _chain_id(tid: str, tweets: dict) -> str:
+    """An edited tweet's versions are one post, named by its first version's id (the first of
+    `edit_history_tweet_ids`): the id a page read before the edit knows it by."""
+    history = _history(tweets.get(tid))
+    return history[0] if history else tid
+
+
 def _target_author(ref_id: str, tweets: dict, fallback) -> str | None:
     ref = tweets.get(ref_id)
     return ident(ref.get("author_id")) if ref else ident(fallback)
@@ -157,7 +168,11 @@ def map_tweet(
             "missing_field", f"tweet {tid}: author_id and created_at are needed (request tweet.fields)"
         )
         return out
-    created = utc_time(tweet["created_at"])
+    history = _history(tweet)
+    post_id = history[0] if history else tid
+    first = tweets.get(post_id) if post_id != tid else None
+    # The post's time is its first version's, when the page holds it (an edit's created_at is the edit's).
+    created = utc_time(first["created_at"] if first and first.get("created_at") else tweet["created_at"])
     refs = _references(tweet)
     events = []
     if "retweeted" in refs:
@@ -167,13 +182,15 @@ def map_tweet(
         if target is None:
             out.skip("retweet_target_unknown", f"retweet {tid} of {orig}: original author not in includes")
             return out
-        events.append(interaction_event(PLATFORM, "share", (tid,), created, target, orig, author))
+        events.append(
+            interaction_event(PLATFORM, "share", (tid,), created, target, _chain_id(orig, tweets), author)
+        )
         out.add(events)
         return out
     events.append(
         post_event(
             PLATFORM,
-            tid,
+            post_id,
             author,
             created,
             language=_language(tweet.get("lang")),
@@ -186,17 +203,20 @@ def map_tweet(
         parent = refs["replied_to"]
         target = _target_author(parent, tweets, tweet.get("in_reply_to_user_id"))
         if target is not None:
-            events.append(interaction_event(PLATFORM, "comment", (tid,), created, target, parent, author))
+            parent = _chain_id(parent, tweets)
+            events.append(interaction_event(PLATFORM, "comment", (post_id,), created, target, parent, author))
     if "quoted" in refs:
         quoted = refs["quoted"]
         target = _target_author(quoted, tweets, None)
         if target is not None:
-            events.append(interaction_event(PLATFORM, "share", (tid,), created, target, quoted, author))
+            quoted = _chain_id(quoted, tweets)
+            events.append(interaction_event(PLATFORM, "share", (post_id,), created, target, quoted, author))
     pm = tweet.get("public_metrics")
-    if isinstance(pm, dict):
+    # A superseded version's counters stopped when it was edited; the latest version's go on.
+    if isinstance(pm, dict) and (not history or history[-1] == tid):
         metrics = metrics_event(
             PLATFORM,
-            tid,
+            post_id,
             author,
             need_time(observed_at, f"X page with tweet {tid}"),
             likes=count(pm.get("like_count")),

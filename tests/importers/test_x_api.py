@@ -290,3 +290,23 @@ def test_shapes_seen_in_real_twarc2_and_client_pages(tmp_path):
     assert summary.rejected == {"missing_field": 1, "x_api_v1_object": 1}
     # Mentions by username only are resolved through the page's users, as twarc2 flatten does.
     assert posts["1380000000000000001"]["mentions"] == ["503", "stranger"]
+
+
+def test_an_edited_tweet_is_one_post_named_by_its_first_version(tmp_path):
+    # Modelled on real twarc2 pages of an edited tweet: each version has its own id and both list
+    # `edit_history_tweet_ids`; the superseded version's counters froze at the edit.
+    summary = run_import("x-api", tmp_path, [str(FIXTURES / "x_edited.jsonl")])
+    events = read_events(tmp_path)
+    assert_contract(events)
+    assert_accounted(summary)
+    first, edit = "1576000000000000001", "1576000000000000002"
+    posts = {(e["post_id"], e["event_time"]) for e in by_type(events, "post") if e["profile_id"] == "601"}
+    assert posts == {(first, "2022-10-03T17:57:01Z")}
+    assert [
+        (e["post_id"], e["likes"]) for e in by_type(events, "post_metrics") if e["profile_id"] == "601"
+    ] == [
+        (first, 32)  # only the latest version's counters
+    ]
+    share = by_type(events, "share")[0]
+    assert (share["post_id"], share["profile_id"], share["actor_id"]) == (first, "601", "602")
+    assert edit not in {e.get("post_id") for e in events}
