@@ -88,6 +88,11 @@ SOURCES: dict[str, Source] = {
                     repeat=True,
                 ),
                 Option(
+                    "--profile-id",
+                    "the profile of every row, for exports of one account without a profile column "
+                    "(YouTube Studio, Instagram or TikTok analytics of your own account)",
+                ),
+                Option(
                     "--followers-sigfigs",
                     "followers are rounded to N significant figures (sets followers_precision)",
                     type=int,
@@ -266,6 +271,7 @@ def run_import(
             mapping=csv_source.parse_map(source_options.get("map")),
             followers_sigfigs=source_options.get("followers_sigfigs"),
             observed_at=observed_at,
+            profile_id=source_options.get("profile_id"),
         )
         outcomes = lambda name: _csv_outcomes(opts, source_options.get("delimiter"), name, summary)  # noqa: E731
     else:

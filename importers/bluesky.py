@@ -14,13 +14,17 @@ from .core import (
     count,
     follow_event,
     from_epoch_us,
+    guarded,
     hashtags_in,
     ident,
     interaction_event,
     list_of,
+    map_by_shape,
     metrics_event,
     need_time,
     post_event,
+    rejected,
+    skipped,
     snapshot_event,
     sum_counts,
     utc_time,
@@ -208,6 +212,16 @@ def map_jetstream(line: dict) -> Outcome:
         return out
     record = _obj(commit.get("record"))
     fallback = from_epoch_us(line["time_us"]) if "time_us" in line else None
+    return map_record(did, coll, rkey, record, fallback)
+
+
+def map_record(did: str, coll: str, rkey: str, record: dict, fallback: str | None) -> Outcome:
+    """One repo record (a Jetstream create, a getRecord/listRecords value) → its event."""
+    out = Outcome()
+    if _type(record) and _type(record) != coll:
+        # A record whose $type is not its collection's fails the lexicon; the AppView ignores it too.
+        out.skip("record_type_mismatch", f"{_type(record)} in {coll}"[:200])
+        return out
     time = utc_time(record["createdAt"]) if record.get("createdAt") else fallback
     if time is None:
         out.reject("missing_field", "no createdAt or time_us")
@@ -234,19 +248,48 @@ def map_jetstream(line: dict) -> Outcome:
     return out
 
 
+def map_repo_record(item: dict, observed_at: str | None = None) -> Outcome:
+    """com.atproto.repo.getRecord / listRecords: {uri, cid, value}; the record's own createdAt is its time."""
+    uri = ident(item.get("uri"))
+    parts = uri[5:].split("/") if uri and uri.startswith("at://") else []
+    if len(parts) != 3 or not parts[0].startswith("did:"):
+        return rejected("missing_field", f"record without an at://did/collection/rkey uri: {uri}"[:200])
+    did, coll, rkey = parts
+    if coll not in (POST, LIKE, REPOST, FOLLOW):
+        return skipped("unsupported_collection", coll)
+    return map_record(did, coll, rkey, _obj(item.get("value")), None)
+
+
+def map_thread(page: dict, observed_at: str | None) -> Outcome:
+    """getPostThread: the post, its parents and its replies, each a post view with counters."""
+    out, stack = Outcome(), [page.get("thread")]
+    while stack:
+        node = _obj(stack.pop())
+        if (
+            _type(node).endswith(("#notFoundPost", "#blockedPost"))
+            or node.get("notFound")
+            or node.get("blocked")
+        ):
+            out.skip("deleted_or_blocked_post", str(node.get("uri")))
+            continue
+        if not node:
+            continue
+        out.merge(guarded(_posts, _obj(node.get("post")), observed_at))
+        stack.extend(n for n in [node.get("parent"), *list_of(node.get("replies"))] if n is not None)
+    return out
+
+
 def _each(items, fn, *args) -> Outcome:
     out = Outcome()
     if not isinstance(items, list):
         out.reject("invalid_type", "expected a list")
         return out
     for item in items:
-        if not isinstance(item, dict):
-            out.reject("invalid_type", "item is not an object")
-            continue
-        try:
-            out.merge(fn(item, *args))
-        except BadRecord as exc:
-            out.reject(exc.reason, exc.detail)
+        out.merge(
+            guarded(fn, item, *args)
+            if isinstance(item, dict)
+            else rejected("invalid_type", "item is not an object")
+        )
     return out
 
 
@@ -256,41 +299,52 @@ def _posts(view: dict, observed_at) -> Outcome:
     return out
 
 
-def map_page(page, observed_at: str | None = None) -> Outcome:
-    """One AppView response or one Jetstream line, recognised by its shape."""
+def _map_likes(page: dict, observed_at: str | None) -> Outcome:
+    subject = ident(page.get("uri"))
+    if did_of(subject) is None:
+        return rejected("missing_field", "getLikes response without the liked post's uri")
+    return _each(page["likes"], map_like, subject)
+
+
+def _map_follower_list(page: dict, observed_at: str | None) -> Outcome:
+    # getFollowers/getFollows say who follows, never since when: no follow event can be dated.
     out = Outcome()
-    if not isinstance(page, dict):
-        out.reject("unrecognized_page", "not a JSON object")
-        return out
-    try:
-        if "time_us" in page and "kind" in page:
-            return map_jetstream(page)
-        if "feed" in page:
-            return _each(page["feed"], map_feed_item, observed_at)
-        if "likes" in page:
-            subject = ident(page.get("uri"))
-            if did_of(subject) is None:
-                out.reject("missing_field", "getLikes response without the liked post's uri")
-                return out
-            return _each(page["likes"], map_like, subject)
-        if "profiles" in page:
-            return _each(page["profiles"], map_profile, observed_at)
-        if "posts" in page:
-            return _each(page["posts"], _posts, observed_at)
-        if isinstance(page.get("followers"), list) or isinstance(page.get("follows"), list):
-            # getFollowers/getFollows say who follows, never since when: no follow event can be dated.
-            for _ in page.get("followers") or page.get("follows"):
-                out.skip("follower_list_without_times")
-            return out
-        if "did" in page and "handle" in page:
-            return map_profile(page, observed_at)
-        if isinstance(page.get("error"), str):
-            out.skip(f"api_error:{page['error']}", str(page.get("message", ""))[:200])
-            return out
-    except BadRecord as exc:
-        out.reject(exc.reason, exc.detail)
-        return out
-    out.reject(
-        "unrecognized_page", "not a getProfile(s), getAuthorFeed, getLikes, getPosts or Jetstream record"
-    )
+    for _ in page.get("followers") or page.get("follows"):
+        out.skip("follower_list_without_times")
     return out
+
+
+def _map_error(page: dict, observed_at: str | None) -> Outcome:
+    return skipped(f"api_error:{page['error']}", str(page.get("message", ""))[:200])
+
+
+_SHAPES = (
+    (lambda p: "time_us" in p and "kind" in p, lambda p, t: map_jetstream(p)),
+    (lambda p: "feed" in p, lambda p, t: _each(p["feed"], map_feed_item, t)),
+    (lambda p: "likes" in p, _map_likes),
+    (lambda p: "profiles" in p, lambda p, t: _each(p["profiles"], map_profile, t)),
+    (lambda p: "posts" in p, lambda p, t: _each(p["posts"], _posts, t)),
+    (lambda p: "thread" in p, map_thread),
+    (lambda p: "records" in p, lambda p, t: _each(p["records"], map_repo_record)),
+    (lambda p: isinstance(p.get("uri"), str) and isinstance(p.get("value"), dict), map_repo_record),
+    (
+        lambda p: isinstance(p.get("followers"), list) or isinstance(p.get("follows"), list),
+        _map_follower_list,
+    ),
+    (lambda p: "did" in p and "handle" in p, map_profile),
+    # A response's `feed` or `posts` list saved on its own (a JSON array): one item per record.
+    (lambda p: isinstance(p.get("post"), dict), map_feed_item),
+    (lambda p: isinstance(p.get("author"), dict) and isinstance(p.get("record"), dict), _posts),
+    (lambda p: isinstance(p.get("error"), str), _map_error),
+)
+
+
+def map_page(page, observed_at: str | None = None) -> Outcome:
+    """One AppView or repo response, or one Jetstream line, recognised by its shape."""
+    return map_by_shape(
+        page,
+        observed_at,
+        _SHAPES,
+        "not a getProfile(s), getAuthorFeed, getLikes, getPosts, getPostThread, getRecord, "
+        "listRecords or Jetstream record",
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -269,3 +270,41 @@ def need_time(observed_at: str | None, what: str) -> str:
             "e.g. the HTTP Date of the response) — an importer never uses 'now'"
         )
     return observed_at
+
+
+def rejected(reason: str, detail: str = "") -> Outcome:
+    """An Outcome of one rejected record."""
+    out = Outcome()
+    out.reject(reason, detail)
+    return out
+
+
+def skipped(reason: str, detail: str = "") -> Outcome:
+    """An Outcome of one skipped record."""
+    out = Outcome()
+    out.skip(reason, detail)
+    return out
+
+
+def guarded(fn: Callable[..., Outcome], *args) -> Outcome:
+    """`fn(*args)`, a BadRecord it raises becoming one rejected record (one bad value never stops a page)."""
+    try:
+        return fn(*args)
+    except BadRecord as exc:
+        return rejected(exc.reason, exc.detail)
+
+
+# A page shape: a test that recognises a parsed page, and the mapping for pages of that shape.
+Shape = tuple[Callable[[dict], bool], Callable[[dict, "str | None"], Outcome]]
+
+
+def map_by_shape(page, observed_at: str | None, shapes: Sequence[Shape], expected: str) -> Outcome:
+    """Every source's `map_page`: the first shape that recognises the page maps it; a page that is
+    not a JSON object, or that no shape recognises, is one rejected record (`expected` says what
+    was looked for), and a BadRecord escaping a mapping rejects the page, never the import."""
+    if not isinstance(page, dict):
+        return rejected("unrecognized_page", "not a JSON object")
+    for recognises, mapping in shapes:
+        if recognises(page):
+            return guarded(mapping, page, observed_at)
+    return rejected("unrecognized_page", expected)

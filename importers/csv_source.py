@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from .core import (
     BadRecord,
@@ -82,6 +83,7 @@ class CsvOptions:
     mapping: dict[str, str] = field(default_factory=dict)  # contract field → column
     followers_sigfigs: int | None = None
     observed_at: str | None = None
+    profile_id: str | None = None  # every row's profile, for exports of one account
 
     def __post_init__(self):
         if not isinstance(self.platform, str) or not _PLATFORM.match(self.platform):
@@ -94,6 +96,8 @@ class CsvOptions:
                 f"--map: {', '.join(unknown)} not a field of {self.kind} "
                 f"(fields: {', '.join(FIELDS[self.kind])})"
             )
+        if self.profile_id is not None and (not self.profile_id.strip() or "profile_id" in self.mapping):
+            raise ImportRefused("--profile-id needs a value and replaces --map profile_id=COLUMN; give one")
         if self.followers_sigfigs is not None and self.followers_sigfigs < 1:
             raise ImportRefused("--followers-sigfigs must be at least 1")
 
@@ -124,10 +128,12 @@ def resolve_columns(header: list[str], opts: CsvOptions) -> dict[str, str]:
             raise ImportRefused(
                 f"--map {name}={column}: no column {column!r} (header: {', '.join(header)[:200]})"
             )
-    missing = [n for n in REQUIRED[opts.kind] if n not in resolved]
+    given = {"profile_id"} if opts.profile_id else set()
+    missing = [n for n in REQUIRED[opts.kind] if n not in resolved and n not in given]
     if missing:
         raise ImportRefused(
-            f"no column for {', '.join(missing)}; name it with --map field=column "
+            f"no column for {', '.join(missing)}; name it with --map field=column"
+            f"{' (or --profile-id for an export of one account)' if 'profile_id' in missing else ''} "
             f"(header: {', '.join(header)[:200]})"
         )
     if (
@@ -205,9 +211,47 @@ def _text(value: str | None) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
+# Spreadsheet and analytics-UI spellings of a date: "Apr 29, 2020" (YouTube Studio), "29 Apr 2020",
+# "3-Jun-26" (the same export saved again by a spreadsheet).
+_DATE_FORMATS = (
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%y",
+    "%d-%b-%Y",
+)
+
+
+def csv_time(text: str | None) -> str:
+    """utc_time, plus the month-name dates exports write (00:00 UTC)."""
+    try:
+        return utc_time(text)
+    except BadRecord:
+        for fmt in _DATE_FORMATS:
+            try:
+                return utc_time(datetime.strptime(text.strip(), fmt).replace(tzinfo=UTC).isoformat())
+            except (ValueError, AttributeError):
+                continue
+        raise
+
+
+# The summary row analytics exports put above or below the data (YouTube Studio: "Total,,,,61685,…").
+_TOTAL = {"total", "totals", "grand total"}
+
+
 def map_row(row: dict[str, str], columns: dict[str, str], opts: CsvOptions) -> Outcome:
     out = Outcome()
     get = lambda name: _text(row.get(columns[name])) if name in columns else None  # noqa: E731
+    ids = [get(n) for n in ("post_id", "profile_id", "actor_id")]
+    if any(v is not None and v.lower() in _TOTAL for v in ids):
+        out.skip("total_row")
+        return out
+    given = opts.profile_id.strip() if opts.profile_id else None
+    if given:
+        get = lambda name, _get=get: given if name == "profile_id" else _get(name)  # noqa: E731
     try:
         out.add(_row_events(get, opts))
     except BadRecord as exc:
@@ -222,8 +266,8 @@ def _row_events(get, opts: CsvOptions) -> list[dict]:
             raise BadRecord("missing_field", name)
     profile = get("profile_id")
     if kind == "follow":
-        return [follow_event(platform, profile, get("actor_id"), utc_time(get("followed_at")))]
-    observed = utc_time(get("observed_at")) if get("observed_at") else opts.observed_at
+        return [follow_event(platform, profile, get("actor_id"), csv_time(get("followed_at")))]
+    observed = csv_time(get("observed_at")) if get("observed_at") else opts.observed_at
     if observed is None and kind in ("profile_snapshot", "post_metrics"):
         raise BadRecord("missing_field", "observed_at (empty in this row; --observed-at fills it)")
     if kind == "profile_snapshot":
@@ -259,7 +303,7 @@ def _row_events(get, opts: CsvOptions) -> list[dict]:
                 platform,
                 post_id,
                 profile,
-                utc_time(get("posted_at")),
+                csv_time(get("posted_at")),
                 media_type=_media_type(get("media_type")),
                 hashtags=_list(get("hashtags")),
                 mentions=_list(get("mentions")),

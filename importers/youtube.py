@@ -7,16 +7,19 @@ skipped record. Responses carry no retrieval time, so observations need --observ
 from __future__ import annotations
 
 from .core import (
-    BadRecord,
     Outcome,
     count,
+    guarded,
     hashtags_in,
     ident,
     list_of,
+    map_by_shape,
     metrics_event,
     need_time,
     post_event,
+    rejected,
     sigfig_precision,
+    skipped,
     snapshot_event,
     utc_time,
 )
@@ -112,17 +115,31 @@ def map_video(item: dict, observed_at: str | None) -> Outcome:
     return out
 
 
+def _owner(snippet: dict) -> str | None:
+    """The video's channel: `videoOwnerChannelId`, or, in responses from before that field existed,
+    the playlist's own channel when the playlist is that channel's uploads list (UC… → UU…)."""
+    owner = ident(snippet.get("videoOwnerChannelId"))
+    channel, playlist = ident(snippet.get("channelId")), ident(snippet.get("playlistId"))
+    if owner is None and channel and playlist and channel.startswith("UC") and playlist == "UU" + channel[2:]:
+        return channel
+    return owner
+
+
 def map_playlist_item(item: dict) -> Outcome:
     out = Outcome()
     snippet, details = _obj(item.get("snippet")), _obj(item.get("contentDetails"))
     vid = ident(details.get("videoId")) or ident(_obj(snippet.get("resourceId")).get("videoId"))
-    owner = ident(snippet.get("videoOwnerChannelId"))
-    published = details.get("videoPublishedAt")
+    owner, published = _owner(snippet), details.get("videoPublishedAt")
     if vid is None:
         out.reject("missing_field", "playlist item without videoId")
-    elif owner is None or not published:
-        # Private and deleted videos stay in playlists as "Private video" / "Deleted video" with no owner.
+    elif not details:
+        # snippet.publishedAt is when the video was added to the playlist, not when it was posted.
+        out.skip("no_content_details", f"{vid}: request part=snippet,contentDetails")
+    elif not published:
+        # Private and deleted videos stay in playlists as "Private video" / "Deleted video", unpublished.
         out.skip("private_or_deleted_video", vid)
+    elif owner is None:
+        out.skip("video_owner_unknown", f"{vid}: no snippet.videoOwnerChannelId")
     else:
         out.add([_video_post(vid, owner, published, snippet)])
     return out
@@ -156,47 +173,46 @@ _ITEM_MAPPERS = {
 
 def map_item(item, observed_at: str | None) -> Outcome:
     if not isinstance(item, dict):
-        out = Outcome()
-        out.reject("invalid_type", "item is not an object")
-        return out
+        return rejected("invalid_type", "item is not an object")
     kind = item.get("kind")
     mapper = _ITEM_MAPPERS.get(kind) if isinstance(kind, str) else None
     if mapper is None:
-        out = Outcome()
-        out.skip("unsupported_kind", str(item.get("kind"))[:80])
-        return out
-    try:
-        return mapper(item, observed_at)
-    except BadRecord as exc:
-        out = Outcome()
-        out.reject(exc.reason, exc.detail)
-        return out
+        return skipped("unsupported_kind", str(item.get("kind"))[:80])
+    return guarded(mapper, item, observed_at)
 
 
-def map_page(page, observed_at: str | None = None) -> Outcome:
-    out = Outcome()
-    if not isinstance(page, dict):
-        out.reject("unrecognized_page", "not a JSON object")
-        return out
-    if isinstance(page.get("error"), dict):
-        err = page["error"]
-        reasons = [e.get("reason") for e in list_of(err.get("errors")) if isinstance(e, dict)]
-        out.skip(
-            f"api_error:{reasons[0] if reasons and isinstance(reasons[0], str) else err.get('code')}",
-            str(err.get("message", ""))[:200],
-        )
-        return out
-    if "items" not in page:
-        if (
-            isinstance(page.get("kind"), str) and page["kind"] in _ITEM_MAPPERS
-        ):  # a single resource saved on its own
-            return map_item(page, observed_at)
-        out.reject("unrecognized_page", "no items")
-        return out
+def _map_error(page: dict, observed_at: str | None) -> Outcome:
+    err = page["error"]
+    if isinstance(err, str):  # OAuth and proxy errors: {"error": "invalid_grant", "error_description": …}
+        return skipped("api_error", f"{err}: {page.get('error_description', '')}"[:200])
+    reasons = [e.get("reason") for e in list_of(err.get("errors")) if isinstance(e, dict)]
+    return skipped(
+        f"api_error:{reasons[0] if reasons and isinstance(reasons[0], str) else err.get('code')}",
+        str(err.get("message", ""))[:200],
+    )
+
+
+def _map_items(page: dict, observed_at: str | None) -> Outcome:
     items = page["items"]
     if not isinstance(items, list):
-        out.reject("invalid_type", "items is not a list")
-        return out
+        return rejected("invalid_type", "items is not a list")
+    out = Outcome()
     for item in items:
         out.merge(map_item(item, observed_at))
     return out
+
+
+def _kind(page: dict) -> str:
+    return page["kind"] if isinstance(page.get("kind"), str) else ""
+
+
+_SHAPES = (
+    (lambda page: isinstance(page.get("error"), dict | str), _map_error),
+    (lambda page: "items" in page, _map_items),
+    # A single resource saved on its own (an insert/update response, one item copied out).
+    (lambda page: _kind(page).startswith("youtube#"), map_item),
+)
+
+
+def map_page(page, observed_at: str | None = None) -> Outcome:
+    return map_by_shape(page, observed_at, _SHAPES, "no items")

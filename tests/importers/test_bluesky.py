@@ -155,3 +155,41 @@ def test_follower_lists_are_counted_but_cannot_be_dated():
         {"subject": {"did": A, "handle": "a"}, "followers": [{"did": B}, {"did": C}], "cursor": "x"}
     )
     assert out.events == [] and [r for r, _ in out.skipped] == ["follower_list_without_times"] * 2
+
+
+def test_thread_and_repo_record_shapes_seen_in_real_responses(tmp_path):
+    # Modelled on real responses (client test data): getPostThread with a deleted parent and a
+    # reply; listRecords / getRecord values whose createdAt has microseconds, a +00:00 offset or no
+    # offset at all; a feed generator record; a record whose $type is not its collection's; a
+    # `feed` list and a post view saved as a bare JSON array.
+    summary = run_import(
+        "bluesky", tmp_path, [str(FIXTURES / "bluesky_real_shapes.jsonl")], observed_at="2024-03-01T00:00:00Z"
+    )
+    events = read_events(tmp_path)
+    assert_contract(events)
+    assert_accounted(summary)
+    posts = {e["post_id"]: e for e in by_type(events, "post")}
+    assert set(posts) == {
+        "at://did:plc:thrdauthor/app.bsky.feed.post/3kaheyt6vpc22",
+        "at://did:plc:replier/app.bsky.feed.post/3kahf00",
+        "at://did:plc:thrdauthor/app.bsky.feed.post/3k2yihcrp6f2c",
+        "at://did:plc:osm/app.bsky.feed.post/3k3r7mrdhvc2c",
+        "at://did:plc:osm/app.bsky.feed.post/3k3r7myqqzo2z",
+    }
+    assert posts["at://did:plc:thrdauthor/app.bsky.feed.post/3k2yihcrp6f2c"]["event_time"] == (
+        "2024-02-22T19:58:13.903293Z"
+    )
+    assert [e["likes"] for e in by_type(events, "post_metrics")] == [3, 1, 2, 2]
+    comment = by_type(events, "comment")[0]
+    assert (comment["profile_id"], comment["actor_id"]) == ("did:plc:thrdauthor", "did:plc:replier")
+    assert by_type(events, "share")[0]["post_id"] == "at://did:plc:quoted/app.bsky.feed.post/3k5abc"
+    like = by_type(events, "like")[0]
+    assert (like["profile_id"], like["event_time"]) == ("did:plc:replier", "2023-08-26T12:56:31.04424Z")
+    follow = by_type(events, "follow")[0]
+    assert (follow["profile_id"], follow["actor_id"]) == ("did:plc:replier", "did:plc:thrdauthor")
+    assert summary.skipped == {
+        "deleted_or_blocked_post": 1,
+        "unsupported_collection": 1,
+        "record_type_mismatch": 1,
+    }
+    assert summary.rejected == {}

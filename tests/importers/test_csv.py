@@ -161,3 +161,49 @@ def test_semicolon_export_is_sniffed(tmp_path):
     src.write_bytes("\ufeffprofile_id;actor_id;followed_at\nalice;bob;2024-03-01\n".encode())
     run_import("csv", tmp_path / "out", [str(src)], platform="instagram", kind="follow")
     assert [(e["profile_id"], e["actor_id"]) for e in read_events(tmp_path / "out")] == [("alice", "bob")]
+
+
+def test_youtube_studio_content_export(tmp_path):
+    # Modelled on real YouTube Studio "Table data.csv" exports: one channel, no channel column; a
+    # Total row first; publish dates spelled "Apr 29, 2020" (or "3-Jun-26" once a spreadsheet saved
+    # the file again); ids that start with "-" written with a leading space; "Subscribers" is the
+    # net gain per video, not a follower count, so it is not mapped.
+    summary, events = _import(
+        tmp_path,
+        "csv_studio_content.csv",
+        platform="youtube",
+        kind="post_metrics",
+        profile_id="UCstudio",
+        map=["post_id=Content,posted_at=Video publish time,views=Views"],
+        observed_at="2026-07-01T00:00:00Z",
+    )
+    assert summary.skipped == {"total_row": 1} and summary.rejected == {}
+    posts = {e["post_id"]: e for e in by_type(events, "post")}
+    assert {p: (e["profile_id"], e["event_time"]) for p, e in posts.items()} == {
+        "abcDEF12345": ("UCstudio", "2020-04-29T00:00:00Z"),
+        "-xyzUVW6789": ("UCstudio", "2020-06-09T00:00:00Z"),
+        "ghiJKL24680": ("UCstudio", "2026-06-03T00:00:00Z"),
+    }
+    assert {e["post_id"]: e["views"] for e in by_type(events, "post_metrics")}["abcDEF12345"] == 12500
+
+
+def test_profile_id_option_and_a_profile_column_cannot_both_be_given(tmp_path):
+    with pytest.raises(ImportRefused, match="--profile-id"):
+        run_import(
+            "csv",
+            tmp_path,
+            [str(FIXTURES / "csv_studio_content.csv")],
+            platform="youtube",
+            kind="post",
+            profile_id="UCstudio",
+            map=["profile_id=Content,post_id=Content,posted_at=Video publish time"],
+        )
+    with pytest.raises(ImportRefused, match="--profile-id"):  # the refusal names the way out
+        run_import(
+            "csv",
+            tmp_path,
+            [str(FIXTURES / "csv_studio_content.csv")],
+            platform="youtube",
+            kind="post",
+            map=["post_id=Content,posted_at=Video publish time"],
+        )

@@ -127,3 +127,38 @@ def test_paid_product_placement_marks_the_post_sponsored():
     assert map_page({"items": [video]}, OBS).events[0]["sponsored"] is True
     del video["paidProductPlacementDetails"]
     assert "sponsored" not in map_page({"items": [video]}, OBS).events[0]  # not declared: unknown, absent
+
+
+def test_shapes_seen_in_real_responses(tmp_path):
+    # Modelled on real responses (python-youtube test data): playlist items requested with
+    # part=snippet only carry the time the video was added, not posted; responses from before
+    # videoOwnerChannelId existed name the owner only through the uploads playlist (UC… → UU…);
+    # videos.list without part=statistics is a post without counters; insert responses and OAuth
+    # errors are saved into the same folders.
+    summary = run_import(
+        "youtube-api",
+        tmp_path,
+        [str(FIXTURES / "youtube_real_shapes.jsonl")],
+        observed_at="2019-12-01T00:00:00Z",
+    )
+    events = read_events(tmp_path)
+    assert_contract(events)
+    assert_accounted(summary)
+    posts = {e["post_id"]: e for e in by_type(events, "post")}
+    assert set(posts) == {"vidUpload01", "vidPlayer01"}
+    assert posts["vidUpload01"]["profile_id"] == "UCaaaaaaaaaaaaaaaaaaaaaa"
+    assert posts["vidUpload01"]["event_time"] == "2019-03-21T20:37:49Z"  # published, not added
+    assert by_type(events, "post_metrics") == []
+    assert [
+        (e["profile_id"], e["followers"], e["followers_precision"])
+        for e in by_type(events, "profile_snapshot")
+    ] == [("UCbbbbbbbbbbbbbbbbbbbbbb", 2260000, 10000)]
+    assert summary.skipped == {
+        "no_content_details": 1,
+        "video_owner_unknown": 1,
+        "private_or_deleted_video": 1,
+        "no_statistics": 1,
+        "unsupported_kind": 1,
+        "api_error": 1,
+    }
+    assert summary.rejected == {}
