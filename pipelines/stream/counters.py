@@ -121,9 +121,7 @@ class Change:
     day_sets: dict[int, tuple[tuple, ...]]  # the changed days' new sets (empty: nothing booked there)
 
 
-def apply(
-    state: PostCounters, event: tuple, arrival_us: int, allowed_lateness_s: int
-) -> Change | list[int]:
+def apply(state: PostCounters, event: tuple, arrival_us: int, allowed_lateness_s: int) -> Change | list[int]:
     """Take one event of the post (row, source_file, source_line) arriving at `arrival_us` (the
     watermark stamp it met). Returns the new state and the day sets it changed, or, when a
     changed day is closed, the closed days (the event is refused; `state` is unchanged)."""

@@ -7,10 +7,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
-from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.transforms.trigger import AccumulationMode, AfterCount, AfterWatermark
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.transforms.window import FixedWindows, SlidingWindows, TimestampedValue
-from apache_beam.typehints import Any
+from apache_beam.typehints import Any, Tuple
 from apache_beam.utils.timestamp import MIN_TIMESTAMP, Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
@@ -156,7 +156,9 @@ class PostCountersFn(beam.DoFn):
                 f"its counters would re-book {days}, closed (allowed lateness {self.allowed_lateness_s} s) "
                 f"when the line arrived at {Timestamp(micros=arrival_us).to_rfc3339()}"
             )
-            yield beam.pvalue.TaggedOutput(TOO_LATE, (source_file, number, raw, "too_late", detail, ingest_us))
+            yield beam.pvalue.TaggedOutput(
+                TOO_LATE, (source_file, number, raw, "too_late", detail, ingest_us)
+            )
             return
         if change.state is not state or held is None:
             post_state.write(change.state)
@@ -188,9 +190,14 @@ class BookPostCounters(beam.PTransform):
     def expand(self, events):
         return (
             events
-            | "KeyByPost" >> beam.Map(lambda e: (counters.post_key_of(e[0]), e))
+            | "KeyByPost"
+            >> beam.Map(lambda e: (counters.post_key_of(e[0]), e)).with_output_types(
+                Tuple[Tuple[str, str, str], Any]
+            )
             | "PostCounters"
-            >> beam.ParDo(self.fn).with_output_types(Any).with_outputs(DAY_SETS, STORED, TOO_LATE, main=EVENTS)
+            >> beam.ParDo(self.fn)
+            .with_output_types(Any)
+            .with_outputs(DAY_SETS, STORED, TOO_LATE, main=EVENTS)
         )
 
 

@@ -7,20 +7,24 @@ BundleBasedDirectRunner --streaming; the batch side is the shared metric code it
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 
 from ingest import dedup, parse, tables
+from ingest.landing import LandedFile, file_sha256
 from pipelines import engagement, streaming
 from pipelines.stream import counters
 from schemas.datasets import METRIC_NAMES
 from storage import stream_posts
+from storage.manifest import updated_manifest
+from storage.warehouse import MANIFEST_SCHEMA, Warehouse
 from tests.conftest import INGEST_US, event
 
 DAY = 86_400
@@ -66,7 +70,11 @@ def test_an_out_of_order_observation_rebooks_its_day_and_its_successors_as_the_b
     assert _deltas(state) == {("likes", DAY0 + 1): 10, ("likes", DAY0 + 3): 30}
     middle = ln(3, event_type="post_metrics", event_id="m2", event_time=at(2, 10), likes=25)
     change = counters.apply(state, parsed(middle), counters.MIN_ARRIVAL_US, LATENESS)
-    assert _deltas(change.state) == {("likes", DAY0 + 1): 10, ("likes", DAY0 + 2): 15, ("likes", DAY0 + 3): 15}
+    assert _deltas(change.state) == {
+        ("likes", DAY0 + 1): 10,
+        ("likes", DAY0 + 2): 15,
+        ("likes", DAY0 + 3): 15,
+    }
     assert sorted(change.day_sets) == [DAY0 + 2, DAY0 + 3]  # day 1 is untouched
     # the batch's own bookings over the same history
     history = tables.events_table([parsed(x)[0] for x in (first, third, middle)], "f.jsonl", [1, 2, 3])
@@ -78,7 +86,10 @@ def test_a_post_event_after_its_first_observation_moves_the_whole_count_to_the_p
     observed = ln(1, event_type="post_metrics", event_id="m1", event_time=at(2, 10), likes=10, views=99)
     state = _apply_all([observed])
     change = counters.apply(
-        state, parsed(ln(2, event_type="post", event_id="p", event_time=at(0, 8))), counters.MIN_ARRIVAL_US, LATENESS
+        state,
+        parsed(ln(2, event_type="post", event_id="p", event_time=at(0, 8))),
+        counters.MIN_ARRIVAL_US,
+        LATENESS,
     )
     assert _deltas(change.state) == {("likes", DAY0): 10, ("views", DAY0): 99}
     assert change.day_sets[DAY0 + 2] == ()  # emptied: the observation day books nothing now
@@ -196,7 +207,9 @@ def test_stream_books_counters_like_the_batch_and_refuses_what_it_cannot_book():
     accepted = [post, like1, like2, m2, post2, m3, m2b, p3, m3_again]
     expected = _batch_daily(accepted)
     # the sample does what it is about: counters re-booked on day 0, events no longer counted
-    assert expected[("alice", "2026-11-20")]["likes"] == 30 and expected[("alice", "2026-11-21")]["likes"] == 10
+    assert (
+        expected[("alice", "2026-11-20")]["likes"] == 30 and expected[("alice", "2026-11-21")]["likes"] == 10
+    )
     assert expected[("alice", "2026-11-22")]["views"] == 500
     with TestPipeline(options=PipelineOptions(["--runner=BundleBasedDirectRunner", "--streaming"])) as p:
         out = p | stream | streaming.StreamEngagement(LATENESS, INGEST_US, window_lengths=(7,))
@@ -231,7 +244,8 @@ def test_a_restarted_stream_books_against_the_seeded_state():
     key = ("instagram", "alice", "p1")
     seed = counters.seed_states(
         pa.Table.from_pylist(
-            [counters.stored_row(key, INGEST_US, line=("f.jsonl", 1, m1[2].decode()))], schema=stream_posts.SCHEMA
+            [counters.stored_row(key, INGEST_US, line=("f.jsonl", 1, m1[2].decode()))],
+            schema=stream_posts.SCHEMA,
         )
     )
     stream = TestStream().advance_watermark_to(D0 + DAY).add_elements([m2]).advance_watermark_to_infinity()
@@ -241,3 +255,45 @@ def test_a_restarted_stream_books_against_the_seeded_state():
             out["daily"] | beam.Map(lambda r: (r["day"], r["likes"], r["unique_engagers"])),
             equal_to([("2026-11-21", 5, None)]),
         )
+
+
+def test_run_stream_seeds_post_counters_from_what_earlier_runs_stored(tmp_path):
+    """An earlier run consumed old.jsonl 60 days ago (beyond the replay horizon: not replayed) and
+    stored p1's observation of 10 likes; the restarted stream books the next one (15) as +5, and
+    stores it beside the first."""
+    landing_dir, warehouse = tmp_path / "landing", tmp_path / "wh"
+    landing_dir.mkdir()
+    now = datetime.now(UTC) - timedelta(seconds=30)
+    stamp = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+    consumed_us = int((now - timedelta(days=60)).timestamp() * US)
+    old = json.dumps(
+        event("post_metrics", event_id="m1", event_time=stamp(now - timedelta(days=61)), likes=10)
+    )
+    (landing_dir / "old.jsonl").write_text(old + "\n")
+    files = [LandedFile("old.jsonl", str(landing_dir / "old.jsonl"), len(old) + 1)]
+    wh = Warehouse.at(warehouse)
+    hashes = {"old.jsonl": file_sha256(landing_dir / "old.jsonl")}
+    wh.write_stream_manifest(
+        updated_manifest(MANIFEST_SCHEMA.empty_table(), files, hashes, "run-1", consumed_us, MANIFEST_SCHEMA)
+    )
+    key = ("instagram", "alice", "p1")
+    stream_posts.append(warehouse, [counters.stored_row(key, consumed_us, line=("old.jsonl", 1, old))])
+    yesterday = now - timedelta(days=1)
+    new = [
+        event("post_metrics", event_id="m2", event_time=stamp(yesterday), likes=15),
+        event(event_id="x", profile_id="bob", actor_id="u1", event_time=stamp(now)),  # moves the watermark
+    ]
+    (landing_dir / "new.jsonl").write_text("\n".join(json.dumps(e) for e in new) + "\n")
+    streaming.run_stream(
+        landing_dir, warehouse, allowed_lateness_s=DAY, beam_args=[], poll_interval_s=0.5, stop_after_s=3
+    )
+    day = pq.read_table(warehouse / "engagement_daily" / f"day={yesterday.date().isoformat()}")
+    assert day.select(["profile_id", "likes", "unique_engagers"]).to_pylist() == [
+        {"profile_id": "alice", "likes": 5, "unique_engagers": None}
+    ]
+    stored = stream_posts.read(warehouse)
+    assert stored.select(["post_id", "kind", "source_file", "source_line"]).to_pylist() == [
+        {"post_id": "p1", "kind": None, "source_file": "old.jsonl", "source_line": 1},
+        {"post_id": "p1", "kind": None, "source_file": "new.jsonl", "source_line": 1},
+        {"post_id": "p1", "kind": "likes", "source_file": None, "source_line": None},  # bob's like
+    ]
