@@ -233,7 +233,8 @@ PARTIALS = "partials"
 
 
 class DailyPaneFn(beam.DoFn):
-    """((platform, profile_id), the day window's events so far) -> the day's full engagement row;
+    """((platform, profile_id), the day window's events and counter day sets so far) -> the day's
+    full engagement row (each post's newest day set is the day's counter bookings);
     and to `partials`: ((platform, profile_id), (day, pane index, daily table, engagers table)),
     the day's columnar partial from which the trailing windows are composed (stamped, as every
     output of a window's pane, at the window's last instant: it falls in every sliding window
@@ -311,7 +312,8 @@ class TrailingPaneFn(beam.DoFn):
 
 
 class WindowDailyEngagement(beam.PTransform):
-    """Events -> one row per (platform, profile_id) per UTC day and pane (main output `daily`): an
+    """Events, or (events, day sets keyed by profile) from BookPostCounters -> one row per
+    (platform, profile_id) per UTC day and pane (main output `daily`): an
     on-time pane when the watermark passes midnight, then a late pane (the whole accumulated day
     again) for each late event within `allowed_lateness_s`; and the day's `partials` for the
     trailing windows."""

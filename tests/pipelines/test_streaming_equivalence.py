@@ -23,6 +23,13 @@ The stream deduplicates within each profile-day by the batch rule (ingest/dedup.
 generator's conflicting copies are likes moved by a few seconds within the same UTC day, same
 profile and actor, so they meet in one profile-day.
 
+Per generator mode (MODES): events; mixed (YouTube observed: post counters, the others events);
+observation (every platform observed, all its days replayed: each post's counters are read 1, 3
+and 7 days after it, some of them delivered late, so out-of-order observations re-book their day
+and the next observation's). The batch side books the counters as the nightly flow plans them;
+the stream's per-post state (pipelines/stream/counters.py) must reach the same rows, and must
+refuse nothing beyond the predicted too-late re-deliveries.
+
 Runners are named: BundleBasedDirectRunner --streaming for the stream, FnApiRunner for batch.
 """
 
