@@ -104,6 +104,7 @@ from pipelines.stream.options import (  # noqa: F401
 )
 from pipelines.stream.publish import (  # noqa: F401
     TOO_LATE_DATASET,
+    StorePostStateFn,
     UpsertPartitionFn,
     WriteStreamOutputs,
     WriteStreamPartitions,

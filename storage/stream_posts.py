@@ -8,7 +8,8 @@ of its line (the stream manifest's `ingested_at`). A restart seeds its state wit
 arrived before the replay horizon and rebuilds the rest by replaying those files.
 
 Append-only: each bundle of the stream adds one file (temp file, fsync, rename, so a kill leaves
-whole files only); `compact` folds them into one at start. Rows are keyed by (source_file,
+whole files only); `compact` folds them into one at start and whenever the stream has added
+many. Rows are keyed by (source_file,
 source_line) for lines and by (platform, profile_id, post_id, kind, day) for interaction days: a
 row written twice (a replayed file) is one row.
 """
@@ -82,14 +83,19 @@ def read(warehouse_root, arrived_before_us: int | None = None) -> pa.Table:
     return table.take(first["_i_min"]).sort_by(order).drop_columns(["_i"])
 
 
+def file_count(warehouse_root) -> int:
+    return len(_files(warehouse_root))
+
+
 def compact(warehouse_root) -> int:
-    """Fold every file into one (written before the others are removed: a kill in between leaves
-    rows twice, which `read` counts once). Returns the number of rows kept."""
+    """Fold every file into one (written before the others are removed: a kill in between, or two
+    compactions at once, leave rows twice, which `read` counts once; a file added meanwhile is
+    not among those removed). Returns the number of rows kept."""
     files = _files(warehouse_root)
     if len(files) <= 1:
         return read(warehouse_root).num_rows if files else 0
     table = read(warehouse_root)
     append(warehouse_root, table.to_pylist())
     for f in files:
-        f.unlink()
+        f.unlink(missing_ok=True)
     return table.num_rows

@@ -204,10 +204,12 @@ def _starts_from(row: dict, complete_from_day: int) -> bool:
 
 class StorePostStateFn(beam.DoFn):
     """storage.stream_posts rows -> one appended file per bundle (the per-post counter state a
-    restart is seeded with; pipelines/stream/counters.py)."""
+    restart is seeded with; pipelines/stream/counters.py), folded into one once there are
+    `compact_after` files: a stream that runs for days adds a file per poll."""
 
-    def __init__(self, warehouse_dir: str):
+    def __init__(self, warehouse_dir: str, compact_after: int = 64):
         self.warehouse_dir = warehouse_dir
+        self.compact_after = compact_after
         self.rows: list[dict] = []
 
     def start_bundle(self):
@@ -217,7 +219,9 @@ class StorePostStateFn(beam.DoFn):
         self.rows.append(row)
 
     def finish_bundle(self):
-        stream_posts.append(self.warehouse_dir, self.rows)
+        if stream_posts.append(self.warehouse_dir, self.rows) is not None:
+            if stream_posts.file_count(self.warehouse_dir) >= self.compact_after:
+                stream_posts.compact(self.warehouse_dir)
         self.rows = []
 
 

@@ -141,7 +141,8 @@ def test_stored_rows_seed_the_same_state(tmp_path):
     ]
     stream_posts.append(tmp_path, rows)
     stream_posts.append(tmp_path, rows[1:])  # a replayed file writes its rows again
-    assert stream_posts.compact(tmp_path) == 3
+    assert stream_posts.file_count(tmp_path) == 2
+    assert stream_posts.compact(tmp_path) == 3 and stream_posts.file_count(tmp_path) == 1
     seeded = counters.seed_states(stream_posts.read(tmp_path))[key]
     assert seeded.bookings == state.bookings and seeded.event_days == state.event_days
     assert stream_posts.read(tmp_path, arrived_before_us=INGEST_US).num_rows == 0
@@ -297,3 +298,14 @@ def test_run_stream_seeds_post_counters_from_what_earlier_runs_stored(tmp_path):
         {"post_id": "p1", "kind": None, "source_file": "new.jsonl", "source_line": 1},
         {"post_id": "p1", "kind": "likes", "source_file": None, "source_line": None},  # bob's like
     ]
+
+
+def test_the_state_sink_adds_a_file_per_bundle_and_folds_them_once_there_are_many(tmp_path):
+    fn = streaming.StorePostStateFn(str(tmp_path), compact_after=3)
+    key = ("instagram", "alice", "p1")
+    for day in range(4):
+        fn.start_bundle()
+        fn.process(counters.stored_row(key, INGEST_US, kind_day=("likes", DAY0 + day)))
+        fn.finish_bundle()
+    assert stream_posts.file_count(tmp_path) == 2  # folded at the third, then one more
+    assert sorted(stream_posts.read(tmp_path)["day"].to_pylist()) == [DAY0 + d for d in range(4)]
