@@ -5,6 +5,9 @@ arguments):
 
     lines (source_file, line_no, raw bytes), timestamped with their *arrival* time
       -> ParseStream       events timestamped with event_time; tagged `rejected`, `too_late`
+      -> BookPostCounters  the events of posts, keyed by post (stateful, global window): versioned
+                           counter bookings per day ("day sets") for the day windows; `too_late`
+                           for a change on a closed day (pipelines/stream/counters.py)
       -> WindowDailyEngagement            FixedWindows(1 day); copies deduplicated per profile-day
       -> WindowTrailingEngagement(N)      SlidingWindows(N days, 1 day) over the daily partials
       -> WriteStreamPartitions            stateful per partition, atomic directory swap
@@ -37,6 +40,17 @@ watermark runs ahead of the timestamps it puts on lines would let Beam drop data
 (2) an event that is too late for its day is also withheld from the 7/28-day windows that
 are still open (consistency over completeness). The watermark follows event time, so a
 stream started over history replays it (docs/streaming.md).
+
+Post counters
+-------------
+A post's bookings depend on its whole observation history, which spans days, so they cannot be
+computed inside one day window. `BookPostCounters` keeps the history per post and sends each day
+whose bookings changed its whole new set, versioned; the day window keeps each post's newest set
+and passes it to `engagement.daily_engagement` as `bookings`. An event whose change would land on
+a closed day (same rule as above, against its arrival stamp) is refused to `too_late`: the
+stream's rows stay those of the batch over the events the stream accepted. The state is stored
+beside the manifest (`storage/stream_posts.py`) and seeded on restart from the files the replay
+does not cover (docs/streaming.md, "Post counters").
 
 Restarts (Ctrl-C, then `microradar stream` again)
 -------------------------------------------------
@@ -90,6 +104,7 @@ from pipelines.stream.options import (  # noqa: F401
 )
 from pipelines.stream.publish import (  # noqa: F401
     TOO_LATE_DATASET,
+    StorePostStateFn,
     UpsertPartitionFn,
     WriteStreamOutputs,
     WriteStreamPartitions,
@@ -100,13 +115,16 @@ from pipelines.stream.publish import (  # noqa: F401
 from pipelines.stream.run import StopSignals, run_stream  # noqa: F401
 from pipelines.stream.source import EventTimeClock, LandingPoller, WatchLanding, peek_event_us  # noqa: F401
 from pipelines.stream.windowing import (  # noqa: F401
+    DAY_SETS,
     EVENTS,
     PARTIALS,
     REJECTED_TAG,
     TOO_LATE,
+    BookPostCounters,
     DailyPaneFn,
     ParseLineFn,
     ParseStream,
+    PostCountersFn,
     StreamEngagement,
     TrailingPaneFn,
     WindowDailyEngagement,

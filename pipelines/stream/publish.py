@@ -19,6 +19,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, REJECTED, STREAM_TOO_LATE
 from schemas.units import DAY_S, US_PER_DAY, US_PER_S, day_number
+from storage import stream_posts
 from storage.warehouse import replace_partition
 
 TOO_LATE_DATASET = STREAM_TOO_LATE.name  # same columns as `rejected`; reason is always `too_late`
@@ -201,9 +202,33 @@ def _starts_from(row: dict, complete_from_day: int) -> bool:
     return first_day >= complete_from_day
 
 
+class StorePostStateFn(beam.DoFn):
+    """storage.stream_posts rows -> one appended file per bundle (the per-post counter state a
+    restart is seeded with; pipelines/stream/counters.py), folded into one once there are
+    `compact_after` files: a stream that runs for days adds a file per poll."""
+
+    def __init__(self, warehouse_dir: str, compact_after: int = 64):
+        self.warehouse_dir = warehouse_dir
+        self.compact_after = compact_after
+        self.rows: list[dict] = []
+
+    def start_bundle(self):
+        self.rows = []
+
+    def process(self, row):
+        self.rows.append(row)
+
+    def finish_bundle(self):
+        if stream_posts.append(self.warehouse_dir, self.rows) is not None:
+            if stream_posts.file_count(self.warehouse_dir) >= self.compact_after:
+                stream_posts.compact(self.warehouse_dir)
+        self.rows = []
+
+
 class WriteStreamOutputs(beam.PTransform):
     """StreamEngagement's outputs -> engagement_daily, engagement_trailing, rejected and
-    stream_too_late partitions under the warehouse root.
+    stream_too_late partitions under the warehouse root, and the per-post counter state beside
+    the stream manifest (storage.stream_posts).
 
     `complete_from_us` (a restart that did not replay every file earlier runs consumed): rows of
     windows starting before it are not written; the replay may hold only part of their events
@@ -251,6 +276,8 @@ class WriteStreamOutputs(beam.PTransform):
                     wh, ENGAGEMENT_TRAILING, ("platform", "profile_id", "window_days"), lateness
                 )
             )
+        if "post_state" in outputs:
+            _ = outputs["post_state"] | "StorePostState" >> beam.ParDo(StorePostStateFn(wh))
         for tag, name in (("rejected", REJECTED.name), ("too_late", TOO_LATE_DATASET)):
             written.append(
                 outputs[tag]

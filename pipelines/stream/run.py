@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import apache_beam as beam
 
+from pipelines.stream import counters
 from pipelines.stream import manifest as stream_manifest
 from pipelines.stream.options import (
     DEFAULT_ALLOWED_LATENESS_S,
@@ -86,6 +87,7 @@ def run_stream(
     Holds the warehouse's writer lock the whole time: the nightly flow and the stream must not
     write at once. Resumes from the stream manifest (module docstring, "Restarts");
     `progress(message)`, if given, is told what the resume found and when a signal arrives."""
+    from storage import stream_posts
     from storage.warehouse import Warehouse
 
     warehouse = Warehouse.at(warehouse_dir)
@@ -99,6 +101,10 @@ def run_stream(
             shutil.rmtree(stale, ignore_errors=True)  # swaps a killed stream never finished
         manifest = stream_manifest.StreamManifest(warehouse, run_id)
         since_us = stream_manifest.replay_from_us(started_us, allowed_lateness_s)
+        # Per-post counter state: what the files before the replay horizon left; the replay rebuilds
+        # the rest (pipelines/stream/counters.py)
+        stream_posts.compact(warehouse.root)
+        seed = counters.seed_states(stream_posts.read(warehouse.root, arrived_before_us=since_us))
         pipeline = beam.Pipeline(options=streaming_options(beam_args))
         watch = WatchLanding(
             str(landing_dir),
@@ -110,7 +116,11 @@ def run_stream(
             stop,
             horizon_key=run_id,
         )
-        outputs = pipeline | "WatchLanding" >> watch | "Engagement" >> StreamEngagement(allowed_lateness_s)
+        outputs = (
+            pipeline
+            | "WatchLanding" >> watch
+            | "Engagement" >> StreamEngagement(allowed_lateness_s, seed=seed)
+        )
         complete_from = stream_manifest.complete_from_us(manifest.table, since_us)
         _ = outputs | "Write" >> WriteStreamOutputs(
             str(warehouse.root), allowed_lateness_s, run_id, complete_from, horizon_key=run_id
@@ -118,7 +128,8 @@ def run_stream(
         if manifest.table.num_rows:
             tell(
                 f"resuming: {manifest.table.num_rows} landing file(s) consumed by earlier stream runs are "
-                f"skipped; {len(watch.poller.replay)} of them replayed to rebuild the windows"
+                f"skipped; {len(watch.poller.replay)} of them replayed to rebuild the windows; "
+                f"counter state of {len(seed)} post(s) from the older ones"
             )
         result = pipeline.run()
         try:

@@ -4,7 +4,10 @@ length in schemas/units.py WINDOW_LENGTHS) as `microradar nightly` over the same
 
 The stream's watermark follows event time, so history replays: the generator's late deliveries
 (up to 3 days, within the default lateness) re-fire their windows. The data is the generator's
-for three small profiles (about 4,000 lines), to keep the local streaming runner's time short.
+for three small profiles (about 4,000 lines), to keep the local streaming runner's time short,
+in the generator's mixed mode: the YouTube profile is observed (post counters, rounded sparse
+follower counts), the other two deliver events, so the stream's counter bookings
+(pipelines/stream/counters.py) meet the nightly's.
 """
 
 from __future__ import annotations
@@ -51,7 +54,19 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 def _small_history(root: Path) -> list[tuple[str, list[str]]]:
     """(relpath, lines) of the generator's files, only the lines of three profiles."""
-    _cli("generate", "--out", str(root / "gen"), "--profiles", "8", "--days", "28", "--seed", "7")
+    _cli(
+        "generate",
+        "--out",
+        str(root / "gen"),
+        "--profiles",
+        "8",
+        "--days",
+        "28",
+        "--seed",
+        "7",
+        "--mode",
+        "mixed",
+    )
     files = []
     for landed in landing_files.discover(root / "gen" / "landing"):
         lines = [raw.decode() for _, raw in landing_files.iter_lines(landed.path) if KEEP.search(raw)]
@@ -87,6 +102,8 @@ def _rows(warehouse: Path, name: str, partition: str, as_of: date) -> dict:
 def test_stream_fed_file_by_file_then_sigterm_equals_nightly(tmp_path):
     files = _small_history(tmp_path)
     as_of = _last_complete_day(files)
+    observations = sum('"post_metrics"' in line for _, lines in files for line in lines)
+    assert observations >= 10, observations  # the mix is there
     landing, stream_wh, nightly_wh = tmp_path / "landing", tmp_path / "stream-wh", tmp_path / "nightly-wh"
     landing.mkdir()
 

@@ -23,6 +23,13 @@ The stream deduplicates within each profile-day by the batch rule (ingest/dedup.
 generator's conflicting copies are likes moved by a few seconds within the same UTC day, same
 profile and actor, so they meet in one profile-day.
 
+Per generator mode (MODES): events; mixed (YouTube observed: post counters, the others events);
+observation (every platform observed, all its days replayed: each post's counters are read 1, 3
+and 7 days after it, some of them delivered late, so out-of-order observations re-book their day
+and the next observation's). The batch side books the counters as the nightly flow plans them;
+the stream's per-post state (pipelines/stream/counters.py) must reach the same rows, and must
+refuse nothing beyond the predicted too-late re-deliveries.
+
 Runners are named: BundleBasedDirectRunner --streaming for the stream, FnApiRunner for batch.
 """
 
@@ -43,19 +50,27 @@ from apache_beam.testing.util import BeamAssertException, assert_that
 from apache_beam.transforms.window import TimestampedValue
 
 from ingest import landing, parse, tables
-from pipelines import batch, streaming
+from pipelines import batch, engagement, streaming
+from planning import nights
 from schemas.datasets import ENGAGEMENT_DAILY, ENGAGEMENT_TRAILING, METRIC_NAMES
-from schemas.units import WINDOW_LENGTHS
+from schemas.units import LOOKBACK_DAYS, WINDOW_LENGTHS, day_number
+from storage import counters
+from storage.parquet import write_parquet
 from tools.generator import generate_landing
 
 END = date(2026, 11, 24)  # the generator's end_date: fixed, so the test does not depend on today
 PROFILES, GENERATED_DAYS, SEED = 8, 28, 30  # the generator's minimum plan; seed: see the sample checks
 REPLAY_DAYS = 4  # landing directories replayed: every late delivery of the first day is in them
+# Per generator mode: events (every like with its liker), mixed (YouTube observed: post counters
+# and rounded sparse follower counts; the others events), observation (every platform observed;
+# few lines, so all its days are replayed: each post's counters are read 1, 3 and 7 days on).
+MODES = {"events": REPLAY_DAYS, "mixed": REPLAY_DAYS, "observation": GENERATED_DAYS}
 LATENESS_S = streaming.DEFAULT_ALLOWED_LATENESS_S  # 3 days: the generator's first copies land <= 3 days late
 RUNNER = ["--runner=FnApiRunner"]
 DAY_S = 86_400
 US = 1_000_000
 _EVENT_TIME = parse.EVENT_COLUMNS.index("event_time")
+_EVENT_TYPE = parse.EVENT_COLUMNS.index("event_type")
 
 DAILY_KEY = ("platform", "profile_id", "day")
 TRAILING_KEY = ("platform", "profile_id", "window_days", "window_end")
@@ -65,18 +80,21 @@ def _midnight_s(d: date) -> int:
     return int(datetime.combine(d, time(), tzinfo=UTC).timestamp())
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
+@pytest.fixture(scope="module", params=sorted(MODES))
+def sample(request, tmp_path_factory):
     """The replayed landing files, grouped by landing day, and the run's dates."""
     root = tmp_path_factory.mktemp("equivalence")
-    summary = generate_landing(root / "gen", profiles=PROFILES, days=GENERATED_DAYS, seed=SEED, end_date=END)
+    summary = generate_landing(
+        root / "gen", profiles=PROFILES, days=GENERATED_DAYS, seed=SEED, end_date=END, mode=request.param
+    )
     files = landing.discover(summary.landing_dir)  # relpath "YYYY-MM-DD/<platform>-<n>.<ext>", sorted
     by_day = {
         date.fromisoformat(day): list(group)
         for day, group in itertools.groupby(files, key=lambda f: f.relpath.split("/")[0])
     }
-    days = sorted(by_day)[:REPLAY_DAYS]
-    assert days[0] == summary.start_date and days == [days[0] + timedelta(days=i) for i in range(REPLAY_DAYS)]
+    replay_days = MODES[request.param]
+    days = sorted(by_day)[:replay_days]
+    assert days[0] == summary.start_date and days == [days[0] + timedelta(days=i) for i in range(replay_days)]
     as_of = days[-1]
     # The nightly run the morning after the last landing day; the stream gets the same fixed
     # ingest moment, so `future_event` verdicts agree.
@@ -87,6 +105,7 @@ def sample(tmp_path_factory):
         "first_day": days[0],
         "as_of": as_of,
         "ingest_us": ingest_us,
+        "mode": request.param,
     }
 
 
@@ -98,8 +117,20 @@ def batch_run(sample):
     ingest = batch.run_ingest(
         batch.IngestJob(files, str(staging), "equivalence", sample["ingest_us"], 2, RUNNER)
     )
+    # The counters' bookings as the nightly flow plans them (flows.tasks.plan_counters on a first
+    # night): over the posts' whole observation history, with a marker per countered (post, kind).
+    history = counters.observation_history({}, batch.candidate_files(str(staging)))
+    bookings = nights.bookings_for_days(
+        engagement.counter_bookings(history.after),
+        day_number(sample["first_day"]) - LOOKBACK_DAYS,
+        day_number(sample["as_of"]),
+        set(),
+    )
+    bookings_file = staging / "bookings.parquet"
+    write_parquet(bookings, bookings_file)
     merge = batch.run_merge(
         batch.MergeJob(
+            bookings_file=str(bookings_file),
             candidate_files=batch.candidate_files(str(staging)),
             touched_event_files=[],
             context_event_files=[],
@@ -140,6 +171,7 @@ def _replay(sample) -> tuple[TestStream, dict]:
     whether an earlier line already delivered its (platform, event_id)."""
     stream = TestStream()
     late, too_late, seen = 0, {}, set()
+    observations = late_observations = 0
     platform, event_id = parse.EVENT_COLUMNS.index("platform"), parse.EVENT_COLUMNS.index("event_id")
     for day, files in sample["by_day"].items():
         arrival_s = _midnight_s(day) + DAY_S - 1
@@ -150,6 +182,9 @@ def _replay(sample) -> tuple[TestStream, dict]:
                 continue
             event_day = row[_EVENT_TIME] // tables.US_PER_DAY
             late += event_day < _midnight_s(day) // DAY_S
+            observation = row[_EVENT_TYPE] == "post_metrics"
+            observations += observation
+            late_observations += observation and event_day < _midnight_s(day) // DAY_S
             key = (row[platform], row[event_id])
             if (event_day + 1) * DAY_S + LATENESS_S <= arrival_s:
                 too_late[(relpath, n)] = key in seen
@@ -159,7 +194,12 @@ def _replay(sample) -> tuple[TestStream, dict]:
             .add_elements([TimestampedValue(line, arrival_s) for line in lines])
             .advance_watermark_to(arrival_s + 1)
         )  # midnight: D's windows fire on time
-    return stream.advance_watermark_to_infinity(), {"late_lines": late, "too_late": too_late}
+    return stream.advance_watermark_to_infinity(), {
+        "late_lines": late,
+        "too_late": too_late,
+        "observations": observations,
+        "late_observations": late_observations,
+    }
 
 
 def _final_panes(rows, key_columns, last_end: str | None = None) -> dict[tuple, tuple]:
@@ -237,11 +277,18 @@ def test_generator_replay_in_arrival_order_ends_with_the_batch_window_rows(sampl
     as_of = sample["as_of"].isoformat()
     counts = batch_run["counts"]
     # The sample must exercise what the test is about.
-    assert replay["late_lines"] >= 10, replay["late_lines"]
+    assert replay["late_lines"] >= (10 if sample["mode"] != "observation" else 5), replay["late_lines"]
     # The generator delivers a first copy at most 3 days late: whatever the stream finds too late
     # must be a re-delivery of an event it already has (else its windows would lack that event).
     assert all(too_late.values()), [line for line, redelivered in too_late.items() if not redelivered]
-    assert counts["duplicates"] >= 3 and counts["conflicting_duplicates"] >= 1 and counts["rejected"], counts
+    assert counts["duplicates"] >= 3 and counts["rejected"], counts
+    if sample["mode"] == "events":  # mixed: the generator's conflicting copies fall outside the 4 days
+        assert counts["conflicting_duplicates"] >= 1, counts
+    if sample["mode"] == "mixed":  # events and observations side by side
+        assert replay["observations"] >= 1 and replay["late_lines"] >= 10, replay
+    if sample["mode"] == "observation":  # observations, some late: counters re-booked out of order
+        assert replay["observations"] >= 100 and replay["late_observations"] >= 3, replay
+        assert counts["conflicting_duplicates"] >= 1, counts  # copies of observations moved by seconds
     assert len(expected_daily) >= PROFILES * (REPLAY_DAYS - 1)
     assert {k[2] for k in expected_trailing} == {7, 14, 28}
 
