@@ -193,13 +193,13 @@ def _print_run(run: dict) -> None:
     for name, path in run["outputs"].items():
         print(f"  {name:<20} {path}")
     print(f"  {'run report':<20} {run['report_path']}")
-    for w in run.get("warnings", []):  # freshness and volume checks (flows/tasks.py check_freshness)
+    for w in run.get("warnings", []):  # freshness and volume checks (flows/report_tasks.py check_freshness)
         print(f"WARNING ({w['check']}): {w['message']}")
 
 
 def cmd_nightly(args, beam_args: list[str]) -> int:
     _quiet_prefect()  # before anything imports Prefect: its settings are read at import
-    from flows.tasks import NightWarnings
+    from flows.report_tasks import NightWarnings
 
     try:
         run = _run_nightly(
@@ -740,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:
         from flows.backfill import NothingToBackfill
-        from flows.tasks import ChangedLandingFiles
+        from flows.landing_tasks import ChangedLandingFiles
         from storage.warehouse import WarehouseBusy
 
         if isinstance(exc, (ChangedLandingFiles, WarehouseBusy, NothingToBackfill, OSError)):
