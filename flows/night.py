@@ -1,7 +1,7 @@
 """What a night is and what its steps hand each other: the run (`Night`), what landed (`Landed`),
-what it reads and recomputes (`NightPlan`), and `timed`, which records a step's wall time.
+what it reads and recomputes (`NightPlan`), and `timed`, which makes a step return its wall time.
 
-Every step records its wall time in the night's `durations` under one name, for the run report.
+The nightly flow records each step's wall time under the step's name, for the run report.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ class Night:
     beam_args: list[str] = field(default_factory=list)
     num_buckets: int | None = None  # None: follows the input's size
     config: cfg.Config = cfg.DEFAULT
-    durations: dict[str, float] = field(default_factory=dict)
-    clock: float = field(default_factory=time.perf_counter)
+    clock: float = field(default_factory=time.perf_counter)  # the run's start, for its total time
 
     @property
     def staging(self) -> str:
@@ -47,21 +46,21 @@ class Night:
 
 
 def timed(step: str):
-    """Records the wrapped step's wall time in `night.durations[step]` (its first argument). An I/O
-    error leaving it says in which step it happened, beside the path it names."""
+    """Makes the wrapped step (its first argument the night) return `(its result, its wall time in
+    seconds)`; inside the task, so the time is the step's own work, not Prefect's. An I/O error
+    leaving it says in which step it happened, beside the path it names."""
 
     def wrap(fn):
         @functools.wraps(fn)
         def run(night: Night, *args, **kwargs):
             clock = time.perf_counter()
             try:
-                return fn(night, *args, **kwargs)
+                result = fn(night, *args, **kwargs)
             except OSError as exc:
                 if exc.errno is None or (exc.strerror or "").endswith(")"):
                     raise
                 raise type(exc)(exc.errno, f"{exc.strerror} (nightly step: {step})", exc.filename) from exc
-            finally:
-                night.durations[step] = time.perf_counter() - clock
+            return result, time.perf_counter() - clock
 
         return run
 

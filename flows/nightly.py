@@ -51,17 +51,18 @@ def nightly(
         num_buckets,
         settings,
     )
+    took: dict[str, float] = {}  # each step's wall time in seconds, in run order, for the run report
     with night.wh.lock(), cleaned_on_failure(night):
-        resumed = resume_pending(night)
-        landed = find_landed(night, rehash, allow_changed)
-        ingested = ingest(night, landed)
-        plan = plan_night(night, landed)
-        windows = compute_windows(night, plan)
+        resumed, took["resume"] = resume_pending(night)
+        landed, took["plan"] = find_landed(night, rehash, allow_changed)
+        ingested, took["ingest"] = ingest(night, landed)
+        plan, took["lookup"] = plan_night(night, landed)
+        windows, took["windows"] = compute_windows(night, plan)
         if windows:
-            publish(night, landed, plan, windows[0])
-        refresh_sql_if_due(night, windows[0].recompute_from if windows else None)
+            _, took["commit"] = publish(night, landed, plan, windows[0])
+        _, took["sql"] = refresh_sql_if_due(night, windows[0].recompute_from if windows else None)
     checked = check_freshness(night, landed, ingested)
-    report = write_report(night, resumed, landed, ingested, plan, windows, checked)
+    report = write_report(night, resumed, landed, ingested, plan, windows, checked, took)
     report = write_radar_report(night, report)
     artifacts.publish_artifacts(report)
     return raise_on_warnings(night, report)

@@ -71,8 +71,10 @@ def write_report(
     plan: NightPlan,
     windows: tuple[batch.MergeJob, dict] | None,
     checked: dict,
+    durations: dict[str, float],
 ) -> dict:
-    """The run report: accounting of every line, what was recomputed, durations, top rising, warnings."""
+    """The run report: accounting of every line, what was recomputed, durations, top rising, warnings.
+    `durations`: each step's wall time in seconds, as the flow recorded them."""
     merge_stats = windows[1] if windows else None
     report = {
         "run_id": night.run_id,
@@ -106,8 +108,8 @@ def write_report(
             },
         },
     }
-    night.durations["total"] = time.perf_counter() - night.clock  # the flow's own work, without Prefect's
-    report["durations_s"] = {k: round(v, 3) for k, v in night.durations.items()}
+    total = time.perf_counter() - night.clock  # the flow's own work, without Prefect's
+    report["durations_s"] = {k: round(v, 3) for k, v in {**durations, "total": total}.items()}
     return _save_report(night, report)
 
 
