@@ -11,7 +11,10 @@ from datetime import UTC, date, datetime
 
 from prefect import flow
 
-from flows import tasks
+from flows.night import Night, NightPlan
+from flows.plan_tasks import merge_job, plan_counters
+from flows.progress import progress
+from flows.sql_tasks import refresh_sql
 from pipelines import batch
 from planning.nights import new_run_id
 from schemas import config as cfg
@@ -49,7 +52,7 @@ def backfill(
         to_day = min(to_day, as_of)
         if recompute_from > to_day:
             raise NothingToBackfill(f"--from {recompute_from} is after the warehouse's as-of day {as_of}")
-        night = tasks.Night(
+        night = Night(
             wh,
             "",
             new_run_id(datetime.now(UTC)) + "-backfill",
@@ -60,10 +63,8 @@ def backfill(
             config=settings,
         )
         stored, horizon = wh.files_by_partition(EVENTS), horizon_start(as_of, settings.history_horizon_days)
-        bookings, _ = tasks.plan_counters(
-            stored, [], STORED_WINS_SCHEMA.empty_table(), horizon
-        )  # engine: counters
-        plan = tasks.NightPlan(
+        bookings, _ = plan_counters(stored, [], STORED_WINS_SCHEMA.empty_table(), horizon)  # engine: counters
+        plan = NightPlan(
             candidates=[],
             stored=stored,
             touched=set(),
@@ -75,12 +76,12 @@ def backfill(
             bookings=bookings,
             horizon_start=horizon,
         )
-        tasks.progress(f"beam windows: recomputing windows ending {recompute_from} .. {to_day} ...")
-        batch.run_merge(tasks.merge_job(night, plan, recompute_from, daily_final_until=None))
+        progress(f"beam windows: recomputing windows ending {recompute_from} .. {to_day} ...")
+        batch.run_merge(merge_job(night, plan, recompute_from, daily_final_until=None))
         wh.mark_ready(night.run_id, {**state, "data_run": night.run_id})
         wh.commit(night.run_id)
         seconds = time.perf_counter() - night.clock
-        sql_seconds = tasks.refresh_sql(wh, night.run_id, as_of, recompute_from, settings)
+        sql_seconds = refresh_sql(wh, night.run_id, as_of, recompute_from, settings)
     return {
         "run_id": night.run_id,
         "from": recompute_from.isoformat(),

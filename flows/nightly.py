@@ -12,7 +12,13 @@ from datetime import UTC, date, datetime
 
 from prefect import flow
 
-from flows import artifacts, tasks
+from flows import artifacts
+from flows.landing_tasks import find_landed
+from flows.night import Night
+from flows.plan_tasks import plan_night
+from flows.report_tasks import check_freshness, raise_on_warnings, write_radar_report, write_report
+from flows.sql_tasks import refresh_sql_if_due
+from flows.tasks import cleaned_on_failure, compute_windows, ingest, publish, resume_pending
 from planning.nights import default_as_of, new_run_id
 from schemas import config as cfg
 from storage.warehouse import Warehouse
@@ -34,7 +40,7 @@ def nightly(
     """Ingest what landed, recompute the touched windows, refresh the SQL layer, leave a run report."""
     settings = cfg.from_dict(config)  # an unknown key or a wrong type fails the run, naming the key
     started = ingest_time or datetime.now(UTC)
-    night = tasks.Night(
+    night = Night(
         Warehouse.at(warehouse_dir),
         landing_dir,
         new_run_id(datetime.now(UTC)),
@@ -45,17 +51,18 @@ def nightly(
         num_buckets,
         settings,
     )
-    with night.wh.lock(), tasks.cleaned_on_failure(night):
-        resumed = tasks.resume_pending(night)
-        landed = tasks.find_landed(night, rehash, allow_changed)
-        ingested = tasks.ingest(night, landed)
-        plan = tasks.plan_night(night, landed)
-        windows = tasks.compute_windows(night, plan)
+    took: dict[str, float] = {}  # each step's wall time in seconds, in run order, for the run report
+    with night.wh.lock(), cleaned_on_failure(night):
+        resumed, took["resume"] = resume_pending(night)
+        landed, took["plan"] = find_landed(night, rehash, allow_changed)
+        ingested, took["ingest"] = ingest(night, landed)
+        plan, took["lookup"] = plan_night(night, landed)
+        windows, took["windows"] = compute_windows(night, plan)
         if windows:
-            tasks.publish(night, landed, plan, windows[0])
-        tasks.refresh_sql_if_due(night, windows[0].recompute_from if windows else None)
-    checked = tasks.check_freshness(night, landed, ingested)
-    report = tasks.write_report(night, resumed, landed, ingested, plan, windows, checked)
-    report = tasks.write_radar_report(night, report)
+            _, took["commit"] = publish(night, landed, plan, windows[0])
+        _, took["sql"] = refresh_sql_if_due(night, windows[0].recompute_from if windows else None)
+    checked = check_freshness(night, landed, ingested)
+    report = write_report(night, resumed, landed, ingested, plan, windows, checked, took)
+    report = write_radar_report(night, report)
     artifacts.publish_artifacts(report)
-    return tasks.raise_on_warnings(night, report)
+    return raise_on_warnings(night, report)

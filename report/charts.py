@@ -10,12 +10,13 @@ import html
 import io
 import math
 import re
-from datetime import date
 
 import matplotlib
 from matplotlib.dates import DateFormatter, DayLocator
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from report.formats import fmt_compact, fmt_int
 
 INK = "#1f2937"
 MUTED = "#6b7280"
@@ -42,17 +43,6 @@ _STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
-
-
-def compact(value: float, _pos=None) -> str:
-    """12,400 -> 12.4k; for axis ticks only (the page's own numbers are written in full)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    for limit, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(value) >= limit:
-            text = f"{value / limit:.1f}".rstrip("0").rstrip(".")
-            return text + suffix
-    return f"{value:,.0f}"
 
 
 def _svg(fig: Figure, salt: str, label: str) -> str:
@@ -98,7 +88,7 @@ def growth_chart(series: list[dict], salt: str, title: str, label: str) -> str:
         bottom.bar(days, interactions, width=0.8, color=ENGAGEMENT, linewidth=0)
         bottom.set_title("interactions per day", loc="left", fontsize=9, color="#0f766e", pad=3)
         for ax in (top, bottom):
-            ax.yaxis.set_major_formatter(FuncFormatter(compact))
+            ax.yaxis.set_major_formatter(FuncFormatter(fmt_compact))
             ax.yaxis.set_major_locator(MaxNLocator(3))
             ax.grid(axis="y", color=GRID, linewidth=0.6)
             ax.set_axisbelow(True)
@@ -124,14 +114,12 @@ def tier_mix_chart(rows: list[dict], salt: str = "tier-mix") -> str:
         ax.set_yticks(positions, tiers)
         gap = max(counts or [1]) * 0.015
         for y, n in zip(positions, counts):
-            ax.text(n + gap, y, f"{n:,}", va="center", ha="left", fontsize=9, color=INK)
+            ax.text(n + gap, y, fmt_int(n), va="center", ha="left", fontsize=9, color=INK)
         ax.xaxis.set_visible(False)
         ax.spines["bottom"].set_visible(False)
         ax.spines["left"].set_visible(False)
         ax.tick_params(length=0, labelsize=9)
         ax.set_xlim(0, max(counts or [1]) * 1.15)
-        return _svg(fig, salt, "Profiles per tier: " + ", ".join(f"{t} {n:,}" for t, n in zip(tiers, counts)))
-
-
-def day_label(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
+        return _svg(
+            fig, salt, "Profiles per tier: " + ", ".join(f"{t} {fmt_int(n)}" for t, n in zip(tiers, counts))
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -26,16 +27,24 @@ MOVEMENT_DAYS = 28  # tier movements: the net move over the four weeks ending on
 
 _NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
 _PARAM = re.compile(r"\$(\w+)")
+_INLINE = re.compile(r"^( *)\{\{ (\w+) \}\}$", re.MULTILINE)
 
 
 def load_queries() -> dict[str, str]:
-    """The named queries of queries.sql: name -> SQL (its comment lines included, no trailing `;`)."""
+    """The named queries of queries.sql: name -> SQL (its comment lines included, no trailing `;`),
+    each `{{ name }}` line replaced by that query's text."""
     text = resources.files("report").joinpath("queries.sql").read_text()
     parts = _NAME.split(text)
     queries = {}
     for name, body in zip(parts[1::2], parts[2::2]):
         queries[name] = body.strip().rstrip(";").strip()
-    return queries
+    return {name: _inline(sql, queries) for name, sql in queries.items()}
+
+
+def _inline(sql: str, queries: dict[str, str]) -> str:
+    """`sql` with each `{{ name }}` line replaced by query `name` (itself inlined), indented as the
+    line was: a query another one reads as a CTE is written once, and what runs is shown whole."""
+    return _INLINE.sub(lambda m: textwrap.indent(_inline(queries[m.group(2)], queries), m.group(1)), sql)
 
 
 QUERIES = load_queries()

@@ -1,5 +1,7 @@
 -- The radar report's queries: every figure on the page comes from one of these.
 -- Each block starts with `-- name: <query>`; `$day`, `$since`, `$limit`, `$run_id` are parameters.
+-- `{{ <query> }}` on a line of its own stands for that query's text, so a query that another one
+-- reads as a CTE is written once (report/data.py fills it in before the query runs or is shown).
 -- The page shows each query with its parameters filled in, ready for
 --   microradar query --warehouse WAREHOUSE "<query>"
 -- or a DuckDB session on WAREHOUSE/microradar.duckdb (same view names).
@@ -46,13 +48,7 @@ limit $limit;
 -- accepted event: 0 interactions. Followers stay null (a gap) before the first snapshot
 -- and when the last one is stale.
 with top as (
-    select
-        platform,
-        profile_id
-    from profile_daily
-    where day = $day and is_rising
-    order by rising_score desc, platform asc, profile_id asc
-    limit $limit
+    {{ top_rising }}
 )
 
 select
@@ -72,24 +68,15 @@ order by p.platform asc, p.profile_id asc, p.day asc;
 -- Profiles whose tier on $day differs from their tier on $since (28 days before):
 -- the net move over four weeks, so a count wobbling around a threshold is not counted twice.
 -- Up or down follows the followers (tiers are ordered by followers).
-with then_ as (
+with tiers as (
     select
         platform,
         profile_id,
+        day,
         tier,
         followers
     from profile_daily
-    where day = $since
-),
-
-now_ as (
-    select
-        platform,
-        profile_id,
-        tier,
-        followers
-    from profile_daily
-    where day = $day
+    where day in ($since, $day)
 )
 
 select
@@ -100,41 +87,23 @@ select
     then_.followers as followers_before,
     now_.followers as followers_now,
     case when now_.followers > then_.followers then 'up' else 'down' end as direction
-from now_
-inner join then_ on now_.platform = then_.platform and now_.profile_id = then_.profile_id
-where now_.tier != then_.tier
+from tiers as now_
+inner join tiers as then_ on now_.platform = then_.platform and now_.profile_id = then_.profile_id
+where now_.day = $day and then_.day = $since and now_.tier != then_.tier
 order by direction desc, now_.followers desc, now_.platform asc, now_.profile_id asc;
 
 -- name: tier_movement_counts
 -- How many profiles made each move over the four weeks.
-with then_ as (
-    select
-        platform,
-        profile_id,
-        tier,
-        followers
-    from profile_daily
-    where day = $since
-),
-
-now_ as (
-    select
-        platform,
-        profile_id,
-        tier,
-        followers
-    from profile_daily
-    where day = $day
+with moves as (
+    {{ tier_movements }}
 )
 
 select
-    then_.tier as from_tier,
-    now_.tier as to_tier,
-    case when now_.followers > then_.followers then 'up' else 'down' end as direction,
+    from_tier,
+    to_tier,
+    direction,
     count(*) as profiles
-from now_
-inner join then_ on now_.platform = then_.platform and now_.profile_id = then_.profile_id
-where now_.tier != then_.tier
+from moves
 group by all
 order by profiles desc, from_tier asc, to_tier asc;
 

@@ -7,18 +7,15 @@ the run's own (from the run report); rendering the same warehouse twice gives th
 from __future__ import annotations
 
 import os
-import re
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from report import charts
+from report import charts, formats
 from report.data import DEFAULT_WEEKS, ReportData, gather
-from schemas.events import REJECT_REASONS
 
-UNKNOWN = "—"
 STEP_ORDER = (
     "plan",
     "ingest",
@@ -27,63 +24,6 @@ STEP_ORDER = (
     "commit",
     "sql",
 )  # the nightly flow's steps, in run order
-
-
-# --- numbers for people -------------------------------------------------------------------
-def fmt_int(value) -> str:
-    """12400 -> 12,400; unknown -> —."""
-    return UNKNOWN if value is None else f"{int(value):,}"
-
-
-def fmt_change(value) -> str:
-    """A growth ratio as a signed percentage: 0.18 -> +18%."""
-    if value is None:
-        return UNKNOWN
-    return f"{100 * value:+,.0f}%"
-
-
-def fmt_rate(value) -> str:
-    """A rate as a percentage: 0.0412 -> 4.1%."""
-    return UNKNOWN if value is None else f"{100 * value:,.1f}%"
-
-
-def fmt_decimal(value, places: int = 1) -> str:
-    return UNKNOWN if value is None else f"{value:,.{places}f}"
-
-
-def fmt_seconds(value) -> str:
-    if value is None:
-        return UNKNOWN
-    if value < 60:
-        return f"{value:.1f} s"
-    minutes, seconds = divmod(round(value), 60)
-    return f"{minutes} min {seconds:02d} s"
-
-
-def fmt_day(value) -> str:
-    if value is None:
-        return UNKNOWN
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return charts.day_label(value)
-
-
-def fmt_moment(value) -> str:
-    """An ISO timestamp for people: 2 Dec 2026, 02:51 UTC."""
-    if not value:
-        return UNKNOWN
-    moment = datetime.fromisoformat(value).astimezone(UTC)
-    return f"{charts.day_label(moment.date())}, {moment:%H:%M} UTC"
-
-
-def fmt_reason(text: str) -> str:
-    """A reason as the SQL wrote it, typeset: 11,085 -> 18,448 gets an arrow, 1.2x a times sign."""
-    return re.sub(r"(\d)x\b", "\\1×", text.replace(" -> ", " → "))
-
-
-def fmt_reject(code: str) -> str:
-    """A rejection reason in words, from the contract's own list (schemas.events.REJECT_REASONS)."""
-    return REJECT_REASONS.get(code, "")
 
 
 def _environment() -> Environment:
@@ -96,15 +36,15 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        int=fmt_int,
-        change=fmt_change,
-        rate=fmt_rate,
-        decimal=fmt_decimal,
-        seconds=fmt_seconds,
-        day=fmt_day,
-        moment=fmt_moment,
-        reason=fmt_reason,
-        reject=fmt_reject,
+        int=formats.fmt_int,
+        change=formats.fmt_change,
+        rate=formats.fmt_rate,
+        decimal=formats.fmt_decimal,
+        seconds=formats.fmt_seconds,
+        day=formats.fmt_day,
+        moment=formats.fmt_moment,
+        reason=formats.fmt_reason,
+        reject=formats.fmt_reject,
     )
     return env
 
@@ -120,7 +60,7 @@ def render(data: ReportData) -> str:
     for i, row in enumerate(data.top, 1):
         key = (row["platform"], row["profile_id"])
         series = data.series.get(key, [])
-        period = f"{fmt_day(data.since)} – {fmt_day(data.day)}"
+        period = f"{formats.fmt_day(data.since)} – {formats.fmt_day(data.day)}"
         label = f"{row['profile_id']} on {row['platform']}: followers and interactions per day, {period}"
         chart = charts.growth_chart(series, f"growth-{i}", period, label) if series else None
         cards.append({"row": row, "chart": chart, "position": i})
@@ -149,7 +89,7 @@ def render(data: ReportData) -> str:
             moves_down=moves_down,
             tier_mix_chart=charts.tier_mix_chart(data.tier_mix) if data.tier_mix else None,
             queries={q.name: q for q in data.queries},
-            UNKNOWN=UNKNOWN,
+            UNKNOWN=formats.UNKNOWN,
         )
     )
     return page

@@ -27,7 +27,7 @@ LEVEL = {package: level for level, packages in enumerate(LAYERS) for package in 
 # Developer tools sit beside the product: they may use it, the product never uses them, but for
 # the command line's `generate` and `demo`, which exist to run the generator.
 TOOLS = {"tools", "bench"}
-MAY_USE_TOOLS = {"microradar.cli"}
+MAY_USE_TOOLS = {"microradar.commands.demo"}
 
 
 def modules() -> dict[str, Path]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from microradar import cli
+from microradar.commands import common, config
 from tests.conftest import event, line
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -21,7 +22,7 @@ def quiet(monkeypatch):
     import flows.backfill  # noqa: F401
     import flows.nightly  # noqa: F401
 
-    monkeypatch.setattr(cli, "_quiet_prefect", lambda: None)  # the harness is already set up
+    monkeypatch.setattr(common, "quiet_prefect", lambda log_level: None)  # the harness is already set up
 
 
 def test_a_bad_config_file_is_refused_naming_the_file_and_the_key(tmp_path, quiet, capsys):
@@ -61,8 +62,8 @@ def test_warnings_are_printed_and_fail_the_command_only_when_asked(tmp_path, qui
     assert f"radar_report         {wh / 'radar.html'}" in out and "WARNING" not in out
     assert cli.main(args + ["--"] + RUNNER) == 0  # nothing new: a warning, printed
     assert "WARNING (freshness): nothing new landed" in capsys.readouterr().out
-    assert cli.main(args + ["--fail-on-warning", "--"] + RUNNER) == cli.EXIT_WARNINGS
+    assert cli.main(args + ["--fail-on-warning", "--"] + RUNNER) == config.EXIT_WARNINGS
     captured = capsys.readouterr()
     assert "WARNING (freshness)" in captured.out and "microradar: warning: nothing new landed" in captured.err
     conf.write_text("[checks]\nfail_on_warning = true\n")
-    assert cli.main(args + ["--"] + RUNNER) == cli.EXIT_WARNINGS
+    assert cli.main(args + ["--"] + RUNNER) == config.EXIT_WARNINGS

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from flows.landing_tasks import ChangedLandingFiles
 from flows.nightly import nightly
-from flows.tasks import ChangedLandingFiles
 from ingest import landing
 from tests.conftest import event, line
 

@@ -13,8 +13,9 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-from flows import artifacts, tasks
+from flows import artifacts, landing_tasks, report_tasks
 from flows.deploy import deployment
+from flows.night import Night
 from flows.nightly import nightly
 from ingest import landing
 from schemas import config as cfg
@@ -114,7 +115,7 @@ def test_nothing_new_landed_warns_and_fails_only_when_asked(first_night):
     tmp, _, _ = first_night
     again = nightly(str(tmp / "landing"), str(tmp / "wh"), as_of=AS_OF, beam_args=RUNNER)
     assert [w["check"] for w in again["warnings"]] == ["freshness"]
-    with pytest.raises(tasks.NightWarnings, match="nothing new landed") as err:
+    with pytest.raises(report_tasks.NightWarnings, match="nothing new landed") as err:
         nightly(
             str(tmp / "landing"),
             str(tmp / "wh"),
@@ -142,7 +143,7 @@ def test_the_volume_check_reads_the_last_nights_run_reports(tmp_path):
             },
         )
     (wh.meta / "runs" / "broken.json").write_text("{")
-    night = tasks.Night(
+    night = Night(
         wh,
         str(tmp_path),
         "now",
@@ -151,10 +152,10 @@ def test_the_volume_check_reads_the_last_nights_run_reports(tmp_path):
         config=cfg.from_dict({"checks": {"volume_nights": 2}}),
     )
     landed = types.SimpleNamespace(to_read=["one file"])
-    checked = tasks.check_freshness.fn(night, landed, {"lines": {"lines_read": 400}})
+    checked = report_tasks.check_freshness.fn(night, landed, {"lines": {"lines_read": 400}})
     assert checked["volume_baseline"] == {"nights": 2, "median_lines_read": 1000}  # of 1200 and 800
     assert [w["check"] for w in checked["warnings"]] == ["volume"]
-    assert tasks.check_freshness.fn(night, landed, {"lines": {"lines_read": 600}})["warnings"] == []
+    assert report_tasks.check_freshness.fn(night, landed, {"lines": {"lines_read": 600}})["warnings"] == []
 
 
 def test_a_file_that_cannot_be_hashed_is_named(tmp_path, monkeypatch):
@@ -164,5 +165,7 @@ def test_a_file_that_cannot_be_hashed_is_named(tmp_path, monkeypatch):
         raise FileNotFoundError(2, "No such file or directory")
 
     monkeypatch.setattr(landing, "file_sha256", vanish)
-    with pytest.raises(tasks.UnreadableLandingFile, match=r"cannot hash landed file .*2026-11-20/a\.jsonl"):
-        tasks.scan_landing.fn(landing.scan(tmp_path).files, MANIFEST_SCHEMA.empty_table())
+    with pytest.raises(
+        landing_tasks.UnreadableLandingFile, match=r"cannot hash landed file .*2026-11-20/a\.jsonl"
+    ):
+        landing_tasks.scan_landing.fn(landing.scan(tmp_path).files, MANIFEST_SCHEMA.empty_table())

@@ -19,9 +19,10 @@ def test_plain_lines_by_default(capsys):
 
 
 def test_the_flows_report_through_the_hookable_function():
-    from flows import backfill, tasks
+    from flows import backfill, landing_tasks, report_tasks, sql_tasks, tasks
 
-    assert tasks.progress is backfill.tasks.progress is progress.progress
+    for module in (tasks, landing_tasks, sql_tasks, report_tasks, backfill):
+        assert module.progress is progress.progress, module.__name__
 
 
 def test_not_a_terminal_keeps_plain_lines(capsys):

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from report import data as report_data
-from report import render
+from report import formats, render
 from schemas.datasets import EVENTS, REJECTED
 from storage import sql_layer
 
@@ -211,31 +211,56 @@ def test_sql_literals():
 @pytest.mark.parametrize(
     "fn, value, text",
     [
-        (render.fmt_int, 12_400, "12,400"),
-        (render.fmt_int, 0, "0"),
-        (render.fmt_int, None, "—"),
-        (render.fmt_change, 0.18, "+18%"),
-        (render.fmt_change, -0.052, "-5%"),
-        (render.fmt_change, None, "—"),
-        (render.fmt_rate, 0.0412, "4.1%"),
-        (render.fmt_rate, None, "—"),
-        (render.fmt_decimal, 91.54, "91.5"),
-        (render.fmt_decimal, None, "—"),
-        (render.fmt_seconds, 23.566, "23.6 s"),
-        (render.fmt_seconds, 125, "2 min 05 s"),
-        (render.fmt_day, date(2026, 12, 1), "1 Dec 2026"),
-        (render.fmt_day, None, "—"),
-        (render.fmt_moment, "2026-12-02T02:51:02.437808+00:00", "2 Dec 2026, 02:51 UTC"),
+        (formats.fmt_int, 12_300, "12,300"),
+        (formats.fmt_int, 12_400, "12,400"),
+        (formats.fmt_int, 0, "0"),
+        (formats.fmt_int, None, "—"),
+        (formats.fmt_change, 0.18, "+18%"),
+        (formats.fmt_change, -0.052, "-5%"),
+        (formats.fmt_change, None, "—"),
+        (formats.fmt_rate, 0.0412, "4.1%"),
+        (formats.fmt_rate, None, "—"),
+        (formats.fmt_decimal, 91.54, "91.5"),
+        (formats.fmt_decimal, None, "—"),
+        (formats.fmt_compact, 1_200_000, "1.2M"),
+        (formats.fmt_compact, 12_400, "12.4k"),
+        (formats.fmt_compact, 2_000, "2k"),
+        (formats.fmt_compact, 950, "950"),
+        (formats.fmt_seconds, 23.566, "23.6 s"),
+        (formats.fmt_seconds, 125, "2 min 05 s"),
+        (formats.fmt_day, date(2026, 12, 1), "1 Dec 2026"),
+        (formats.fmt_day, None, "—"),
+        (formats.fmt_moment, "2026-12-02T02:51:02.437808+00:00", "2 Dec 2026, 02:51 UTC"),
         (
-            render.fmt_reason,
+            formats.fmt_reason,
             "followers +66% in 28 days (11,085 -> 18,448), 29.4x the micro median",
             "followers +66% in 28 days (11,085 → 18,448), 29.4× the micro median",
         ),
-        (render.fmt_reject, "invalid_json", "the line is not a JSON object"),
+        (formats.fmt_reject, "invalid_json", "the line is not a JSON object"),
     ],
 )
 def test_numbers_for_people(fn, value, text):
     assert fn(value) == text
+
+
+@pytest.mark.parametrize(
+    "count, ratio, rate", [(12_300, 0.18, 0.0412), (950, -0.052, 0.3), (1_048_576, 9.5, 0)]
+)
+def test_the_page_writes_numbers_as_the_sql_reasons_do(count, ratio, rate):
+    """The format specifiers of sql/marts/profile_daily.sql's reasons, run by DuckDB, agree with the
+    page's formatter: the reasons and the figures beside them read alike. (Changes of 1,000% and
+    more part: the SQL writes +1000%, the page +1,000%.)"""
+    con = sql_layer.connect()
+    followers, change, engagement = con.execute(
+        "select format('{:,}', $1::bigint), format('{:+d}%', cast(round(100 * $2) as integer)),"
+        " format('{:.1f}%', 100 * $3::double)",
+        [count, ratio, rate],
+    ).fetchone()
+    assert (followers, change, engagement) == (
+        formats.fmt_int(count),
+        formats.fmt_change(ratio),
+        formats.fmt_rate(rate),
+    )
 
 
 def test_page_is_self_contained_deterministic_and_ids_unique(con):

@@ -1,0 +1,55 @@
+"""What the subcommands share: the one-line error, the argument types, and Prefect's quiet set-up."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from datetime import date
+from pathlib import Path
+
+
+class CliError(Exception):
+    """A failure the user can fix; printed as one line."""
+
+
+def iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def existing_dir(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such directory: {value}")
+    return path
+
+
+# The loggers that report a failed flow run, task run or Beam step with its traceback. The CLI
+# reports the reason itself on one line, so below DEBUG their ERROR records are dropped (a filter on
+# the logger objects, which Prefect's logging configuration keeps when it sets up its handlers).
+FAILURE_LOGGERS = (
+    "prefect.flow_runs",
+    "prefect.task_runs",
+    "apache_beam.runners.common",
+    "apache_beam.runners.worker.sdk_worker",
+)
+
+
+def _no_failure_records(record: logging.LogRecord) -> bool:
+    return record.levelno < logging.ERROR
+
+
+def quiet_prefect(log_level: str) -> None:
+    """Prefect without a server: a temporary local one, telemetry off (PLATFORM.md); Prefect's and
+    Beam's loggers at --log-level (default WARNING). Progress lines are the CLI's own (flows.progress)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ["PREFECT_LOGGING_LEVEL"] = log_level
+    logging.getLogger("apache_beam").setLevel(log_level)
+    if log_level != "DEBUG" and not os.environ.get("MICRORADAR_DEBUG"):
+        for name in FAILURE_LOGGERS:
+            logging.getLogger(name).addFilter(_no_failure_records)
