@@ -77,6 +77,7 @@ def backfill(
         )
         tasks.progress(f"beam windows: recomputing windows ending {recompute_from} .. {to_day} ...")
         batch.run_merge(tasks.merge_job(night, plan, recompute_from, daily_final_until=None))
+        tasks.compact(night)
         wh.mark_ready(night.run_id, {**state, "data_run": night.run_id})
         wh.commit(night.run_id)
         seconds = time.perf_counter() - night.clock

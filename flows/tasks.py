@@ -27,7 +27,7 @@ from planning import checks, nights
 from schemas import config as cfg
 from schemas.datasets import BEAM_DATASETS, ENGAGEMENT_DAILY, EVENTS, PROFILE_DAILY, REJECTED
 from schemas.units import day_date, day_number, horizon_start, to_us, window_start
-from storage import counters, entities, faults, lookup, manifest, sql_layer
+from storage import compaction, counters, entities, faults, lookup, manifest, sql_layer
 from storage.warehouse import MANIFEST_SCHEMA, Warehouse
 
 
@@ -257,7 +257,7 @@ def plan_night(night: Night, landed: Landed) -> NightPlan:
         candidates=candidates,
         stored=stored,
         touched=touched,
-        rewritten=nights.with_crowded_dates(touched, found.rewritten, stored),
+        rewritten=found.rewritten,
         stored_wins=found.stored_wins,
         recompute_from=nights.plan_recompute_from(touched, previous, night.as_of),
         windows_as_of=windows_as_of,
@@ -370,6 +370,8 @@ def publish(night: Night, landed: Landed, plan: NightPlan, job: batch.MergeJob) 
         night.wh.keep_existing_files(
             night.run_id, EVENTS, job.appended_dates
         )  # the run's new events join them
+        compaction.stage_fragmented(night.wh, night.run_id, BEAM_DATASETS, night.config.target_file_bytes)
+    compact(night)
     night.wh.stage_manifest(
         night.run_id,
         manifest.updated_manifest(
@@ -387,6 +389,17 @@ def publish(night: Night, landed: Landed, plan: NightPlan, job: batch.MergeJob) 
     )
     faults.point("before_commit")
     night.wh.commit(night.run_id)
+
+
+def compact(night: Night) -> compaction.Compacted:
+    """Merges the files of each partition the run staged (storage.compaction), before READY."""
+    done = compaction.compact_staged(night.wh, night.run_id, BEAM_DATASETS, night.config.target_file_bytes)
+    if done.partitions:
+        progress(
+            f"compaction: {done.files_before:,} files in {done.partitions:,} partitions "
+            f"merged into {done.files_after:,}"
+        )
+    return done
 
 
 def commit_figures(night: Night, landed: Landed, plan: NightPlan) -> dict:
