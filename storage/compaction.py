@@ -59,11 +59,18 @@ def _sizes(partition: Path) -> list[tuple[str, int]]:
     return [(p.name, p.stat().st_size) for p in sorted(partition.glob("*.parquet"))]
 
 
-def _merge(partition: Path, names: list[str], dataset: Dataset, out_name: str) -> None:
+def _merge(partition: Path, names: list[str], dataset: Dataset, out_name: str) -> bool:
     """Writes the rows of `names` as `out_name` (sorted by the dataset's keys, each column's doc
-    kept), then removes the sources. Written under a hidden name first and renamed: never written
-    through an existing name, which may be a hard link to a published file."""
-    table = pa.concat_tables([pq.read_table(partition / n, schema=dataset.schema) for n in names])
+    kept), then removes the sources; written under a hidden name first and renamed, never through an
+    existing name, which may be a hard link to a published file. Files that do not fit the dataset's
+    schema as one (an older file without a column added since as non-nullable) are left as they
+    are, as readers see them now (DuckDB's views read by name): False."""
+    try:
+        table = pa.concat_tables([pq.read_table(partition / n, schema=dataset.schema) for n in names])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    if any(not f.nullable and table[f.name].null_count for f in dataset.schema):
+        return False
     if dataset.sort_keys:
         table = table.sort_by([(k, "ascending") for k in dataset.sort_keys])
     tmp = partition / f".{out_name}.tmp"
@@ -73,6 +80,7 @@ def _merge(partition: Path, names: list[str], dataset: Dataset, out_name: str) -
     for name in names:
         if name != out_name:
             (partition / name).unlink()
+    return True
 
 
 def compact_partition(partition: Path, dataset: Dataset, run_id: str, target_bytes: int) -> tuple[int, int]:
@@ -80,11 +88,13 @@ def compact_partition(partition: Path, dataset: Dataset, run_id: str, target_byt
     sizes = _sizes(partition)
     groups = plan_groups(sizes, target_bytes)
     merged = [g for g in groups if len(g) > 1]
+    after = len(groups)
     for i, names in enumerate(merged):
         # The run's id in the name: the commit tells a staged partition from a swapped-out one by it.
         out_name = f"part-{run_id}.parquet" if len(merged) == 1 else f"part-{run_id}-c{i:03d}.parquet"
-        _merge(partition, names, dataset, out_name)
-    return len(sizes), len(groups)
+        if not _merge(partition, names, dataset, out_name):
+            after += len(names) - 1
+    return len(sizes), after
 
 
 def compact_staged(wh: Warehouse, run_id: str, datasets: tuple[Dataset, ...], target_bytes: int) -> Compacted:
