@@ -114,7 +114,7 @@ def stage_fragmented(
     wh: Warehouse, run_id: str, datasets: tuple[Dataset, ...], target_bytes: int
 ) -> list[str]:
     """Published partitions the run does not stage but compaction would merge (a warehouse written
-    before compaction, a night killed and resumed by an older version): their files hard-linked into
+    before compaction existed): their files hard-linked into
     the run's staging directory, so the run's compaction and commit replace them with the same rows
     in fewer files. Not for a full refresh (its staged datasets replace the published ones whole).
     Returns the partitions staged, as `dataset/partition`."""
