@@ -87,6 +87,12 @@ def spark():
     session.stop()
 
 
+@pytest.fixture(scope="module")
+def frames(wh, spark):
+    """Each dataset read once, as the README says (Spark lists the files and infers the schema here)."""
+    return {d.name: spark.read.parquet(str(wh.dataset_dir(d))) for d in VIEW_DATASETS}
+
+
 def duckdb_counts(wh: Warehouse) -> dict[str, int]:
     con = sql_layer.open_analyst_db(wh.duckdb_path)
     try:
@@ -95,16 +101,16 @@ def duckdb_counts(wh: Warehouse) -> dict[str, int]:
         con.close()
 
 
-def test_spark_reads_every_dataset_with_the_analyst_databases_row_counts(wh, spark):
-    counts = {d.name: spark.read.parquet(str(wh.dataset_dir(d))).count() for d in VIEW_DATASETS}
+def test_spark_reads_every_dataset_with_the_analyst_databases_row_counts(wh, frames):
+    counts = {name: frame.count() for name, frame in frames.items()}
     assert counts == duckdb_counts(wh)
     assert all(n == 7 for n in counts.values())  # 3 + 4 rows: every file was read
 
 
-def test_spark_types_the_partition_columns_from_the_directory_names(wh, spark):
+def test_spark_types_the_partition_columns_from_the_directory_names(frames):
     types = pyspark_sql.types
     for dataset in VIEW_DATASETS:
-        frame = spark.read.parquet(str(wh.dataset_dir(dataset)))
+        frame = frames[dataset.name]
         expected = types.StringType() if pa.types.is_string(dataset.partition_type) else types.DateType()
         assert frame.schema[dataset.partition].dataType == expected, dataset.name
         values = sorted({r[0] for r in frame.select(dataset.partition).collect()})
@@ -114,9 +120,9 @@ def test_spark_types_the_partition_columns_from_the_directory_names(wh, spark):
         )
 
 
-def test_spark_reads_timestamps_in_utc_and_lists_as_arrays(wh, spark):
+def test_spark_reads_timestamps_in_utc_and_lists_as_arrays(frames):
     types = pyspark_sql.types
-    frame = spark.read.parquet(str(wh.root / "events"))
+    frame = frames["events"]
     assert frame.schema["event_time"].dataType == types.TimestampType()  # an instant, not timestamp_ntz
     assert frame.schema["hashtags"].dataType == types.ArrayType(types.StringType(), True)
     first = (
