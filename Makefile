@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup browser demo test lint bench clean
+.PHONY: setup browser java demo test lint bench clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,12 @@ demo: setup
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 
-test: setup lint browser
+# Spark's reader test (tests/storage/test_readers_spark.py) runs pyspark on Java 17 or later; installed
+# once, as root, when missing (Debian's default JRE: 17 on bookworm, 21 on trixie).
+java:
+	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq default-jre-headless)
+
+test: setup lint browser java
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -4,7 +4,8 @@
 
 Generates `history-days + 1` days of events, then in one process:
   1. history: a warehouse ingests the first `history-days` landed days, a night each (or in one
-     run with --bulk-history: equal results, by tests/e2e/test_incremental.py, fewer files);
+     run with --bulk-history: equal results, by tests/e2e/test_incremental.py; compaction leaves
+     one file per partition either way);
   2. first night: an empty warehouse ingests the very files night N+1 will ingest (the baseline:
      the same new events, no history);
   3. night N+1: the history warehouse ingests the next landed day (the same new events).
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--bulk-history",
         action="store_true",
-        help="build the history in one run (faster; fewer files per date than nights leave)",
+        help="build the history in one run (faster; the same files: compaction leaves one per partition)",
     )
     parser.add_argument(
         "--repeat",
@@ -90,8 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         nightly, out / "first" / "landing", out / "warmup" / "wh", summary.end_date
     )  # starts Prefect's local server once
     if args.bulk_history:
-        # One run, with the bucket count of a single night: fewer files than nights leave (late
-        # events add a file to a date each night they arrive).
+        # One run, with the bucket count of a single night.
         night_buckets = buckets_for(
             sum(f.stat().st_size for f in (out / "first" / "landing").rglob("*") if f.is_file())
         )
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             date.fromisoformat(history[-1]),
             night_buckets,
         )
-    else:  # night after night, as production builds it: the files per date are the real ones
+    else:  # night after night, as production builds it
         nights = []
         for name in history:
             land(out / "hist" / "landing", [name])

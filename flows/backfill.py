@@ -15,6 +15,7 @@ from flows.night import Night, NightPlan
 from flows.plan_tasks import merge_job, plan_counters
 from flows.progress import progress
 from flows.sql_tasks import refresh_sql
+from flows.tasks import compact
 from pipelines import batch
 from planning.nights import new_run_id
 from schemas import config as cfg
@@ -78,6 +79,7 @@ def backfill(
         )
         progress(f"beam windows: recomputing windows ending {recompute_from} .. {to_day} ...")
         batch.run_merge(merge_job(night, plan, recompute_from, daily_final_until=None))
+        compact(night)
         wh.mark_ready(night.run_id, {**state, "data_run": night.run_id})
         wh.commit(night.run_id)
         seconds = time.perf_counter() - night.clock

@@ -37,7 +37,7 @@ def plan_night(night: Night, landed: Landed) -> NightPlan:
         candidates=candidates,
         stored=stored,
         touched=touched,
-        rewritten=nights.with_crowded_dates(touched, found.rewritten, stored),
+        rewritten=found.rewritten,
         stored_wins=found.stored_wins,
         recompute_from=nights.plan_recompute_from(touched, previous, night.as_of),
         windows_as_of=windows_as_of,

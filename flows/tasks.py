@@ -24,7 +24,7 @@ from flows.progress import progress  # long steps say when they start and end; t
 from pipelines import batch
 from schemas.datasets import BEAM_DATASETS, EVENTS, REJECTED
 from schemas.units import to_us
-from storage import entities, faults, manifest
+from storage import compaction, entities, faults, manifest
 from storage.warehouse import MANIFEST_SCHEMA
 
 
@@ -109,6 +109,8 @@ def publish(night: Night, landed: Landed, plan: NightPlan, job: batch.MergeJob) 
         night.wh.keep_existing_files(
             night.run_id, EVENTS, job.appended_dates
         )  # the run's new events join them
+        compaction.stage_fragmented(night.wh, night.run_id, BEAM_DATASETS, night.config.target_file_bytes)
+    compact(night)
     night.wh.stage_manifest(
         night.run_id,
         manifest.updated_manifest(
@@ -126,6 +128,17 @@ def publish(night: Night, landed: Landed, plan: NightPlan, job: batch.MergeJob) 
     )
     faults.point("before_commit")
     night.wh.commit(night.run_id)
+
+
+def compact(night: Night) -> compaction.Compacted:
+    """Merges the files of each partition the run staged (storage.compaction), before READY."""
+    done = compaction.compact_staged(night.wh, night.run_id, BEAM_DATASETS, night.config.target_file_bytes)
+    if done.partitions:
+        progress(
+            f"compaction: {done.files_before:,} files in {done.partitions:,} partitions "
+            f"merged into {done.files_after:,}"
+        )
+    return done
 
 
 def commit_figures(night: Night, landed: Landed, plan: NightPlan) -> dict:

@@ -60,8 +60,6 @@ MERGE_STATS = "merge_stats.json"
 STORED_WINS = "stored_wins.parquet"
 BOOKINGS = "bookings.parquet"  # counter bookings the windows read (MergeJob.bookings_file)  # candidates whose stored copy stays (storage.lookup)
 SPILL = "_spill"  # shuffle files of a running pipeline (pipelines.spill)
-EVENT_KEYS = ["platform", "profile_id", "event_time", "event_id"]
-PROFILE_KEYS = ["platform", "profile_id"]
 
 
 def buckets_for(input_bytes: int, bytes_per_bucket: int = 48 << 20, minimum: int = 2) -> int:
@@ -166,8 +164,7 @@ def build_ingest(p: beam.Pipeline, job: IngestJob) -> None:
     (
         parsed[REJECTED]
         | "RejectedIngestDate" >> beam.Map(_with_ingest_date, job.ingest_us)
-        | "WriteRejected"
-        >> WritePartitionedParquet(REJECTED_DS, job.staging_dir, job.run_id, ["source_file", "source_line"])
+        | "WriteRejected" >> WritePartitionedParquet(REJECTED_DS, job.staging_dir, job.run_id)
     )
     line_counts = parsed[STATS] | "AllLineCounts" >> beam.combiners.ToList()
     dedup_stats = deduped[STATS] | "AllDedupStats" >> beam.combiners.ToList()
@@ -242,7 +239,7 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
     (
         events
         | "GatherByDate" >> GatherByDate(job.num_buckets, _spill_dir(job.staging_dir, "events"))
-        | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id, EVENT_KEYS)
+        | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id)
     )
 
     inputs = {
@@ -259,11 +256,9 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
         day_number(job.context_start),
         counters=True,
     )
-    windows[DAILY] | "WriteDaily" >> WritePartitionedParquet(
-        ENGAGEMENT_DAILY, job.staging_dir, job.run_id, PROFILE_KEYS
-    )
+    windows[DAILY] | "WriteDaily" >> WritePartitionedParquet(ENGAGEMENT_DAILY, job.staging_dir, job.run_id)
     windows[TRAILING] | "WriteTrailing" >> WritePartitionedParquet(
-        ENGAGEMENT_TRAILING, job.staging_dir, job.run_id, PROFILE_KEYS + ["window_days"]
+        ENGAGEMENT_TRAILING, job.staging_dir, job.run_id
     )
     all_stats = dedup_stats | "AllDedupStats" >> beam.combiners.ToList()
     (

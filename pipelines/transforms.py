@@ -375,20 +375,20 @@ def _file_name(table: pa.Table, run_id: str) -> str:
 
 
 class WritePartitionsFn(beam.DoFn):
-    """Each table -> one Parquet file per partition value it holds, in the staging dir; no shuffle:
-    a partition gets one file from each table (bucket) that has rows in it."""
+    """Each table -> one Parquet file per partition value it holds, in the staging dir, rows in the
+    dataset's `sort_keys` order; no shuffle: a partition gets one file from each table (bucket) that
+    has rows in it, and the run's compaction merges them before the commit (storage.compaction)."""
 
-    def __init__(self, dataset, staging_dir: str, run_id: str, sort_keys: list[str]):
+    def __init__(self, dataset, staging_dir: str, run_id: str):
         self.dataset = dataset
         self.staging_dir = staging_dir
         self.run_id = run_id
-        self.sort_keys = sort_keys
 
     def process(self, table: pa.Table):
         part = self.dataset.partition
         for day, rows in tables.split_by(table, table[part].cast(pa.int32()).to_numpy()):
             value = pa.scalar(day, pa.int32()).cast(pa.date32()).as_py().isoformat()
-            rows = rows.sort_by([(k, "ascending") for k in self.sort_keys])
+            rows = rows.sort_by([(k, "ascending") for k in self.dataset.sort_keys])
             # The files carry the documented schema (each column's doc in its Parquet field metadata).
             rows = pa.Table.from_arrays(
                 rows.select(self.dataset.schema.names).columns, schema=self.dataset.schema
@@ -405,9 +405,9 @@ class WritePartitionedParquet(beam.PTransform):
     directories once every write succeeded (see storage.warehouse).
     """
 
-    def __init__(self, dataset, staging_dir: str, run_id: str, sort_keys: list[str]):
+    def __init__(self, dataset, staging_dir: str, run_id: str):
         super().__init__()
-        self.fn = WritePartitionsFn(dataset, staging_dir, run_id, sort_keys)
+        self.fn = WritePartitionsFn(dataset, staging_dir, run_id)
 
     def expand(self, tables_pcoll):
         return tables_pcoll | "WriteFiles" >> beam.ParDo(self.fn)

@@ -21,10 +21,6 @@ import pyarrow.compute as pc
 from schemas.units import window_start
 from storage.warehouse import STREAM_FILE_PREFIX
 
-# A touched date holding this many files or more is rewritten whole rather than added to, so a
-# date that keeps receiving late events (a file each night) is compacted back to one file.
-MAX_FILES_PER_DATE = 8
-
 
 def default_as_of(now: datetime) -> date:
     """The last complete UTC day."""
@@ -33,16 +29,6 @@ def default_as_of(now: datetime) -> date:
 
 def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
-
-
-def with_crowded_dates(
-    touched: set[date], rewritten: set[date], stored: dict[date, list[str]], max_files: int | None = None
-) -> set[date]:
-    """The dates to rewrite: those where a candidate replaces its stored copy, plus touched dates
-    already holding `max_files` files or more (their stored events are new there: only the file
-    count changes). `max_files`: MAX_FILES_PER_DATE unless given."""
-    max_files = MAX_FILES_PER_DATE if max_files is None else max_files
-    return rewritten | {d for d in touched if len(stored.get(d, [])) >= max_files}
 
 
 def plan_recompute_from(touched: set[date], previous_as_of: date | None, as_of: date) -> date | None:

@@ -131,6 +131,11 @@ class Config:
     # follows the events and profile-days it touches, not the calendar span of old posts. Older
     # events stay in `events`. Longer than the longest window plus its comparison window (56 days).
     history_horizon_days: int = 400
+    # Compaction (storage/compaction.py): before a run commits, the files of each partition it writes
+    # are merged into one while they hold at most this many bytes together (zstd Parquet); a bigger
+    # partition keeps files of about this size. 128 MiB of Parquet is a few million events, and the
+    # merge holds one file's rows in memory (several times its size on disk).
+    target_file_bytes: int = 128 << 20
 
     def __post_init__(self):
         # Day numbers are computed by integer division of µs since 1970 (truncating): an earlier
@@ -143,6 +148,8 @@ class Config:
             raise ValueError(
                 f"history_horizon_days must be a whole number of days >= 1, got {self.history_horizon_days!r}"
             )
+        if not isinstance(self.target_file_bytes, int) or self.target_file_bytes < 1:
+            raise ValueError(f"target_file_bytes must be a whole number >= 1, got {self.target_file_bytes!r}")
 
 
 DEFAULT = Config()

@@ -31,6 +31,9 @@ class Dataset:
     partition_doc: str
     schema: pa.Schema  # the columns stored in the files (without the partition column)
     partition_type: pa.DataType = pa.date32()
+    # The order of the rows in each file (a key's rows sit together, so readers skip row groups by
+    # statistics); compaction (storage.compaction) keeps it when it merges a partition's files.
+    sort_keys: tuple[str, ...] = ()
 
     @property
     def data_schema(self) -> pa.Schema:
@@ -112,6 +115,7 @@ EVENTS = Dataset(
     grain="one accepted, deduplicated event",
     partition="event_date",
     partition_doc="UTC day of event_time",
+    sort_keys=("platform", "profile_id", "event_time", "event_id"),
     schema=pa.schema(
         [
             col("platform", pa.string(), "lowercase platform name", nullable=False),
@@ -190,6 +194,7 @@ REJECTED = Dataset(
     grain="one rejected input line",
     partition="ingest_date",
     partition_doc="UTC day the run that read the line started",
+    sort_keys=("source_file", "source_line"),
     schema=pa.schema(
         [
             col(
@@ -220,6 +225,7 @@ ENGAGEMENT_DAILY = Dataset(
     grain="profile x UTC day with at least one accepted event or counter booking",
     partition="day",
     partition_doc="the UTC day [00:00, 24:00)",
+    sort_keys=("platform", "profile_id"),
     schema=pa.schema(_profile_key + _metric_fields),
 )
 
@@ -228,6 +234,7 @@ ENGAGEMENT_TRAILING = Dataset(
     grain="profile x window length (7, 14, 28) x window end day, while the window holds an accepted event",
     partition="window_end",
     partition_doc="the window's last UTC day; the window is [window_end-(N-1) 00:00, window_end+1 00:00)",
+    sort_keys=("platform", "profile_id", "window_days"),
     schema=pa.schema(
         _profile_key
         + [col("window_days", pa.int32(), "window length N in days: 7, 14 or 28", nullable=False)]

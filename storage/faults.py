@@ -22,6 +22,7 @@ _STATE = ("state_write", "state_fsync", "state_rename", "staging_removed")
 POINTS = (
     "after_ingest",
     "after_windows",
+    "compact",  # a partition's files merged in the staging dir, its sources not yet removed
     "stage_manifest",
     "ready_write",
     "before_commit",

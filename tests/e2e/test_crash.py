@@ -53,9 +53,10 @@ def test_readers_never_see_a_mixed_or_half_written_partition(scenario, tmp_path)
         while not stop.is_set():
             try:
                 mixed = con.execute(
-                    # a partition holds one file per bucket, each named after the run that wrote it
+                    # a partition holds the files of the run that wrote it, each named after it: a
+                    # bucket's (-<16 hex>), a compacted one (none, or -c<3 digits> past the target size)
                     f"select window_end, count(distinct run), bool_or(run = '') from ("
-                    f"  select window_end, regexp_extract(filename, '/part-(.+)-[0-9a-f]{{16}}\\.parquet$', 1) as run"
+                    f"  select window_end, regexp_extract(filename, '/part-(.+?)(-[0-9a-f]{{16}}|-c[0-9]{{3}})?\\.parquet$', 1) as run"
                     f"  from read_parquet('{glob}', filename = true, hive_partitioning = true)"
                     f") group by all having count(distinct run) > 1 or bool_or(run = '')"
                 ).fetchall()

@@ -9,6 +9,7 @@ import pytest
 
 from flows.backfill import backfill
 from flows.nightly import nightly
+from schemas.datasets import ALL_DATASETS
 from tests.e2e.helpers import assert_same_warehouse, dataset_rows, land_days
 from tools.generator import generate_landing
 
@@ -62,6 +63,18 @@ def test_each_night_accounts_for_its_lines_and_later_nights_touch_few_dates(nigh
     for r in later:
         # a later night touches its own days and a few late ones, never the whole history
         assert len(r["touched_event_dates"]) < len(first["touched_event_dates"]) / 2, r["touched_event_dates"]
+
+
+def test_every_partition_is_one_file_and_rejected_keeps_every_reject(nights):
+    """#17: file counts follow size, not runs or hash buckets. Each night's Beam run writes a
+    partition from several buckets, and `rejected` and the dates of late events are added to night
+    after night; compaction leaves one file per partition (these inputs are far below
+    target_file_bytes), and `rejected` still holds every line the nights reported rejected."""
+    _, wh, reports = nights
+    partitions = [p for d in ALL_DATASETS for p in (wh / d.name).glob("*=*")]
+    assert len(partitions) > 30
+    assert [p for p in partitions if len(list(p.glob("*.parquet"))) > 1] == []
+    assert len(dataset_rows(wh, "rejected")) == sum(r["counts"]["rejected"] for r in reports) > 0
 
 
 def test_rerun_of_a_finished_night_changes_nothing(nights):

@@ -1,7 +1,7 @@
 """A later night delivers copies of stored events: the key lookup settles which copy is kept, the
 night rewrites only the dates where a new copy replaces a stored one, adds to the others, and the
-warehouse equals one full run over everything. A third night's late event finds its date crowded
-with files and compacts it."""
+warehouse equals one full run over everything. A date a night only adds to keeps one file: the
+night's compaction merges its new events into the stored file (storage.compaction)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ SECOND = [
     likes("today", "2026-11-21", "gina"),
 ]
 THIRD = [likes("later", "2026-11-17", "hugo"), likes("tomorrow", "2026-11-22", "gina")]
-CROWDED = "event_date=2026-11-17"  # two files after the second night: at the third night's limit
+ADDED_TO = "event_date=2026-11-17"  # a late event in the second night and again in the third
 
 
 def land(path, objs):
@@ -72,18 +72,14 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("copies")
     land(root / "landing" / NIGHT1, FIRST)
     first = nightly(str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 20), beam_args=RUNNER)
-    before = names(root, CROWDED)
+    before = names(root, ADDED_TO)
     land(root / "landing" / NIGHT2, SECOND)
     second = nightly(str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 21), beam_args=RUNNER)
-    after = names(root, CROWDED)
+    after = names(root, ADDED_TO)
     land(root / "landing" / NIGHT3, THIRD)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("planning.nights.MAX_FILES_PER_DATE", len(after))
-        third = nightly(
-            str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 22), beam_args=RUNNER
-        )
+    third = nightly(str(root / "landing"), str(root / "nights"), as_of=date(2026, 11, 22), beam_args=RUNNER)
     full = nightly(str(root / "landing"), str(root / "full"), as_of=date(2026, 11, 22), beam_args=RUNNER)
-    return root, first, second, third, full, (before, after, names(root, CROWDED))
+    return root, first, second, third, full, (before, after, names(root, ADDED_TO))
 
 
 def test_the_nights_equal_one_full_run(runs):
@@ -96,14 +92,15 @@ def test_only_dates_where_a_new_copy_replaces_a_stored_one_are_rewritten(runs):
     assert second["event_dates_rewritten"] == ["2026-11-19", "2026-11-20"]
     # The late event's date is added to; the copy that lost touches nothing.
     assert second["touched_event_dates"] == ["2026-11-17", "2026-11-19", "2026-11-20", "2026-11-21"]
-    assert before < after  # the night's file joined the stored one
+    # The stored file and the night's new events merged into one file of the night.
+    assert len(before) == len(after) == 1 and before != after
 
 
-def test_a_date_crowded_with_files_is_rewritten_whole(runs):
-    _, _, _, third, _, (_, after, compacted) = runs
+def test_a_date_only_added_to_keeps_one_file(runs):
+    _, _, _, third, _, (_, after, added) = runs
     assert third["touched_event_dates"] == ["2026-11-17", "2026-11-22"]
-    assert third["event_dates_rewritten"] == ["2026-11-17"]
-    assert not compacted & after and len(compacted) == 1  # the run's one file replaced both
+    assert third["event_dates_rewritten"] == []  # not deduplicated again: its stored events are context
+    assert len(added) == 1 and added != after
 
 
 def test_every_copy_is_accounted_for(runs):

@@ -6,7 +6,7 @@ staging of its own but a READY one, and the next run ends identical to an uninte
 it finished the interrupted run's commit, its report carries that run's figures.
 
 Every trial is two runs of the CLI, so `make test` runs one trial per phase (DEFAULT_TRIALS);
-MICRORADAR_FAULTS=all runs every point in both modes (58 trials)."""
+MICRORADAR_FAULTS=all runs every point in both modes (60 trials)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ DEFAULT_TRIALS = [
     ("fail", "stage_manifest"),
     ("fail", "db_duckdb_rename"),
     ("kill", "ready_write"),
+    ("kill", "compact"),
 ]
 ALL_TRIALS = [(mode, point) for point in POINTS for mode in ("kill", "fail")]
 TRIALS = ALL_TRIALS if os.environ.get("MICRORADAR_FAULTS") == "all" else DEFAULT_TRIALS
@@ -72,7 +73,7 @@ def analyst_as_of(wh: Path):
 
 
 def test_the_suite_knows_every_point():
-    assert len(set(POINTS)) == len(POINTS) == 29
+    assert len(set(POINTS)) == len(POINTS) == 30
     assert set(p for _, p in DEFAULT_TRIALS) <= set(POINTS)
 
 
@@ -97,7 +98,13 @@ def test_a_fault_at_each_point_keeps_the_previous_state_and_the_next_run_complet
     # A session of the analyst database sees one night across datasets: the previous one until the
     # new analyst database is committed, then the new one (never new engagement beside old profile_daily).
     assert analyst_counts(wh) in (analyst_counts(night1), analyst_counts(reference)), point
-    if point in ("after_ingest", "after_windows", "stage_manifest", "ready_write"):  # nothing committed yet
+    if point in (
+        "after_ingest",
+        "after_windows",
+        "compact",
+        "stage_manifest",
+        "ready_write",
+    ):  # nothing committed yet
         assert dataset_rows(wh, "events") == dataset_rows(night1, "events")
 
     rerun = nightly(landing, wh, as_of)

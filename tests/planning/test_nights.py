@@ -1,27 +1,10 @@
-"""The pure rules of planning.nights: which dates a night rewrites, where its windows start."""
+"""The pure rules of planning.nights: where a night's windows start."""
 
 from datetime import date, timedelta
 
-from planning.nights import plan_recompute_from, with_crowded_dates
+from planning.nights import plan_recompute_from
 
 D = date(2026, 11, 20)
-
-
-def files(n: int) -> list[str]:
-    return [f"part-{i}.parquet" for i in range(n)]
-
-
-def test_a_touched_date_holding_max_files_or_more_is_rewritten():
-    touched, rewritten = {D, D + timedelta(days=1), D + timedelta(days=2)}, {D + timedelta(days=2)}
-    stored = {
-        D: files(3),
-        D + timedelta(days=1): files(2),
-        D + timedelta(days=2): files(1),
-        D - timedelta(days=1): files(9),
-    }  # crowded, but untouched: left alone
-    assert with_crowded_dates(touched, rewritten, stored, max_files=3) == {D, D + timedelta(days=2)}
-    assert with_crowded_dates(touched, rewritten, stored, max_files=4) == {D + timedelta(days=2)}
-    assert with_crowded_dates(set(), set(), stored, max_files=1) == set()
 
 
 def test_windows_start_at_the_earliest_touched_day_or_after_the_last_as_of():
