@@ -16,9 +16,13 @@ BIN = Path(sys.executable).parent / "microradar"
 END = datetime.now(UTC).date() - timedelta(days=1)  # the generator's default end date
 
 
-def microradar(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
+def microradar(*args, cwd=None, check=True, env=None) -> subprocess.CompletedProcess:
+    """The installed command. By default with no Prefect server configured, as a user runs it (each
+    flow starts Prefect's temporary server); other modules pass `env=cli_env()` for the shared one."""
+    if env is None:
+        env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+        env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
+        env.pop("PREFECT_API_URL", None)
     result = subprocess.run(
         [str(BIN), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
     )
