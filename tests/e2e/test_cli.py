@@ -1,4 +1,6 @@
-"""End to end through the `microradar` command, as a user runs it: generate, nightly, rerun, query."""
+"""End to end through the `microradar` command, as a user runs it: generate, nightly, rerun, query.
+The first night and the cut-gz night run as a user runs them, with no Prefect server configured;
+the reruns on top share the session's server (tests/prefect_server.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from tests.prefect_server import cli_env
 
 BIN = Path(sys.executable).parent / "microradar"
 END = datetime.now(UTC).date() - timedelta(days=1)  # the generator's default end date
@@ -133,6 +137,7 @@ def test_a_rerun_changes_nothing(night):
         root / "wh",
         "--as-of",
         END.isoformat(),
+        env=cli_env(),
     )
     assert "nothing to do" in result.stdout
     assert state_of(root / "wh") == before
@@ -147,7 +152,15 @@ def test_a_changed_landed_file_is_refused_loudly(night, tmp_path):
     victim = sorted(landing.rglob("*.jsonl"))[0]
     victim.write_text(victim.read_text() + "\n")
     result = microradar(
-        "nightly", "--landing", landing, "--warehouse", wh, "--as-of", END.isoformat(), check=False
+        "nightly",
+        "--landing",
+        landing,
+        "--warehouse",
+        wh,
+        "--as-of",
+        END.isoformat(),
+        check=False,
+        env=cli_env(),
     )
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
@@ -280,6 +293,7 @@ def test_beam_options_after_a_double_dash_reach_beam(night, tmp_path):
         "--",
         "--runner=NoSuchRunner",
         check=False,
+        env=cli_env(),
     )
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("microradar: error:")]
