@@ -81,3 +81,26 @@ def prefect_harness():
         logging.getLogger("prefect").setLevel(logging.WARNING)
         with prefect_test_harness(server_startup_timeout=90):
             yield
+
+
+_shared_server_runs: list[int] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_prefect_server():
+    """Stops the shared Prefect server of tests/prefect_server.py at the end of the session, if a CLI
+    subprocess started it; nothing starts here (a session of unit tests never pays for a server)."""
+    from tests import prefect_server
+
+    yield
+    try:
+        _shared_server_runs.append(prefect_server.flow_runs())
+    finally:
+        prefect_server.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _shared_server_runs and _shared_server_runs[0]:
+        terminalreporter.write_line(
+            f"shared Prefect server: {_shared_server_runs[0]} flow runs from CLI subprocesses"
+        )

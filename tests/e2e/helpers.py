@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from schemas.datasets import ALL_DATASETS
+from tests.prefect_server import cli_env
 
 # Run bookkeeping differs between runs by design; everything else must match row for row.
 VOLATILE = {"rejected": ("run_id", "ingested_at", "ingest_date")}
@@ -56,10 +57,10 @@ BIN = Path(sys.executable).parent / "microradar"
 def nightly(
     landing: Path, wh: Path, as_of, kill_at: str | None = None, fail_at: str | None = None
 ) -> subprocess.CompletedProcess:
-    """Runs the CLI in its own process group. A SIGKILLed run leaves its children (Prefect's
-    temporary server) behind, as any killed job would: the group is cleaned up afterwards."""
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
+    """Runs the CLI in its own process group, against the session's shared Prefect server
+    (tests/prefect_server.py). A SIGKILLed run leaves its children (Beam workers) behind, as any
+    killed job would: the group is cleaned up afterwards; the shared server is not in it."""
+    env = cli_env()
     env.pop("MICRORADAR_KILL_AT", None)
     env.pop("MICRORADAR_FAIL_AT", None)
     if kill_at:

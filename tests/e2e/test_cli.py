@@ -1,4 +1,6 @@
-"""End to end through the `microradar` command, as a user runs it: generate, nightly, rerun, query."""
+"""End to end through the `microradar` command, as a user runs it: generate, nightly, rerun, query.
+The first night and the cut-gz night run as a user runs them, with no Prefect server configured;
+the reruns on top share the session's server (tests/prefect_server.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +14,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.prefect_server import cli_env
+
 BIN = Path(sys.executable).parent / "microradar"
 END = datetime.now(UTC).date() - timedelta(days=1)  # the generator's default end date
 
 
-def microradar(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
+def microradar(*args, cwd=None, check=True, env=None) -> subprocess.CompletedProcess:
+    """The installed command. By default with no Prefect server configured, as a user runs it (each
+    flow starts Prefect's temporary server); other modules pass `env=cli_env()` for the shared one."""
+    if env is None:
+        env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+        env.pop("PREFECT_LOGGING_LEVEL", None)  # another test module may set it; the CLI picks its own
+        env.pop("PREFECT_API_URL", None)
     result = subprocess.run(
         [str(BIN), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
     )
@@ -129,6 +137,7 @@ def test_a_rerun_changes_nothing(night):
         root / "wh",
         "--as-of",
         END.isoformat(),
+        env=cli_env(),
     )
     assert "nothing to do" in result.stdout
     assert state_of(root / "wh") == before
@@ -143,7 +152,15 @@ def test_a_changed_landed_file_is_refused_loudly(night, tmp_path):
     victim = sorted(landing.rglob("*.jsonl"))[0]
     victim.write_text(victim.read_text() + "\n")
     result = microradar(
-        "nightly", "--landing", landing, "--warehouse", wh, "--as-of", END.isoformat(), check=False
+        "nightly",
+        "--landing",
+        landing,
+        "--warehouse",
+        wh,
+        "--as-of",
+        END.isoformat(),
+        check=False,
+        env=cli_env(),
     )
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
@@ -276,6 +293,7 @@ def test_beam_options_after_a_double_dash_reach_beam(night, tmp_path):
         "--",
         "--runner=NoSuchRunner",
         check=False,
+        env=cli_env(),
     )
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("microradar: error:")]

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from tests.e2e.test_cli import microradar, state_of
+from tests.prefect_server import cli_env
 
 FIXTURES = Path(__file__).resolve().parents[1] / "importers" / "fixtures"
 sys.path.insert(0, str(FIXTURES.parent))
@@ -35,7 +36,9 @@ def import_all(landing: Path) -> dict[str, dict]:
 def imported(tmp_path_factory):
     root = tmp_path_factory.mktemp("byod")
     summaries = import_all(root / "landing")
-    microradar("nightly", "--landing", root / "landing", "--warehouse", root / "wh", "--as-of", AS_OF)
+    microradar(
+        "nightly", "--landing", root / "landing", "--warehouse", root / "wh", "--as-of", AS_OF, env=cli_env()
+    )
     return root, summaries, json.loads((root / "wh" / "_meta" / "last_run.json").read_text())
 
 
@@ -86,7 +89,7 @@ def test_importing_the_same_exports_again_changes_nothing(imported):
     assert sorted(p.name for p in (root / "landing").iterdir()) == landed
     assert {s: a["events"] for s, a in again.items()} == {s: a["events"] for s, a in summaries.items()}
     result = microradar(
-        "nightly", "--landing", root / "landing", "--warehouse", root / "wh", "--as-of", AS_OF
+        "nightly", "--landing", root / "landing", "--warehouse", root / "wh", "--as-of", AS_OF, env=cli_env()
     )
     assert "nothing to do" in result.stdout or "0 new" in result.stdout, result.stdout
     assert state_of(root / "wh") == before

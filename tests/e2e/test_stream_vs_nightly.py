@@ -27,19 +27,16 @@ from ingest import parse
 from schemas.datasets import METRIC_NAMES
 from schemas.units import WINDOW_LENGTHS
 from tests.e2e.test_stream_cli import REPO, land, stream, wait_for
+from tests.prefect_server import cli_env
 
 KEEP = re.compile(rb'"profile_id"\s*:\s*"(bs_user_0002|ig_user_0007|yt_user_0008)"')
 EVENT_TIME = parse.EVENT_COLUMNS.index("event_time")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        DO_NOT_TRACK="1",
-        PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    env = cli_env(
+        PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     )
-    env.pop("PREFECT_LOGGING_LEVEL", None)
     result = subprocess.run(
         [sys.executable, "-m", "microradar.cli", *args],
         cwd=REPO,
