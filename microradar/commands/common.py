@@ -51,5 +51,9 @@ def quiet_prefect(log_level: str) -> None:
     os.environ["PREFECT_LOGGING_LEVEL"] = log_level
     logging.getLogger("apache_beam").setLevel(log_level)
     if log_level != "DEBUG" and not os.environ.get("MICRORADAR_DEBUG"):
+        # Prefect's event-loop thread ends with tasks pending when the process exits (after an error
+        # most of all); asyncio logs each as "Task was destroyed but it is pending!", burying the
+        # one-line error under a hundred lines (seen under load in test_cli's changed-file test).
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         for name in FAILURE_LOGGERS:
             logging.getLogger(name).addFilter(_no_failure_records)
