@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -194,6 +195,143 @@ def latency(source: Path, every: float, count: int, poll_interval: float) -> Non
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _chunks(source: Path, lines_per_file: int, count: int) -> list[tuple[str, list[bytes]]]:
+    """The lines of DIR's files in name order, cut into `count` files of `lines_per_file` lines."""
+    from ingest import landing as files
+
+    out, current = [], []
+    for f in sorted(files.discover(source), key=lambda f: f.relpath):
+        for _, raw in files.iter_lines(f.path):
+            current.append(raw)
+            if len(current) == lines_per_file:
+                out.append((f"chunk-{len(out):04d}.jsonl", current))
+                current = []
+                if len(out) == count:
+                    return out
+    if current and len(out) < count:
+        out.append((f"chunk-{len(out):04d}.jsonl", current))
+    return out
+
+
+def _window_rows(warehouse: Path, as_of_day: int, days: set[int]) -> dict:
+    """Daily and trailing rows of the windows that hold one of `days` and end by `as_of_day`:
+    {(dataset, platform, profile, last day, window_days): metrics}. {} while a partition swaps."""
+    import pyarrow.dataset as ds
+
+    from schemas.datasets import METRIC_NAMES
+    from schemas.units import day_number
+
+    out = {}
+    for name, partition in (("engagement_daily", "day"), ("engagement_trailing", "window_end")):
+        if not (warehouse / name).is_dir():
+            continue
+        try:
+            table = ds.dataset(warehouse / name, format="parquet", partitioning="hive").to_table()
+        except (OSError, ValueError):  # a partition swapped while read: read again
+            return {}
+        for r in table.to_pylist():
+            end = r[partition]
+            end = day_number(end if not isinstance(end, str) else date.fromisoformat(end))
+            length = r.get("window_days") or 1
+            if end > as_of_day or not any(end - length < d <= end for d in days):
+                continue
+            key = (name, r["platform"], r["profile_id"], end, r.get("window_days"))
+            out[key] = tuple(r[m] for m in METRIC_NAMES)
+    return out
+
+
+def check(source: Path, lines_per_file: int, count: int, poll_interval: float) -> None:
+    """Latency until correct, beside the nightly: `count` files of `lines_per_file` lines (DIR's
+    lines in name order) land one at a time on a running stream; after each, the seconds until
+    every daily/7/14/28-day window that holds one of the file's closed days reads, from the
+    stream's warehouse, what `microradar nightly` over the files landed so far writes (the
+    nightly's own wall clock, over the same files, is the baseline)."""
+    from pipelines import streaming
+    from schemas.units import US_PER_DAY
+
+    work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
+    chunks = _chunks(source, lines_per_file, count)
+    clock = streaming.EventTimeClock(streaming.DEFAULT_OUT_OF_ORDERNESS_S)
+    expected = []  # per file: (closed days, as-of day, nightly wall s, nightly CPU s, rows)
+    try:
+        for k, (name, lines) in enumerate(chunks):
+            nightly_landing = work / f"nightly-landing-{k}"
+            nightly_landing.mkdir()
+            for n, ls in chunks[: k + 1]:
+                (nightly_landing / n).write_bytes(b"\n".join(ls) + b"\n")
+            now_us = time.time_ns() // 1000
+            clock.advance([("f", i, raw, now_us) for i, raw in enumerate(lines)], now_us)
+            as_of_day = clock.watermark_us // US_PER_DAY - 1
+            days = {
+                t // US_PER_DAY
+                for raw in lines
+                if (t := streaming.peek_event_us(raw, now_us)) is not None and t // US_PER_DAY <= as_of_day
+            }
+            wh = work / f"nightly-{k}"
+            wall, cpu = _timed(
+                _cli(
+                    "nightly",
+                    "--landing",
+                    str(nightly_landing),
+                    "--warehouse",
+                    str(wh),
+                    "--as-of",
+                    date.fromordinal(date(1970, 1, 1).toordinal() + as_of_day).isoformat(),
+                    "--",
+                    "--runner=FnApiRunner",
+                )
+            )
+            expected.append((days, as_of_day, wall, cpu, _window_rows(wh, as_of_day, days)))
+        landing, warehouse = work / "landing", work / "warehouse"
+        landing.mkdir()
+        proc = subprocess.Popen(
+            _cli(
+                "stream",
+                "--landing",
+                str(landing),
+                "--warehouse",
+                str(warehouse),
+                "--poll-interval",
+                str(poll_interval),
+                "--grace-period",
+                "1h",
+            ),
+            cwd=REPO,
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(15)  # the stream's start (imports, pipeline construction) is not latency
+            for (name, lines), (days, as_of_day, wall, cpu, rows) in zip(chunks, expected):
+                hidden = landing / f".{name}"
+                hidden.write_bytes(b"\n".join(lines) + b"\n")
+                at = time.time()
+                hidden.rename(landing / name)
+                while True:
+                    got = _window_rows(warehouse, as_of_day, days)
+                    if all(got.get(key) == value for key, value in rows.items()):
+                        break
+                    if proc.poll() is not None:
+                        raise SystemExit("the stream exited")
+                    time.sleep(0.2)
+                print(
+                    f"{name} {len(lines):6,} lines, {len(days):2d} closed days, {len(rows):4d} windows: "
+                    f"stream correct after {time.time() - at:6.1f} s | nightly over the "
+                    f"files so far {wall:6.1f} s wall {cpu:6.1f} s CPU",
+                    flush=True,
+                )
+            stop = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+            print(f"SIGTERM -> exit {proc.returncode} after {time.monotonic() - stop:.1f} s (drain)")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -205,9 +343,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--every", type=float, default=3.0)
     p.add_argument("--files", type=int, default=10)
     p.add_argument("--poll-interval", type=float, default=1.0)
+    p = sub.add_parser("check")
+    p.add_argument("--landing", type=Path, required=True)
+    p.add_argument("--lines", type=int, default=10_000)
+    p.add_argument("--files", type=int, default=3)
+    p.add_argument("--poll-interval", type=float, default=1.0)
     args = parser.parse_args(argv)
     if args.mode == "replay":
         replay(args.landing, args.as_of)
+    elif args.mode == "check":
+        check(args.landing, args.lines, args.files, args.poll_interval)
     else:
         latency(args.landing, args.every, args.files, args.poll_interval)
 
