@@ -2,6 +2,7 @@
 
     python -m bench.stream replay  --landing DIR [--as-of YYYY-MM-DD]
     python -m bench.stream latency --landing DIR [--every 3] [--files 10] [--poll-interval 1]
+    python -m bench.stream check   --landing DIR [--files 3] [--lines 10000] [--poll-interval 1]
 
 `replay` runs `microradar nightly` (FnApiRunner) and then `microradar stream --stop-after 1s`
 over the same landed files (already there when the stream starts: a history replay) and prints
@@ -9,7 +10,9 @@ lines/s of each, wall clock and CPU. `latency` starts the stream on an empty lan
 lands the files of DIR one by one every `--every` seconds (in name order, as uploads: hidden,
 then renamed) and, for each, measures the seconds until every closed day its events touch
 (day end <= the stream's watermark after it) has had its `engagement_daily` partition rewritten
-after the landing; then it stops the stream with SIGTERM and reports the drain time.
+after the landing; then it stops the stream with SIGTERM and reports the drain time. `check`
+waits instead until those windows are *correct* (equal to a nightly over the same files; see
+`check` and docs/streaming.md).
 
 Figures measured on the 2-core machine shared with other jobs (load average 9-13 throughout),
 apache-beam 2.77.0, BundleBasedDirectRunner --streaming, 2026-12-02. Data: `microradar generate
