@@ -257,7 +257,7 @@ def check(source: Path, lines_per_file: int, count: int, poll_interval: float) -
     clock = streaming.EventTimeClock(streaming.DEFAULT_OUT_OF_ORDERNESS_S)
     expected = []  # per file: (closed days, as-of day, nightly wall s, nightly CPU s, rows)
     try:
-        for k, (name, lines) in enumerate(chunks):
+        for k, (_, lines) in enumerate(chunks):
             nightly_landing = work / f"nightly-landing-{k}"
             nightly_landing.mkdir()
             for n, ls in chunks[: k + 1]:
