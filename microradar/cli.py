@@ -124,6 +124,20 @@ def _quiet_prefect() -> None:
             logging.getLogger(name).addFilter(_no_failure_records)
 
 
+def _start_prefect_api() -> None:
+    """Prefect's temporary API server boots while the command imports (flows/prefect_api.py)."""
+    _quiet_prefect()
+    from flows import prefect_api
+
+    prefect_api.start_early()
+
+
+def _wait_prefect_api() -> None:
+    from flows import prefect_api
+
+    prefect_api.wait_until_ready()
+
+
 def cmd_generate(args) -> int:
     from tools.generator import generate_landing
 
@@ -157,6 +171,7 @@ def _run_nightly(
     _quiet_prefect()
     from flows.nightly import nightly
 
+    _wait_prefect_api()
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     return nightly(
         str(landing_dir),
@@ -198,7 +213,7 @@ def _print_run(run: dict) -> None:
 
 
 def cmd_nightly(args, beam_args: list[str]) -> int:
-    _quiet_prefect()  # before anything imports Prefect: its settings are read at import
+    _start_prefect_api()  # before anything imports Prefect: its settings are read at import
     from flows.tasks import NightWarnings
 
     try:
@@ -263,9 +278,10 @@ def cmd_backfill(args, beam_args: list[str]) -> int:
     config = _config(args)
     if not (Path(args.warehouse) / "_meta" / "state.json").exists():
         raise CliError(f"no warehouse at {args.warehouse}: run `microradar nightly` first")
-    _quiet_prefect()
+    _start_prefect_api()
     from flows.backfill import backfill
 
+    _wait_prefect_api()
     result = backfill(
         str(args.warehouse), args.recompute_from, args.to_day, beam_args=beam_args, config=config
     )
@@ -277,6 +293,7 @@ def cmd_backfill(args, beam_args: list[str]) -> int:
 
 
 def cmd_demo(args, beam_args: list[str]) -> int:
+    _start_prefect_api()  # it boots while the demo data is generated
     from tools.generator import generate_landing
 
     root = Path(args.dir)
