@@ -77,7 +77,7 @@ def _snapshots(rng, n_snap: int, n_profiles: int, days: int):
 
 
 def _ts(t_us: int, off_i: int, frac: bool, day_strs: list[str]) -> str:
-    """t_us: microseconds since FIRST_DAY 00:00 UTC -> RFC 3339 text in one of OFFSETS."""
+    """t_us: microseconds since the first day 00:00 UTC -> RFC 3339 text in one of OFFSETS."""
     text, off = OFFSETS[off_i]
     local = t_us // 1_000_000 + off
     d, s = divmod(local, 86_400)
@@ -132,8 +132,12 @@ def generate(
     days: int = 30,
     files: int = 8,
     gz_files: int = 2,
+    first_day: date = FIRST_DAY,
+    id_prefix: str = "",
 ) -> dict:
-    """Writes `events` lines into `files` JSONL files below `landing` (the last `gz_files` gzipped).
+    """Writes `events` lines into `files` JSONL files below `landing` (the last `gz_files` gzipped),
+    with event times on `days` days from `first_day`; `id_prefix` keeps two generated landings'
+    event ids apart (bench/nightly.py lands a history and a night).
 
     Deterministic for a seed. About 1% of the lines are exact copies of another line (in the same
     or another file) and 0.1% are malformed (one of several reject reasons)."""
@@ -173,7 +177,7 @@ def generate(
     base_followers = (rng.lognormal(9.5, 1.4, profiles)).astype(np.int64)
     growth = rng.normal(0.01, 0.01, profiles)
 
-    day_strs = [(FIRST_DAY + timedelta(days=d)).isoformat() for d in range(-1, days + 2)]
+    day_strs = [(first_day + timedelta(days=d)).isoformat() for d in range(-1, days + 2)]
     keys = [profile_key(i) for i in range(profiles)]
 
     # line sources: i >= 0 a valid event, -1-k the k-th malformed line; duplicates repeat a source
@@ -201,11 +205,12 @@ def generate(
             growth,
             keys,
             day_strs,
+            id_prefix,
         )
         gz = f >= files - gz_files
         name = f"events-{f:02d}.jsonl" + (".gz" if gz else "")
         data = ("\n".join(lines) + "\n").encode()
-        path = landing / f"day={FIRST_DAY.isoformat()}" / name if f % 2 else landing / name
+        path = landing / f"day={first_day.isoformat()}" / name if f % 2 else landing / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if gz:
             with gzip.open(path, "wb", compresslevel=1) as out:
@@ -220,8 +225,8 @@ def generate(
         "malformed_lines": int(n_bad),
         "snapshots": int(len(s_prof)),
         "heavy_profile_events": int(np.count_nonzero(prof == 0)),
-        "first_day": FIRST_DAY.isoformat(),
-        "as_of_day": (FIRST_DAY + timedelta(days=days - 1)).isoformat(),
+        "first_day": first_day.isoformat(),
+        "as_of_day": (first_day + timedelta(days=days - 1)).isoformat(),
         "files": written,
     }
 
@@ -242,6 +247,7 @@ def _format_lines(
     growth,
     keys,
     day_strs,
+    id_prefix: str = "",
 ) -> list[str]:
     valid = chunk[chunk >= 0]
     cols = [a[valid].tolist() for a in (prof, etype, t_us, seq, off_i, frac, actor, self_eng, post_no, extra)]
@@ -249,7 +255,7 @@ def _format_lines(
     for i, p, t, tu, sq, oi, fr, ac, se, pn, ex in zip(valid.tolist(), *cols):
         platform, pid = keys[p]
         head = (
-            f'{{"event_id":"e{sq:09d}","event_type":"{TYPE_NAMES[t]}",'
+            f'{{"event_id":"{id_prefix}e{sq:09d}","event_type":"{TYPE_NAMES[t]}",'
             f'"event_time":"{_ts(tu, oi, fr, day_strs)}",'
             f'"platform":"{platform}","profile_id":"{pid}"'
         )

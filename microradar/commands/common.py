@@ -57,3 +57,17 @@ def quiet_prefect(log_level: str) -> None:
         logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         for name in FAILURE_LOGGERS:
             logging.getLogger(name).addFilter(_no_failure_records)
+
+
+def start_prefect_api(log_level: str) -> None:
+    """Prefect's temporary API server boots while the command imports (flows/prefect_api.py)."""
+    quiet_prefect(log_level)
+    from flows import prefect_api
+
+    prefect_api.start_early()
+
+
+def wait_prefect_api() -> None:
+    from flows import prefect_api
+
+    prefect_api.wait_until_ready()

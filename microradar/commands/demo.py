@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from microradar.commands import common
 from microradar.commands.common import CliError, iso_date
 from microradar.commands.nightly import print_run, run_nightly
 
@@ -32,6 +33,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_demo(args, beam_args: list[str]) -> int:
+    common.start_prefect_api(args.log_level)  # it boots while the demo data is generated
     from tools.generator import generate_landing
 
     root = Path(args.dir)

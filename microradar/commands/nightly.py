@@ -28,6 +28,8 @@ def run_nightly(
     common.quiet_prefect(log_level)
     from flows.nightly import nightly
 
+    common.wait_prefect_api()
+
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     return nightly(
         str(landing_dir),
@@ -69,7 +71,9 @@ def print_run(run: dict) -> None:
 
 
 def cmd_nightly(args, beam_args: list[str]) -> int:
-    common.quiet_prefect(args.log_level)  # before anything imports Prefect: its settings are read at import
+    common.start_prefect_api(
+        args.log_level
+    )  # before anything imports Prefect: its settings are read at import
     from flows.report_tasks import NightWarnings
 
     try:
@@ -97,8 +101,10 @@ def cmd_backfill(args, beam_args: list[str]) -> int:
     config = config_dict(args)
     if not (Path(args.warehouse) / "_meta" / "state.json").exists():
         raise CliError(f"no warehouse at {args.warehouse}: run `microradar nightly` first")
-    common.quiet_prefect(args.log_level)
+    common.start_prefect_api(args.log_level)
     from flows.backfill import backfill
+
+    common.wait_prefect_api()
 
     result = backfill(
         str(args.warehouse), args.recompute_from, args.to_day, beam_args=beam_args, config=config

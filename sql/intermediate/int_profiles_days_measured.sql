@@ -122,9 +122,41 @@ growth as (
     from joined
 ),
 
+rolling as (
+    -- the reading steps and sponsored / organic interactions of the last 28 days, over a narrow
+    -- row joined back by key: DuckDB's window operator carries every column of its input (issue 20)
+    select
+        platform,
+        profile_id,
+        day,
+        sum(sponsored_interactions_today) over last_28 as sponsored_interactions_28d,
+        sum(organic_interactions_today) over last_28 as organic_interactions_28d,
+        -- the largest rise (the jump candidate) and the largest fall, each one step (ties: the later step)
+        arg_max(step, (step_gain, day)) filter (where step_gain is not null) over last_28 as jump,
+        arg_min(step, (step_gain, -epoch(day))) filter (where step_gain is not null) over last_28 as fall,
+        median(step_rate) over last_28 as median_abs_daily_change
+    from growth
+    window last_28 as (
+        partition by platform, profile_id order by day rows between 27 preceding and current row
+    )
+),
+
+rolled as (
+    select
+        growth.*,
+        rolling.sponsored_interactions_28d,
+        rolling.organic_interactions_28d,
+        rolling.jump,
+        rolling.fall,
+        rolling.median_abs_daily_change
+    from growth
+    inner join rolling
+        on growth.platform = rolling.platform and growth.profile_id = rolling.profile_id and growth.day = rolling.day
+),
+
 windowed as (
     select
-        *,
+        * exclude (sponsored_interactions_28d, organic_interactions_28d, jump, fall, median_abs_daily_change),
         base_28d_followers as followers_28d_ago,
         last_28d_followers - base_28d_followers as follower_growth_28d,
         (last_28d_followers - base_28d_followers) / nullif(base_28d_followers, 0) as follower_growth_pct_28d,
@@ -135,17 +167,12 @@ windowed as (
         last_7d_followers - base_7d_followers as follower_growth_7d,
         (last_7d_followers - base_7d_followers) / nullif(base_7d_followers, 0) as follower_growth_pct_7d,
         case when last_7d_followers is not null then days_since_base_7d end as growth_observed_days_7d,
-        sum(sponsored_interactions_today) over last_28 as sponsored_interactions_28d,
-        sum(organic_interactions_today) over last_28 as organic_interactions_28d,
-        -- the reading steps of the last 28 days: the largest rise (the jump candidate) and the largest
-        -- fall, each one step (ties: the later step)
-        arg_max(step, (step_gain, day)) filter (where step_gain is not null) over last_28 as jump,
-        arg_min(step, (step_gain, -epoch(day))) filter (where step_gain is not null) over last_28 as fall,
-        median(step_rate) over last_28 as median_abs_daily_change
-    from growth
-    window last_28 as (
-        partition by platform, profile_id order by day rows between 27 preceding and current row
-    )
+        sponsored_interactions_28d,
+        organic_interactions_28d,
+        jump,
+        fall,
+        median_abs_daily_change
+    from rolled
 ),
 
 unpacked as (

@@ -14,6 +14,18 @@ settings as (
     cross join cfg_spike
 ),
 
+-- Window functions run over narrow CTEs (the keys and what they order by) joined back by key:
+-- DuckDB's window operator carries every column of its input, and a wide row made each one
+-- several times slower than the join (issue 20).
+previous_tiers as (
+    select
+        platform,
+        profile_id,
+        day,
+        lag(tier) over (partition by platform, profile_id order by day) as previous_tier
+    from int_profiles_days_screened
+),
+
 measured as (
     select
         days.*,
@@ -32,9 +44,13 @@ measured as (
             when days.follower_growth_pct_28d is not null then 28
             when days.follower_growth_pct_14d is not null then 14
         end as signal_window_days,
-        lag(days.tier) over (partition by days.platform, days.profile_id order by days.day) as previous_tier
+        previous_tiers.previous_tier
     from int_profiles_days_screened as days
     cross join settings
+    left join previous_tiers
+        on
+            days.platform = previous_tiers.platform and days.profile_id = previous_tiers.profile_id
+            and days.day = previous_tiers.day
     left join int_peers_days_summarised as peers
         on days.platform = peers.platform and days.tier = peers.tier and days.day = peers.day
     left join int_platform_days_cadence as cadence
@@ -87,10 +103,12 @@ compared as (
     from signals
 ),
 
-ranked_in_peers as (
+peer_ranks as (
     -- percent_rank among the peers that have the measure: rows without it are ranked apart, then dropped
     select
-        *,
+        platform,
+        profile_id,
+        day,
         case when follower_growth_pct_28d is not null then percent_rank() over (
             partition by platform, tier, day, follower_growth_pct_28d is null order by follower_growth_pct_28d
         ) end as pr_growth_pct_28d,
@@ -116,6 +134,24 @@ ranked_in_peers as (
             partition by platform, tier, day, per_post_growth_pct_14d is null order by per_post_growth_pct_14d
         ) end as pr_interaction_growth_14d
     from compared
+),
+
+ranked_in_peers as (
+    select
+        compared.*,
+        peer_ranks.pr_growth_pct_28d,
+        peer_ranks.pr_growth_pct_14d,
+        peer_ranks.pr_growth_abs_28d,
+        peer_ranks.pr_growth_abs_14d,
+        peer_ranks.pr_engagement_28d,
+        peer_ranks.pr_engagement_14d,
+        peer_ranks.pr_interaction_growth_28d,
+        peer_ranks.pr_interaction_growth_14d
+    from compared
+    inner join peer_ranks
+        on
+            compared.platform = peer_ranks.platform and compared.profile_id = peer_ranks.profile_id
+            and compared.day = peer_ranks.day
 ),
 
 scored as (
@@ -197,6 +233,27 @@ explained as (
     from scored
 ),
 
+rising_ranks as (
+    select
+        platform,
+        profile_id,
+        day,
+        row_number() over (partition by platform, day order by rising_score desc, profile_id asc) as rising_rank
+    from scored
+    where is_rising
+),
+
+ranked as (
+    select
+        explained.*,
+        rising_ranks.rising_rank
+    from explained
+    left join rising_ranks
+        on
+            explained.platform = rising_ranks.platform and explained.profile_id = rising_ranks.profile_id
+            and explained.day = rising_ranks.day
+),
+
 final as (
     select
         platform,
@@ -258,11 +315,9 @@ final as (
         suspicious_reasons,
         rising_score,
         is_rising,
-        case when is_rising then row_number() over (
-            partition by platform, day, is_rising order by rising_score desc, profile_id asc
-        ) end as rising_rank,
+        rising_rank,
         rising_reasons
-    from explained
+    from ranked
 )
 
 -- Only the days this run must get right (every day when recompute_from is null): earlier rows
