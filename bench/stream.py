@@ -143,14 +143,9 @@ def _rewritten_since(warehouse: Path, day: str, since: float) -> bool:
     return part.is_dir() and any(f.stat().st_mtime >= since for f in part.glob("*.parquet"))
 
 
-def latency(source: Path, every: float, count: int, poll_interval: float) -> None:
-    from ingest import landing as files
-    from pipelines import streaming
-
-    work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
-    landing, warehouse = work / "landing", work / "warehouse"
-    landing.mkdir()
-    proc = subprocess.Popen(
+def _start_stream(landing: Path, warehouse: Path, poll_interval: float) -> subprocess.Popen:
+    """`microradar stream` over `landing`, quiet, stopped by the caller with SIGTERM."""
+    return subprocess.Popen(
         _cli(
             "stream",
             "--landing",
@@ -167,6 +162,16 @@ def latency(source: Path, every: float, count: int, poll_interval: float) -> Non
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def latency(source: Path, every: float, count: int, poll_interval: float) -> None:
+    from ingest import landing as files
+    from pipelines import streaming
+
+    work = Path(tempfile.mkdtemp(prefix="bench-stream-"))
+    landing, warehouse = work / "landing", work / "warehouse"
+    landing.mkdir()
+    proc = _start_stream(landing, warehouse, poll_interval)
     clock = streaming.EventTimeClock(streaming.DEFAULT_OUT_OF_ORDERNESS_S)
     try:
         landed = sorted(files.discover(source), key=lambda f: f.relpath)[:count]
@@ -287,23 +292,7 @@ def check(source: Path, lines_per_file: int, count: int, poll_interval: float) -
             expected.append((days, as_of_day, wall, cpu, _window_rows(wh, as_of_day, days)))
         landing, warehouse = work / "landing", work / "warehouse"
         landing.mkdir()
-        proc = subprocess.Popen(
-            _cli(
-                "stream",
-                "--landing",
-                str(landing),
-                "--warehouse",
-                str(warehouse),
-                "--poll-interval",
-                str(poll_interval),
-                "--grace-period",
-                "1h",
-            ),
-            cwd=REPO,
-            env=_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = _start_stream(landing, warehouse, poll_interval)
         try:
             time.sleep(15)  # the stream's start (imports, pipeline construction) is not latency
             for (name, lines), (days, as_of_day, wall, cpu, rows) in zip(chunks, expected):

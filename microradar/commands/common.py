@@ -71,3 +71,19 @@ def wait_prefect_api() -> None:
     from flows import prefect_api
 
     prefect_api.wait_until_ready()
+
+
+def whole_number(at_least: int):
+    """An argparse type: a whole number, `at_least` or more (the message says which bound failed)."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+        if number < at_least:
+            bound = "0 or more" if at_least == 0 else f"at least {at_least}"
+            raise argparse.ArgumentTypeError(f"must be {bound}: {value}")
+        return number
+
+    return parse

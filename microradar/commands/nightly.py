@@ -3,7 +3,6 @@ printed after a night (the demo prints it too)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -116,16 +115,6 @@ def cmd_backfill(args, beam_args: list[str]) -> int:
     return 0
 
 
-def positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return number
-
-
 def add_nightly_parser(sub) -> None:
     p = sub.add_parser(
         "nightly",
@@ -148,7 +137,7 @@ def add_nightly_parser(sub) -> None:
     )
     p.add_argument(
         "--num-buckets",
-        type=positive_int,
+        type=common.whole_number(at_least=1),
         default=None,
         help="hash buckets of the Beam shuffles (default: one per 48 MB of new input, at least 2); "
         "memory follows the largest bucket; each partition gets a file per bucket",

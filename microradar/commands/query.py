@@ -3,10 +3,10 @@ is microradar/query.py."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
+from microradar.commands import common
 from microradar.commands.common import CliError
 
 
@@ -23,16 +23,6 @@ def cmd_query(args) -> int:
     if note:
         print(note)  # only with --output: stdout holds no data then
     return 0
-
-
-def non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
-    return number
 
 
 def add_query_parser(sub) -> None:
@@ -58,7 +48,7 @@ def add_query_parser(sub) -> None:
     )
     p.add_argument(
         "--max-rows",
-        type=non_negative_int,
+        type=common.whole_number(at_least=0),
         default=40,
         help="rows the table format shows (default 40, 0 for all); a note says when rows are left out",
     )
