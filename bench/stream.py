@@ -164,6 +164,14 @@ def _start_stream(landing: Path, warehouse: Path, poll_interval: float) -> subpr
     )
 
 
+def _stop_stream(proc: subprocess.Popen) -> None:
+    """SIGTERM, then the drain's length: the stream flushes its complete panes and exits."""
+    stop = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait()
+    print(f"SIGTERM -> exit {proc.returncode} after {time.monotonic() - stop:.1f} s (drain)")
+
+
 def latency(source: Path, every: float, count: int, poll_interval: float) -> None:
     from ingest import landing as files
     from pipelines import streaming
@@ -193,10 +201,7 @@ def latency(source: Path, every: float, count: int, poll_interval: float) -> Non
                 flush=True,
             )
             time.sleep(max(0.0, every - (time.time() - at)))
-        stop = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait()
-        print(f"SIGTERM -> exit {proc.returncode} after {time.monotonic() - stop:.1f} s (drain)")
+        _stop_stream(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -313,10 +318,7 @@ def check(source: Path, lines_per_file: int, count: int, poll_interval: float) -
                     f"files so far {wall:6.1f} s wall {cpu:6.1f} s CPU",
                     flush=True,
                 )
-            stop = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            proc.wait()
-            print(f"SIGTERM -> exit {proc.returncode} after {time.monotonic() - stop:.1f} s (drain)")
+            _stop_stream(proc)
         finally:
             if proc.poll() is None:
                 proc.kill()
