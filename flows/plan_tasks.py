@@ -27,10 +27,10 @@ def plan_night(night: Night, landed: Landed) -> NightPlan:
     """The key lookup against stored events, then which dates to rewrite and windows to recompute."""
     candidates = batch.candidate_files(night.staging)
     stored = {} if night.full_refresh else night.wh.files_by_partition(EVENTS)
-    found = lookup.touched_event_dates(stored, candidates)
     previous = date.fromisoformat(landed.state["as_of"]) if landed.state.get("as_of") else None
     windows_as_of = max(night.as_of, previous or night.as_of)
     horizon = horizon_start(windows_as_of, night.config.history_horizon_days)
+    found = lookup.touched_event_dates(stored, candidates, horizon)
     bookings, rebooked = plan_counters(stored, candidates, found.stored_wins, horizon)
     touched = found.dates | rebooked
     return NightPlan(
@@ -113,4 +113,7 @@ def merge_job(
         stored_wins_file=stored_wins_file,
         bookings_file=bookings_file,
         horizon_start=plan.horizon_start,
+        stored_days_before_horizon=[
+            d for d in sorted(plan.stored) if plan.horizon_start and d < plan.horizon_start
+        ],
     )

@@ -7,6 +7,7 @@ per-element cost of Beam dominates otherwise (see PLATFORM.md).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +15,7 @@ import pyarrow.compute as pc
 
 from ingest.parse import EVENT_COLUMNS
 from schemas.datasets import EVENTS, REJECTED
-from schemas.units import US_PER_DAY
+from schemas.units import US_PER_DAY, day_date, day_number, filed_day
 
 # Internal columns that travel with events between transforms but are never written.
 IS_NEW = "_is_new"
@@ -48,6 +49,22 @@ def events_from_columns(data: dict, source_file: str, lines) -> pa.Table:
 def with_event_date(table: pa.Table) -> pa.Table:
     days = pc.divide(table["event_time"].cast(pa.int64()), US_PER_DAY)  # event_time >= 1970 holds
     return table.append_column(EVENT_ROW_SCHEMA.field("event_date"), days.cast(pa.int32()).cast(pa.date32()))
+
+
+def with_filed_date(table: pa.Table, horizon: date | None, stored_days: frozenset[date]) -> pa.Table:
+    """`event_date` set to the partition each row is filed under (schemas.units.filed_day): the
+    same day, or the first day of its year for a day before the history horizon."""
+    if horizon is None or table.num_rows == 0:
+        return table
+    days = table["event_date"].cast(pa.int32())
+    unique = pc.unique(days)
+    filed = pa.array(
+        [day_number(filed_day(day_date(d), horizon, stored_days)) for d in unique.to_pylist()], pa.int32()
+    )
+    column = pc.take(filed, pc.index_in(days, value_set=unique)).cast(pa.date32())
+    return table.set_column(
+        table.schema.get_field_index("event_date"), EVENT_ROW_SCHEMA.field("event_date"), column
+    )
 
 
 def rejected_table(rows: list[tuple], run_id: str, ingested_us: int) -> pa.Table:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from ingest import landing
+from ingest import landing, tables
 from ingest.dedup import DedupStats
 from pipelines import spill
 from pipelines.stored import DailyFiles, EngagerFiles, EventFiles, TableFiles, file_groups
@@ -106,6 +106,9 @@ class MergeJob:
     bookings_file: str | None = None
     # The history horizon's first day (SPEC section 5): no day before it is read or written.
     horizon_start: date | None = None
+    # Stored `events` partitions before the horizon: days that keep being filed under themselves
+    # (schemas.units.filed_day); other days before the horizon are filed under their year.
+    stored_days_before_horizon: list[date] = field(default_factory=list)
 
     @property
     def context_start(self) -> date:
@@ -236,8 +239,10 @@ def build_merge(p: beam.Pipeline, job: MergeJob) -> None:
     else:  # nothing stored on these dates (a first night, a full refresh): candidates are unique already
         events = candidates
         dedup_stats = candidates | "AllAccepted" >> beam.Map(lambda t: DedupStats(accepted=t.num_rows))
+    stored_days = frozenset(job.stored_days_before_horizon)
     (
         events
+        | "FileByDate" >> beam.Map(tables.with_filed_date, job.horizon_start, stored_days)
         | "GatherByDate" >> GatherByDate(job.num_buckets, _spill_dir(job.staging_dir, "events"))
         | "WriteEvents" >> WritePartitionedParquet(EVENTS, job.staging_dir, job.run_id)
     )

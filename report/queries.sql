@@ -121,9 +121,9 @@ order by min_followers asc nulls last;
 -- name: freshness
 -- The latest day with an accepted event against the report's day.
 select
-    max(event_date) as latest_event_day,
+    cast(max(event_time) as DATE) as latest_event_day,
     $day as report_day,
-    $day - max(event_date) as days_behind
+    $day - cast(max(event_time) as DATE) as days_behind
 from events;
 
 -- name: rejects_by_reason

@@ -114,7 +114,10 @@ EVENTS = Dataset(
     name="events",
     grain="one accepted, deduplicated event",
     partition="event_date",
-    partition_doc="UTC day of event_time",
+    partition_doc=(
+        "UTC day of event_time; for an event already older than the history horizon when it landed, "
+        "the first day of its year (SPEC section 5: no partition per day back to 2010; use event_time for its day)"
+    ),
     sort_keys=("platform", "profile_id", "event_time", "event_id"),
     schema=pa.schema(
         [

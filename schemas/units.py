@@ -51,3 +51,14 @@ def horizon_start(as_of: date, history_horizon_days: int) -> date:
 def window_start(end: date) -> date:
     """The first day the longest trailing window ending on `end` spans."""
     return end - timedelta(days=LOOKBACK_DAYS)
+
+
+def filed_day(day: date, horizon: date | None, stored_days: frozenset[date] | set[date]) -> date:
+    """The `events` partition a day's events are filed under (SPEC section 5: older events are kept
+    but do not spawn a partition per day back to 2010): their own day from the history horizon
+    on, or where a partition of that day is already stored (it was inside the horizon when it
+    was written, or the stream wrote it); before the horizon otherwise, the first day of their
+    year. The horizon only moves forward, so a day filed under its year stays there."""
+    if horizon is None or day >= horizon or day in stored_days:
+        return day
+    return date(day.year, 1, 1)

@@ -18,6 +18,7 @@ from datetime import date
 import pyarrow as pa
 
 from ingest.dedup import FIELDS_SET, SORT_KEYS, fields_set_sql
+from schemas.units import filed_day
 from storage.duck import connect, literal
 
 # Candidates whose stored copy stays kept: (platform, event_id, conflicting: payloads differ).
@@ -54,9 +55,25 @@ def _sorts_before(a: str, b: str) -> str:
     return clause
 
 
-def touched_event_dates(stored: dict[date, list[str]], candidate_files: list[str]) -> TouchedDates:
-    """The dates this night's candidates change, given the stored `events` files by date
-    (Warehouse.files_by_partition; empty for a rebuild)."""
+def _file_candidates(con, horizon: date | None, stored_days: frozenset[date]) -> None:
+    """Candidates' event_date -> the partition they are filed under (as the merge writes them)."""
+    days = [r[0] for r in con.execute("select distinct event_date from candidates").fetchall()]
+    moved = {d: filed_day(d, horizon, stored_days) for d in days}
+    moved = {d: f for d, f in moved.items() if f != d}
+    if moved:
+        con.register("filed", pa.table({"day": list(moved), "filed": list(moved.values())}))
+        con.execute(
+            "update candidates set event_date = filed.filed from filed where candidates.event_date = filed.day"
+        )
+        con.unregister("filed")
+
+
+def touched_event_dates(
+    stored: dict[date, list[str]], candidate_files: list[str], horizon: date | None = None
+) -> TouchedDates:
+    """The `events` partitions this night's candidates change, given the stored files by
+    partition date (Warehouse.files_by_partition; empty for a rebuild). A candidate's partition
+    is its UTC day, or the first day of its year before the history `horizon` (units.filed_day)."""
     if not candidate_files:
         return TouchedDates(set())
     order = ", ".join(name for name, _ in SORT_KEYS[3:])  # after the key and fields_set
@@ -66,6 +83,7 @@ def touched_event_dates(stored: dict[date, list[str]], candidate_files: list[str
             f"create temp table candidates as select platform, event_id, {fields_set_sql('c')} as {FIELDS_SET}, {order}, "
             f"cast(event_time as date) as event_date from read_parquet({_glob_list(candidate_files)}) as c"
         )
+        _file_candidates(con, horizon, frozenset(stored))
         copy_dates = set()
         if stored:
             copy_dates = {

@@ -28,6 +28,7 @@ audience_interactions as (
     where
         event_type in ('like', 'comment', 'share', 'save') and actor_id is distinct from profile_id
         and event_date > (select stg_run_params.first_day from stg_run_params)
+        and filed_date >= (select date_trunc('year', stg_run_params.first_day) from stg_run_params)
     group by platform, profile_id, post_id, event_date
 ),
 

@@ -8,7 +8,7 @@ snapshots as (
     select
         cast(platform as varchar) as platform,
         cast(profile_id as varchar) as profile_id,
-        cast(event_date as date) as day,
+        cast(event_time as date) as day,
         cast(followers as bigint) as followers,
         cast(coalesce(followers_precision, 1) as bigint) as followers_precision,
         cast(event_time as timestamptz) as observed_at,

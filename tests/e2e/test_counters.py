@@ -166,9 +166,60 @@ def test_the_history_horizon_bounds_the_derived_days_not_the_events(tmp_path):
     nightly(str(landing), str(wh), as_of=date(2026, 11, 12), beam_args=RUNNER, config=config)
     horizon = "2026-10-14"  # 2026-11-12 - 29 days
     event_dates = {p.name for p in (wh / "events").iterdir()}
-    assert {"event_date=2011-03-04", "event_date=2012-05-06"} <= event_dates  # kept
+    # kept, filed under their year: no partition per day back to 2011
+    assert event_dates == {
+        "event_date=2011-01-01",
+        "event_date=2012-01-01",
+        "event_date=2026-11-09",
+        "event_date=2026-11-10",
+    }
     for dataset in ("engagement_daily", "engagement_trailing"):
         days = sorted(p.name.split("=")[1] for p in (wh / dataset).iterdir())
         assert days and days[0] >= horizon, (dataset, days[:3])
     daily = {r[-1].isoformat(): r for r in dataset_rows(wh, "engagement_daily")}
     assert daily[horizon][3] == 70  # the counter's first observation books on the horizon's first day
+
+
+def test_events_before_the_horizon_are_filed_under_their_year_across_nights(tmp_path):
+    """A late old event joins its year's partition; a more complete copy of a stored old event
+    rewrites that partition with every other event in it kept; a day partition stored inside the
+    horizon keeps its day once the horizon has passed it. The nights end equal to one run."""
+    landing, wh, once = tmp_path / "landing", tmp_path / "wh", tmp_path / "once"
+    config = {"history_horizon_days": 30}
+    land(
+        landing,
+        "n1.jsonl",
+        [
+            ev("old-post", "post", "2011-03-04", post_id="p0"),
+            ev("old-like", "like", "2011-05-06", post_id="p0", actor_id="bob"),
+            ev("edge", "like", "2026-10-14", post_id="p0", actor_id="carol"),  # the horizon's first day
+            ev("new-post", "post", "2026-11-09", post_id="p9"),
+        ],
+    )
+    nightly(str(landing), str(wh), as_of=date(2026, 11, 12), beam_args=RUNNER, config=config)
+    land(
+        landing,
+        "n2.jsonl",
+        [
+            ev("old-post", "post", "2011-03-04", post_id="p0", language="pt"),  # more complete: wins
+            ev("late-old", "like", "2011-09-10", post_id="p0", actor_id="dave"),
+            ev(
+                "late-edge", "like", "2026-10-14", hour=11, post_id="p0", actor_id="erin"
+            ),  # now before the horizon
+            ev("new-like", "like", "2026-11-13", post_id="p9", actor_id="bob"),
+        ],
+    )
+    nightly(str(landing), str(wh), as_of=date(2026, 11, 13), beam_args=RUNNER, config=config)
+    events = {}
+    for row in dataset_rows(wh, "events"):
+        events.setdefault(row[-1].isoformat(), set()).add(row[1])
+    assert events["2011-01-01"] == {"old-post", "old-like", "late-old"}
+    assert events["2026-10-14"] == {"edge", "late-edge"}  # its partition was stored: the day stays
+    assert sorted(events) == ["2011-01-01", "2026-10-14", "2026-11-09", "2026-11-13"]
+    (language,) = [r for r in dataset_rows(wh, "events") if r[1] == "old-post"]
+    assert "pt" in language
+    nightly(str(landing), str(once), as_of=date(2026, 11, 13), beam_args=RUNNER, config=config)
+    once_events = {r[1]: r[-1] for r in dataset_rows(once, "events")}
+    assert once_events["late-edge"] == date(2026, 1, 1)  # one run: before its horizon, filed under 2026
+    wh_rows = [r for r in dataset_rows(wh, "events") if r[1] not in ("edge", "late-edge")]
+    assert wh_rows == [r for r in dataset_rows(once, "events") if r[1] not in ("edge", "late-edge")]

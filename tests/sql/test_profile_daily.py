@@ -147,7 +147,8 @@ def profile_daily():
 # every day after: the 28-day sponsorship sums reach back before any recent recompute_from.
 SPREAD_EVENTS = f"""
     select p.profile_id, 'instagram' as platform, t.event_type, t.post_id, t.actor_id, t.sponsored,
-           cast(date '{START}' + t.offset_days as date) as event_date
+           cast(date '{START}' + t.offset_days as date) as event_date,
+           cast(date '{START}' + t.offset_days as timestamp) + interval 12 hour as event_time
     from (select distinct profile_id from engagement_daily) as p
     cross join (
         select 'post' as event_type, 'sp' as post_id, null as actor_id, true as sponsored, 0::INTEGER as offset_days
@@ -302,7 +303,10 @@ def test_sponsored_against_organic_engagement_joins_interactions_to_their_posts(
             ('like', 'sp', 'alice', null),
             ('like', 'org', 'a1', null), ('like', 'org', 'a2', null), ('like', 'org', 'a3', null)
         ) as t(event_type, post_id, actor_id, sponsored)
-        cross join (select 'instagram' as platform, 'alice' as profile_id, date '2026-11-24' as event_date)
+        cross join (
+            select 'instagram' as platform, 'alice' as profile_id, date '2026-11-24' as event_date,
+                   timestamp '2026-11-24 12:00:00' as event_time
+        )
     """
     table = run_on_fixture(con, daily, events)
     (row,) = table.to_pylist()
