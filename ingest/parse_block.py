@@ -302,9 +302,16 @@ def _typed_columns(t: pa.RecordBatch, event_us: pa.Array) -> dict:
         "profile_id": t["profile_id"],
         "schema_version": pc.fill_null(t["schema_version"], contract.SCHEMA_VERSION),
     }
+    carried: dict[tuple[str, ...], pa.Array] = {}  # one mask per set of carrying types
     for name in parse.PAYLOAD_COLUMNS[6:]:
         column = pc.fill_null(t[name], False) if name == "sponsored" else t[name]
-        columns[name] = _only(pc.is_in(etype, pa.array(_CARRIED_BY[name])), column)
+        if column.null_count == len(column):  # nothing to drop (most payload columns of a block)
+            columns[name] = column
+            continue
+        types = tuple(_CARRIED_BY[name])
+        if types not in carried:
+            carried[types] = pc.is_in(etype, pa.array(types))
+        columns[name] = _only(carried[types], column)
     columns["payload_hash"] = _payload_hashes(columns)
     return columns
 
