@@ -56,6 +56,11 @@ post_days as (
     where engagement_daily.day >= params.first_day and engagement_daily.posts > 0
 ),
 
+readings as materialized (
+    -- read once: the four ASOF joins below would each scan the events and window them again
+    select * from stg_follower_readings
+),
+
 observed as (
     select
         spine.*,
@@ -79,17 +84,17 @@ observed as (
         base_28d.followers as base_28d_followers,
         base_28d.observed_at as base_28d_observed_at
     from spine
-    asof left join stg_follower_readings as latest
+    asof left join readings as latest
         on spine.platform = latest.platform and spine.profile_id = latest.profile_id and spine.day >= latest.day
-    asof left join stg_follower_readings as base_7d
+    asof left join readings as base_7d
         on
             spine.platform = base_7d.platform and spine.profile_id = base_7d.profile_id
             and spine.day - 7 >= base_7d.day
-    asof left join stg_follower_readings as base_14d
+    asof left join readings as base_14d
         on
             spine.platform = base_14d.platform and spine.profile_id = base_14d.profile_id
             and spine.day - 14 >= base_14d.day
-    asof left join stg_follower_readings as base_28d
+    asof left join readings as base_28d
         on
             spine.platform = base_28d.platform and spine.profile_id = base_28d.profile_id
             and spine.day - 28 >= base_28d.day
