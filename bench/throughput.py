@@ -44,6 +44,13 @@ HEAVY_SHARE = 0.15
 # --------------------------------------------------------------------------- generator
 
 
+# The DuckDB script's trailing windows: issue 20's script computes 7- and 28-day windows; the
+# pipeline also computes 14-day ones (contract v2), which the comparison leaves out. The ratios
+# are therefore conservative: the script does less work than the pipeline.
+SCRIPT_WINDOWS = (7, 28)
+SCRIPT_VALUES = "(VALUES " + ", ".join(f"({n})" for n in SCRIPT_WINDOWS) + ")"
+
+
 def profile_key(i: int) -> tuple[str, str]:
     """Profile index -> (platform, profile_id). Ids 2k and 2k+1 share a profile_id on two platforms."""
     return PLATFORMS[i % 4], f"c{i // 2:05d}"
@@ -446,7 +453,7 @@ def duckdb_sql(files: list[str], out: Path, ingest_us: int, first_day: date, as_
         f"""CREATE TEMP TABLE ends AS
             SELECT DISTINCT d.platform, d.profile_id, w.n AS window_days,
                    CAST(d.day + CAST(k.i AS INTEGER) AS DATE) AS window_end
-            FROM daily d, (VALUES (7), (28)) w(n), range(28) k(i)
+            FROM daily d, {SCRIPT_VALUES} w(n), range(28) k(i)
             WHERE k.i < w.n AND d.day + CAST(k.i AS INTEGER) <= DATE '{hi}'""",
         # exact distinct engagers: an (actor, day) covers the ends [day, day+N-1]; the part already covered
         # by the same actor's previous day is not counted again -> +1/-1 steps, running sum, ASOF lookup
@@ -456,7 +463,7 @@ def duckdb_sql(files: list[str], out: Path, ingest_us: int, first_day: date, as_
                      lag(day) OVER (PARTITION BY platform, profile_id, w.n, actor_id ORDER BY day) AS prev
               FROM (SELECT DISTINCT platform, profile_id, event_date AS day, actor_id FROM events
                     WHERE event_type IN ('like', 'comment', 'share', 'save') AND actor_id <> profile_id
-                      AND event_date BETWEEN DATE '{lo}' AND DATE '{hi}'), (VALUES (7), (28)) w(n)
+                      AND event_date BETWEEN DATE '{lo}' AND DATE '{hi}'), {SCRIPT_VALUES} w(n)
             ), steps AS (
               SELECT platform, profile_id, window_days, greatest(day, coalesce(prev + window_days, day)) AS day,
                      1 AS step FROM g
@@ -475,7 +482,7 @@ def duckdb_sql(files: list[str], out: Path, ingest_us: int, first_day: date, as_
               FROM ends e LEFT JOIN daily d ON d.platform = e.platform AND d.profile_id = e.profile_id
                 AND d.day = e.window_end
             ), sums AS (
-              {" UNION ALL ".join(_window_sums(n) for n in (7, 28))}
+              {" UNION ALL ".join(_window_sums(n) for n in SCRIPT_WINDOWS)}
             )
             SELECT s.platform, s.profile_id, s.window_days, s.posts, s.likes, s.comments, s.shares, s.saves,
                    s.interactions, CAST(coalesce(u.engagers, 0) AS BIGINT) AS unique_engagers, s.creator_replies,
@@ -671,7 +678,8 @@ def compare(beam_dir: Path, duck_dir: Path) -> dict:
     for name, cols in tables.items():
 
         def view(root: Path, name: str = name, cols: str = cols) -> str:
-            return f"(SELECT {cols} FROM read_parquet('{root}/{name}/*/*.parquet', hive_partitioning=true))"
+            windows = f" WHERE window_days IN {SCRIPT_WINDOWS}" if name == "engagement_trailing" else ""
+            return f"(SELECT {cols} FROM read_parquet('{root}/{name}/*/*.parquet', hive_partitioning=true){windows})"
 
         b, d = view(beam_dir), view(duck_dir)
         out[name] = {
