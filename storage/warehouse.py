@@ -254,8 +254,6 @@ class Warehouse:
                 swapped += 1
                 if swapped == 1:
                     faults.point(f"{kind}_mid_commit")
-                    if kind == "data":
-                        faults.point("mid_commit")  # the name the first kill tests used
         if (staging / "manifest.parquet").exists():
             faults.point(f"{kind}_manifest_rename")
             os.replace(staging / "manifest.parquet", self.manifest_path)

@@ -22,7 +22,8 @@ def scenario(crash_scenario):
     return crash_scenario
 
 
-@pytest.mark.parametrize("kill_at", ["after_ingest", "mid_commit", "before_sql"])
+# A kill mid-commit is the fault suite's kill-data_mid_commit trial (tests/faults), not repeated here.
+@pytest.mark.parametrize("kill_at", ["after_ingest", "before_sql"])
 def test_a_killed_night_is_completed_by_the_next_run(scenario, kill_at, tmp_path):
     _, landing, night1, reference, as_of = scenario
     wh = tmp_path / "wh"
