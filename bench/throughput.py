@@ -41,14 +41,14 @@ EPOCH = date(1970, 1, 1)
 HEAVY_SHARE = 0.15
 
 
-# --------------------------------------------------------------------------- generator
-
-
 # The DuckDB script's trailing windows: issue 20's script computes 7- and 28-day windows; the
 # pipeline also computes 14-day ones (contract v2), which the comparison leaves out. The ratios
 # are therefore conservative: the script does less work than the pipeline.
 SCRIPT_WINDOWS = (7, 28)
 SCRIPT_VALUES = "(VALUES " + ", ".join(f"({n})" for n in SCRIPT_WINDOWS) + ")"
+
+
+# --------------------------------------------------------------------------- generator
 
 
 def profile_key(i: int) -> tuple[str, str]:
