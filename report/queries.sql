@@ -121,10 +121,10 @@ order by min_followers asc nulls last;
 -- name: freshness
 -- The latest day with an accepted event against the report's day.
 select
-    cast(max(event_time) as DATE) as latest_event_day,
+    latest.latest_event_day,
     $day as report_day,
-    $day - cast(max(event_time) as DATE) as days_behind
-from events;
+    $day - latest.latest_event_day as days_behind
+from (select cast(max(event_time) as DATE) as latest_event_day from events) as latest;
 
 -- name: rejects_by_reason
 -- Rejected input lines by reason: read by the last run, and ever.

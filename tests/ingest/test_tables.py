@@ -1,12 +1,15 @@
-"""Bucket hashing: the same bucket for the same key in every process, whichever way it is computed."""
+"""Bucket hashing: the same bucket for the same key in every process, whichever way it is computed;
+and the events partition each row is filed under."""
 
 import subprocess
 import sys
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
 
-from ingest.tables import _column_hashes, stable_buckets, string_hashes
+from ingest.tables import EVENT_ROW_SCHEMA, _column_hashes, stable_buckets, string_hashes, with_filed_date
+from schemas.units import filed_day
 
 
 def test_columns_of_few_values_hash_through_their_dictionary_to_the_same_values():
@@ -47,3 +50,17 @@ def test_date_keys_hash_by_their_day_number_and_spread_over_the_buckets():
     assert set(buckets.tolist()) == set(range(4))
     as_ints = pa.table({"d": pa.array([(d - date(1970, 1, 1)).days for d in days] * 3, pa.int32())})
     assert np.array_equal(stable_buckets(as_ints, ["d"], 4), buckets)
+
+
+HORIZON = date(2025, 10, 27)
+
+
+def test_the_table_version_files_each_row_as_the_rule_does():
+    days = [date(2010, 6, 5), date(2025, 9, 1), date(2025, 10, 27), date(2010, 6, 5), date(2024, 2, 29)]
+    table = pa.table(
+        {"event_id": [str(i) for i in range(len(days))], "event_date": pa.array(days, pa.date32())}
+    )
+    filed = with_filed_date(table, HORIZON, frozenset({date(2025, 9, 1)}))
+    assert filed["event_date"].to_pylist() == [filed_day(d, HORIZON, {date(2025, 9, 1)}) for d in days]
+    assert filed["event_id"].to_pylist() == table["event_id"].to_pylist()
+    assert filed.schema.field("event_date") == EVENT_ROW_SCHEMA.field("event_date")

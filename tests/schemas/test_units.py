@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pyarrow as pa
-
-from ingest.tables import EVENT_ROW_SCHEMA, with_filed_date
 from schemas.units import filed_day
 
 HORIZON = date(2025, 10, 27)
@@ -29,14 +26,3 @@ def test_a_stored_day_partition_keeps_its_day_once_the_horizon_has_passed_it():
 
 def test_no_horizon_files_every_day_under_itself():
     assert filed_day(date(1999, 12, 31), None, set()) == date(1999, 12, 31)
-
-
-def test_the_table_version_files_each_row_as_the_rule_does():
-    days = [date(2010, 6, 5), date(2025, 9, 1), date(2025, 10, 27), date(2010, 6, 5), date(2024, 2, 29)]
-    table = pa.table(
-        {"event_id": [str(i) for i in range(len(days))], "event_date": pa.array(days, pa.date32())}
-    )
-    filed = with_filed_date(table, HORIZON, frozenset({date(2025, 9, 1)}))
-    assert filed["event_date"].to_pylist() == [filed_day(d, HORIZON, {date(2025, 9, 1)}) for d in days]
-    assert filed["event_id"].to_pylist() == table["event_id"].to_pylist()
-    assert filed.schema.field("event_date") == EVENT_ROW_SCHEMA.field("event_date")
