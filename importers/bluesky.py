@@ -94,7 +94,13 @@ def post_record_events(uri: str, author: str, record: dict, fallback_time: str |
     created = record.get("createdAt") or fallback_time
     if not created:
         raise BadRecord("missing_field", f"{uri}: no createdAt")
-    time = utc_time(created)
+    try:
+        time = utc_time(created)
+    except BadRecord:
+        # createdAt is the client's word (some write year 1); the AppView's or Jetstream's own time is not.
+        if not fallback_time or created == fallback_time:
+            raise
+        time = utc_time(fallback_time)
     events = [post_event(PLATFORM, uri, author, time, **_post_fields(record))]
     parent = ident(_obj(_obj(record.get("reply")).get("parent")).get("uri"))
     if parent and did_of(parent):
@@ -124,6 +130,11 @@ def map_post_view(view: dict, observed_at: str | None) -> list[dict]:
     return events
 
 
+def _handle(value) -> str | None:
+    handle = ident(value)
+    return None if handle == "handle.invalid" else handle
+
+
 def map_profile(view: dict, observed_at: str | None) -> Outcome:
     out = Outcome()
     did = ident(view.get("did"))
@@ -141,7 +152,7 @@ def map_profile(view: dict, observed_at: str | None) -> Outcome:
                     count(view["followersCount"]),
                     following=count(view.get("followsCount")),
                     media_count=count(view.get("postsCount")),
-                    handle=ident(view.get("handle")),
+                    handle=_handle(view.get("handle")),
                     display_name=ident(view.get("displayName")),
                 )
             ]
@@ -191,8 +202,28 @@ def map_like(like: dict, subject: str) -> Outcome:
     return out
 
 
+_OLD_KINDS = {"com": "commit", "id": "identity", "acc": "account"}
+_OLD_OPS = {"c": "create", "u": "update", "d": "delete"}
+
+
+def _is_old_jetstream(line: dict) -> bool:
+    return "time_us" in line and "kind" not in line and line.get("type") in _OLD_KINDS
+
+
+def _from_old_jetstream(line: dict) -> dict:
+    """A Jetstream line of the first releases (`"type": "com"`, commit `"type": "c"`) in today's names."""
+    new = {k: v for k, v in line.items() if k != "type"}
+    new["kind"] = _OLD_KINDS[line["type"]]
+    commit = line.get("commit")
+    if isinstance(commit, dict) and "operation" not in commit:
+        new["commit"] = {**commit, "operation": _OLD_OPS.get(commit.get("type"), commit.get("type"))}
+    return new
+
+
 def map_jetstream(line: dict) -> Outcome:
     out = Outcome()
+    if _is_old_jetstream(line):
+        line = _from_old_jetstream(line)
     kind, did, commit = line.get("kind"), ident(line.get("did")), _obj(line.get("commit"))
     if kind != "commit":
         out.skip(f"jetstream_{kind}" if isinstance(kind, str) else "jetstream_unknown_kind")
@@ -222,7 +253,14 @@ def map_record(did: str, coll: str, rkey: str, record: dict, fallback: str | Non
         # A record whose $type is not its collection's fails the lexicon; the AppView ignores it too.
         out.skip("record_type_mismatch", f"{_type(record)} in {coll}"[:200])
         return out
-    time = utc_time(record["createdAt"]) if record.get("createdAt") else fallback
+    time = fallback
+    if record.get("createdAt"):
+        try:
+            time = utc_time(record["createdAt"])
+        except BadRecord:
+            if fallback is None:
+                raise  # a repo record without Jetstream's time: rejected with its reason
+
     if time is None:
         out.reject("missing_field", "no createdAt or time_us")
         return out
@@ -260,8 +298,33 @@ def map_repo_record(item: dict, observed_at: str | None = None) -> Outcome:
     return map_record(did, coll, rkey, _obj(item.get("value")), None)
 
 
+def map_thread_items(items: list, observed_at: str | None) -> Outcome:
+    """app.bsky.unspecced.getPostThreadV2 (and getPostThreadOtherV2): `thread` is a flat list of
+    {uri, depth, value}; a value is a threadItemPost (a post view with counters) or says why the
+    post is not shown (not found, blocked, hidden from logged-out readers)."""
+    out = Outcome()
+    for item in items:
+        value = _obj(_obj(item).get("value"))
+        kind = _type(value).rsplit("#", 1)[-1]
+        if not isinstance(item, dict):
+            out.reject("invalid_type", "thread item is not an object")
+        elif isinstance(value.get("post"), dict):
+            out.merge(guarded(_posts, value["post"], observed_at))
+        elif kind in ("threadItemNotFound", "threadItemBlocked"):
+            out.skip("deleted_or_blocked_post", str(item.get("uri")))
+        elif kind == "threadItemNoUnauthenticated":
+            out.skip("hidden_from_logged_out_readers", str(item.get("uri")))
+        else:
+            out.skip("unsupported_thread_item", f"{kind or 'no $type'}: {item.get('uri')}"[:200])
+    return out
+
+
 def map_thread(page: dict, observed_at: str | None) -> Outcome:
     """getPostThread: the post, its parents and its replies, each a post view with counters."""
+    if isinstance(page.get("thread"), list):
+        return map_thread_items(page["thread"], observed_at)
+    if not isinstance(page.get("thread"), dict):
+        return rejected("invalid_type", "thread is neither a thread view nor a list of thread items")
     out, stack = Outcome(), [page.get("thread")]
     while stack:
         node = _obj(stack.pop())
@@ -309,7 +372,8 @@ def _map_likes(page: dict, observed_at: str | None) -> Outcome:
 def _map_follower_list(page: dict, observed_at: str | None) -> Outcome:
     # getFollowers/getFollows say who follows, never since when: no follow event can be dated.
     out = Outcome()
-    for _ in page.get("followers") or page.get("follows"):
+    people = page["followers"] if isinstance(page.get("followers"), list) else list_of(page.get("follows"))
+    for _ in people:
         out.skip("follower_list_without_times")
     return out
 
@@ -319,7 +383,7 @@ def _map_error(page: dict, observed_at: str | None) -> Outcome:
 
 
 _SHAPES = (
-    (lambda p: "time_us" in p and "kind" in p, lambda p, t: map_jetstream(p)),
+    (lambda p: "time_us" in p and ("kind" in p or _is_old_jetstream(p)), lambda p, t: map_jetstream(p)),
     (lambda p: "feed" in p, lambda p, t: _each(p["feed"], map_feed_item, t)),
     (lambda p: "likes" in p, _map_likes),
     (lambda p: "profiles" in p, lambda p, t: _each(p["profiles"], map_profile, t)),

@@ -223,12 +223,22 @@ def map_tweet(
             comments=count(pm.get("reply_count")),
             shares=sum_counts(count(pm.get("retweet_count")), count(pm.get("quote_count"))),
             saves=count(pm.get("bookmark_count")),
-            views=count(pm.get("impression_count")),
+            views=_views(pm.get("impression_count"), created),
         )
         if metrics:
             events.append(metrics)
     out.add(events)
     return out
+
+
+# X began counting views (`impression_count`) in December 2022 and reports 0 for older tweets: no
+# count, not a measured zero. (utc_time's canonical spelling sorts as the instants do.)
+VIEWS_COUNTED_FROM = "2022-12-01T00:00:00Z"
+
+
+def _views(impressions, created: str) -> int | None:
+    views = count(impressions)
+    return None if views == 0 and created < VIEWS_COUNTED_FROM else views
 
 
 def map_user(user: dict, observed_at: str | None) -> Outcome:
@@ -265,10 +275,12 @@ def _error_reason(err) -> str:
         return "api_error"
     kind = err.get("type") if isinstance(err.get("type"), str) else ""
     tail = kind.rstrip("/").rsplit("/", 1)[-1] if kind else ""
+    detail = err.get("detail") if isinstance(err.get("detail"), str) else ""
+    # A suspended user comes as resource-not-found titled "Forbidden": "User has been suspended: [x]."
+    if tail == "not-authorized-for-resource" or detail.startswith("User has been suspended"):
+        return "protected_or_suspended"
     if tail == "resource-not-found":
         return "deleted_or_not_found"
-    if tail == "not-authorized-for-resource":
-        return "protected_or_suspended"
     return f"api_error:{tail}" if tail else "api_error"
 
 
@@ -288,6 +300,23 @@ def _flatten(page: dict) -> dict:
 
 def _is_flat(page: dict) -> bool:
     return "data" not in page and "id" in page and ("text" in page or "username" in page)
+
+
+def _is_problem(page: dict) -> bool:
+    # A failed request's body (RFC 7807 problem): 401/403 "Client Forbidden", 429 "Too Many Requests".
+    return (
+        "data" not in page
+        and "errors" not in page
+        and isinstance(page.get("title"), str)
+        and isinstance(page.get("type"), str)
+    )
+
+
+def _map_problem(page: dict, observed_at: str | None) -> Outcome:
+    reason = _error_reason(page)
+    if page["type"] == "about:blank" and page.get("status") is not None:
+        reason = f"api_error:{page['status']}"
+    return skipped(reason, str(page.get("detail") or page.get("title"))[:200])
 
 
 def _is_compliance(page: dict) -> bool:
@@ -359,6 +388,7 @@ _SHAPES = (
     (_is_v1, lambda page, observed_at: rejected("x_api_v1_object", "x-api reads X API v2 pages")),
     (_is_flat, lambda page, observed_at: _map_v2_page(_flatten(page), observed_at)),
     (_is_compliance, _map_compliance),
+    (_is_problem, _map_problem),
     (lambda page: True, _map_v2_page),  # a v2 page; one with nothing to account is rejected there
 )
 

@@ -97,6 +97,10 @@ def map_video(item: dict, observed_at: str | None) -> Outcome:
             "(request part=snippet,statistics)",
         )
         return out
+    if snippet.get("liveBroadcastContent") == "upcoming":
+        # a scheduled stream: its publishedAt is when it was scheduled, and nobody has watched it yet
+        out.skip("upcoming_broadcast", vid)
+        return out
     events = [_video_post(vid, channel, snippet["publishedAt"], snippet, item)]
     if stats:
         # likeCount is absent when the owner hides likes, commentCount when comments are off: absent, not 0.
@@ -171,10 +175,38 @@ _ITEM_MAPPERS = {
 }
 
 
-def map_item(item, observed_at: str | None) -> Outcome:
+def _infer_kind(item: dict, list_kind: str) -> str | None:
+    """The kind of an item saved without one (a request with `fields=items(id,statistics)` drops
+    `kind` and `etag`): the list response's kind when it has one, else the item's shape."""
+    if list_kind.endswith("ListResponse"):
+        return list_kind.removesuffix("ListResponse")
+    stats, snippet, details = (
+        _obj(item.get("statistics")),
+        _obj(item.get("snippet")),
+        _obj(item.get("contentDetails")),
+    )
+    if isinstance(item.get("id"), dict):
+        return "youtube#searchResult"
+    if {"subscriberCount", "hiddenSubscriberCount", "videoCount"} & set(stats):
+        return "youtube#channel"
+    if "videoPublishedAt" in details or "resourceId" in snippet or "playlistId" in snippet:
+        return "youtube#playlistItem"
+    if (
+        snippet.get("channelId")
+        and snippet.get("publishedAt")
+        and (
+            {"likeCount", "commentCount", "favoriteCount", "viewCount"} & set(stats)
+            or "categoryId" in snippet
+        )
+    ):
+        return "youtube#video"
+    return None
+
+
+def map_item(item, observed_at: str | None, list_kind: str = "") -> Outcome:
     if not isinstance(item, dict):
         return rejected("invalid_type", "item is not an object")
-    kind = item.get("kind")
+    kind = item.get("kind") if "kind" in item else _infer_kind(item, list_kind)
     mapper = _ITEM_MAPPERS.get(kind) if isinstance(kind, str) else None
     if mapper is None:
         return skipped("unsupported_kind", str(item.get("kind"))[:80])
@@ -198,7 +230,7 @@ def _map_items(page: dict, observed_at: str | None) -> Outcome:
         return rejected("invalid_type", "items is not a list")
     out = Outcome()
     for item in items:
-        out.merge(map_item(item, observed_at))
+        out.merge(map_item(item, observed_at, _kind(page)))
     return out
 
 
@@ -209,6 +241,8 @@ def _kind(page: dict) -> str:
 _SHAPES = (
     (lambda page: isinstance(page.get("error"), dict | str), _map_error),
     (lambda page: "items" in page, _map_items),
+    # YouTube leaves `items` out of an empty list response (a terminated channel, nothing found).
+    (lambda page: _kind(page).endswith("ListResponse"), lambda page, observed_at: Outcome()),
     # A single resource saved on its own (an insert/update response, one item copied out).
     (lambda page: _kind(page).startswith("youtube#"), map_item),
 )

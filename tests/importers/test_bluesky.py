@@ -193,3 +193,89 @@ def test_thread_and_repo_record_shapes_seen_in_real_responses(tmp_path):
         "record_type_mismatch": 1,
     }
     assert summary.rejected == {}
+
+
+def test_post_thread_v2_flat_list_is_imported_not_silently_empty():
+    # app.bsky.unspecced.getPostThreadV2: `thread` is a flat list of {uri, depth, value}.
+    view = {
+        "uri": A1,
+        "author": {"did": A, "handle": "a"},
+        "record": {"$type": "app.bsky.feed.post", "text": "hi", "createdAt": "2024-03-01T10:00:00Z"},
+        "likeCount": 5,
+        "replyCount": 1,
+        "repostCount": 2,
+        "quoteCount": 0,
+        "indexedAt": "2024-03-01T10:00:01Z",
+    }
+    item = "app.bsky.unspecced.defs#threadItem"
+    out = map_page(
+        {
+            "thread": [
+                {"uri": B1, "depth": -1, "value": {"$type": f"{item}Blocked", "author": {"did": B}}},
+                {"uri": A1, "depth": 0, "value": {"$type": f"{item}Post", "post": view, "opThread": True}},
+                {"uri": C1, "depth": 1, "value": {"$type": f"{item}NotFound"}},
+                {"uri": C1, "depth": 1, "value": {"$type": f"{item}NoUnauthenticated"}},
+            ],
+            "hasOtherReplies": False,
+        },
+        OBS,
+    )
+    assert out.records == 4 and out.imported == 1
+    assert sorted(r for r, _ in out.skipped) == [
+        "deleted_or_blocked_post",
+        "deleted_or_blocked_post",
+        "hidden_from_logged_out_readers",
+    ]
+    assert {e["event_type"] for e in out.events} == {"post", "post_metrics"}
+
+
+def test_an_empty_follower_list_is_an_empty_page():
+    out = map_page({"followers": [], "subject": {"did": A, "handle": "a"}})
+    assert out.records == 0 and out.rejected == []
+
+
+def test_first_jetstream_format_is_read_like_the_current_one():
+    # Jetstream's first releases: "type": "com" | "id" | "acc", commit "type": "c" | "u" | "d".
+    like = {
+        "did": B,
+        "time_us": 1725911162329308,
+        "type": "com",
+        "commit": {
+            "rev": "3l3qo2vutsw2b",
+            "type": "c",
+            "collection": "app.bsky.feed.like",
+            "rkey": "3l3qo2vuowo2b",
+            "record": {
+                "$type": "app.bsky.feed.like",
+                "createdAt": "2024-09-09T19:46:02.102Z",
+                "subject": {"uri": A1},
+            },
+        },
+    }
+    out = map_page(like)
+    assert [(e["event_type"], e["actor_id"], e["profile_id"]) for e in out.events] == [("like", B, A)]
+    gone = {**like, "commit": {"type": "d", "collection": "app.bsky.feed.like", "rkey": "3l3qo2vuowo2b"}}
+    assert [r for r, _ in map_page(gone).skipped] == ["deleted"]
+    assert [r for r, _ in map_page({"did": B, "time_us": 1, "type": "id", "identity": {}}).skipped] == [
+        "jetstream_identity"
+    ]
+
+
+def test_a_backdated_created_at_falls_back_to_jetstream_time_and_handle_invalid_is_no_handle():
+    line = {
+        "did": A,
+        "time_us": 1732000000000000,
+        "kind": "commit",
+        "commit": {
+            "operation": "create",
+            "collection": "app.bsky.feed.post",
+            "rkey": "3lbdpost0002",
+            "record": {"$type": "app.bsky.feed.post", "text": "x", "createdAt": "0001-01-01T00:00:00Z"},
+        },
+    }
+    (post,) = map_page(line).events
+    assert post["event_time"] == "2024-11-19T07:06:40Z"
+    (snap,) = map_page(
+        {"profiles": [{"did": C, "handle": "handle.invalid", "followersCount": 9}]}, OBS
+    ).events
+    assert "handle" not in snap

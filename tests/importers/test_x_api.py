@@ -26,7 +26,7 @@ def test_every_event_fits_the_contract_and_every_record_is_accounted(imported):
     assert_contract(events)
     assert_accounted(summary)
     assert summary.rejected == {"invalid_json": 1}  # the line cut short
-    assert summary.skipped == {"deleted_or_not_found": 2, "protected_or_suspended": 1}
+    assert summary.skipped == {"deleted_or_not_found": 1, "protected_or_suspended": 2}  # one suspended user
     assert len(events) == sum(summary.events.values())
 
 
@@ -310,3 +310,53 @@ def test_an_edited_tweet_is_one_post_named_by_its_first_version(tmp_path):
     share = by_type(events, "share")[0]
     assert (share["post_id"], share["profile_id"], share["actor_id"]) == (first, "601", "602")
     assert edit not in {e.get("post_id") for e in events}
+
+
+def test_a_failed_requests_problem_body_is_a_skipped_api_error():
+    forbidden = {
+        "title": "Client Forbidden",
+        "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys ...",
+        "reason": "client-not-enrolled",
+        "type": "https://api.twitter.com/2/problems/client-forbidden",
+    }
+    assert [r for r, _ in map_page(forbidden).skipped] == ["api_error:client-forbidden"]
+    too_many = {
+        "title": "Too Many Requests",
+        "detail": "Too Many Requests",
+        "type": "about:blank",
+        "status": 429,
+    }
+    out = map_page(too_many)
+    assert [r for r, _ in out.skipped] == ["api_error:429"] and out.rejected == []
+
+
+def test_a_suspended_user_is_protected_or_suspended_not_deleted():
+    err = {
+        "detail": "User has been suspended: [adfldf].",
+        "title": "Forbidden",
+        "resource_type": "user",
+        "type": "https://api.twitter.com/2/problems/resource-not-found",
+    }
+    assert [r for r, _ in map_page({"errors": [err]}).skipped] == ["protected_or_suspended"]
+
+
+@pytest.mark.parametrize(
+    ("created_at", "impressions", "views"),
+    [
+        ("2019-05-01T10:00:00Z", 0, None),  # before X counted views: no count, not a measured zero
+        ("2019-05-01T10:00:00Z", 17, 17),
+        ("2023-05-01T10:00:00Z", 0, 0),  # counted, and nobody saw it
+    ],
+)
+def test_zero_impressions_before_x_counted_views_are_no_count(created_at, impressions, views):
+    tweet = {
+        "id": "1",
+        "author_id": "2",
+        "created_at": created_at,
+        "text": "x",
+        "public_metrics": {"like_count": 3, "impression_count": impressions},
+    }
+    (metrics,) = by_type(
+        map_page({"data": [tweet]}, observed_at="2024-06-01T00:00:00Z").events, "post_metrics"
+    )
+    assert metrics.get("views") == views and metrics["likes"] == 3

@@ -162,3 +162,41 @@ def test_shapes_seen_in_real_responses(tmp_path):
         "api_error": 1,
     }
     assert summary.rejected == {}
+
+
+def test_an_empty_list_response_has_no_items_and_no_records():
+    # YouTube leaves `items` out when nothing matched (e.g. a terminated channel).
+    out = map_page({"kind": "youtube#channelListResponse", "etag": "e", "pageInfo": {"totalResults": 0}})
+    assert out.records == 0
+
+
+def test_items_saved_without_kind_are_recognised():
+    # A request with fields=items(id,snippet,statistics) drops `kind` from the items and the list.
+    channel = {
+        "id": "UCChrbRHtEv-zh3VsN8u6EWQ",
+        "snippet": {"title": "DNartes"},
+        "statistics": {"subscriberCount": "37100", "hiddenSubscriberCount": False, "videoCount": "144"},
+    }
+    (snap,) = map_page({"items": [channel]}, "2024-03-01T00:00:00Z").events
+    assert (snap["followers"], snap["followers_precision"]) == (37100, 100)
+    video = {"id": "XYAe15w39LQ", "snippet": {"channelId": "UCx", "publishedAt": "2023-02-24T21:56:36Z"}}
+    listed = map_page({"kind": "youtube#videoListResponse", "items": [video]}, "2024-03-01T00:00:00Z")
+    assert [e["event_type"] for e in listed.events] == ["post"]
+
+
+def test_a_scheduled_stream_in_videos_list_is_skipped_like_in_search():
+    upcoming = {
+        "kind": "youtube#video",
+        "id": "LiveSoon001",
+        "snippet": {
+            "channelId": "UCx",
+            "publishedAt": "2024-02-20T10:00:00Z",
+            "liveBroadcastContent": "upcoming",
+        },
+        "statistics": {"viewCount": "0", "likeCount": "0"},
+        "liveStreamingDetails": {"scheduledStartTime": "2024-03-09T18:00:00Z"},
+    }
+    out = map_page({"kind": "youtube#videoListResponse", "items": [upcoming]}, OBS)
+    assert out.events == [] and [r for r, _ in out.skipped] == ["upcoming_broadcast"]
+    aired = {**upcoming, "snippet": {**upcoming["snippet"], "liveBroadcastContent": "none"}}
+    assert {e["event_type"] for e in map_page({"items": [aired]}, OBS).events} == {"post", "post_metrics"}
