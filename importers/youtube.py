@@ -1,4 +1,5 @@
-"""YouTube Data API v3 responses (channels.list, videos.list, playlistItems.list, search.list) → events.
+"""YouTube Data API v3 responses (channels.list, videos.list, playlistItems.list, search.list,
+commentThreads.list, comments.list) → events.
 
 One response page in, one Outcome out; each item of `items` is a record, an `error` response one
 skipped record. Responses carry no retrieval time, so observations need --observed-at.
@@ -12,6 +13,7 @@ from .core import (
     guarded,
     hashtags_in,
     ident,
+    interaction_event,
     list_of,
     map_by_shape,
     metrics_event,
@@ -167,19 +169,71 @@ def map_search_result(item: dict) -> Outcome:
     return out
 
 
+def _comment_event(comment: dict, video: str | None, channel: str | None) -> dict | None:
+    """A youtube#comment on `video` of `channel` -> a `comment` by its author; None when the comment
+    does not name its video, channel, author or time (a comment on a channel, a deleted author)."""
+    cid, snippet = ident(comment.get("id")), _obj(comment.get("snippet"))
+    video = video or ident(snippet.get("videoId"))
+    channel = channel or ident(snippet.get("channelId"))
+    author = ident(_obj(snippet.get("authorChannelId")).get("value"))
+    if not (cid and video and channel and author and snippet.get("publishedAt")):
+        return None
+    return interaction_event(
+        PLATFORM, "comment", (cid,), utc_time(snippet["publishedAt"]), channel, video, author
+    )
+
+
+def map_comment_thread(item: dict) -> Outcome:
+    """commentThreads.list: the top-level comment and the replies the response holds (part=replies
+    gives up to five; comments.list gives the rest), each a `comment` on the thread's video by its
+    author, timed by its publishedAt. The thread's `channelId` is the video's channel."""
+    out = Outcome()
+    snippet = _obj(item.get("snippet"))
+    video, channel = ident(snippet.get("videoId")), ident(snippet.get("channelId"))
+    if video is None:
+        out.skip("comment_not_on_a_video", str(item.get("id"))[:80])
+        return out
+    comments = [_obj(snippet.get("topLevelComment"))] + [
+        _obj(c) for c in list_of(_obj(item.get("replies")).get("comments"))
+    ]
+    events = [_comment_event(c, video, channel) for c in comments]
+    if not any(events):
+        out.reject(
+            "missing_field", f"comment thread {item.get('id')}: no comment with author, time and channel"
+        )
+        return out
+    out.add([e for e in events if e])
+    return out
+
+
+def map_comment(item: dict) -> Outcome:
+    """comments.list (replies of a thread, part=snippet): a `comment` when it names its video."""
+    out = Outcome()
+    event = _comment_event(item, None, None)
+    if event is None:
+        out.skip("comment_without_video_or_author", str(item.get("id"))[:80])
+    else:
+        out.add([event])
+    return out
+
+
 _ITEM_MAPPERS = {
     "youtube#channel": lambda item, t: map_channel(item, t),
     "youtube#video": lambda item, t: map_video(item, t),
     "youtube#playlistItem": lambda item, t: map_playlist_item(item),
     "youtube#searchResult": lambda item, t: map_search_result(item),
+    "youtube#commentThread": lambda item, t: map_comment_thread(item),
+    "youtube#comment": lambda item, t: map_comment(item),
 }
+# The kind of a list response's items, where it is not the list's kind without "ListResponse".
+_LIST_ITEM_KINDS = {"youtube#searchListResponse": "youtube#searchResult"}
 
 
 def _infer_kind(item: dict, list_kind: str) -> str | None:
     """The kind of an item saved without one (a request with `fields=items(id,statistics)` drops
     `kind` and `etag`): the list response's kind when it has one, else the item's shape."""
     if list_kind.endswith("ListResponse"):
-        return list_kind.removesuffix("ListResponse")
+        return _LIST_ITEM_KINDS.get(list_kind, list_kind.removesuffix("ListResponse"))
     stats, snippet, details = (
         _obj(item.get("statistics")),
         _obj(item.get("snippet")),

@@ -109,12 +109,13 @@ def test_odd_items_are_rejected_or_skipped_not_fatal():
                 {"kind": "youtube#video", "id": "v"},
                 7,
                 {"kind": "youtube#comment"},
+                {"kind": "youtube#subscription"},
             ]
         },
         OBS,
     )
     assert [r[0] for r in out.rejected] == ["negative_count", "missing_field", "invalid_type"]
-    assert out.skipped[0][0] == "unsupported_kind"
+    assert [r[0] for r in out.skipped] == ["comment_without_video_or_author", "unsupported_kind"]
 
 
 def test_paid_product_placement_marks_the_post_sponsored():
@@ -200,3 +201,51 @@ def test_a_scheduled_stream_in_videos_list_is_skipped_like_in_search():
     assert out.events == [] and [r for r, _ in out.skipped] == ["upcoming_broadcast"]
     aired = {**upcoming, "snippet": {**upcoming["snippet"], "liveBroadcastContent": "none"}}
     assert {e["event_type"] for e in map_page({"items": [aired]}, OBS).events} == {"post", "post_metrics"}
+
+
+def _comment(cid, author, published, **snippet):
+    return {
+        "kind": "youtube#comment",
+        "id": cid,
+        "snippet": {"authorChannelId": {"value": author}, "publishedAt": published, **snippet},
+    }
+
+
+def test_comment_threads_are_comments_by_their_authors_on_the_video():
+    thread = {
+        "kind": "youtube#commentThread",
+        "id": "Ugz1",
+        "snippet": {
+            "channelId": "UCowner",
+            "videoId": "vid1",
+            "topLevelComment": _comment("Ugz1", "UCfan", "2024-01-06T20:30:09Z", videoId="vid1"),
+            "totalReplyCount": 2,
+        },
+        "replies": {
+            "comments": [
+                _comment("Ugz1.r1", "UCowner", "2024-01-07T08:00:00Z", parentId="Ugz1"),
+                {"kind": "youtube#comment", "id": "Ugz1.r2", "snippet": {"parentId": "Ugz1"}},  # author gone
+            ]
+        },
+    }
+    on_channel = {"kind": "youtube#commentThread", "id": "Ugc9", "snippet": {"channelId": "UCowner"}}
+    out = map_page({"kind": "youtube#commentThreadListResponse", "items": [thread, on_channel]})
+    assert [
+        (e["event_type"], e["profile_id"], e["post_id"], e["actor_id"], e["event_time"]) for e in out.events
+    ] == [
+        ("comment", "UCowner", "vid1", "UCfan", "2024-01-06T20:30:09Z"),
+        ("comment", "UCowner", "vid1", "UCowner", "2024-01-07T08:00:00Z"),
+    ]
+    assert out.records == 2 and [r for r, _ in out.skipped] == ["comment_not_on_a_video"]
+    assert_contract(out.events)
+    # comments.list (a thread's further replies) names the video on each comment; the same reply is one event
+    replies = {
+        "kind": "youtube#commentListResponse",
+        "items": [
+            _comment("Ugz1.r1", "UCowner", "2024-01-07T08:00:00Z", videoId="vid1", channelId="UCowner")
+        ],
+    }
+    assert [e["event_id"] for e in map_page(replies).events] == [out.events[1]["event_id"]]
+    assert [r for r, _ in map_page({"items": [_comment("x", "UCa", "2024-01-01T00:00:00Z")]}).skipped] == [
+        "comment_without_video_or_author"
+    ]
