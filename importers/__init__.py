@@ -59,7 +59,7 @@ SOURCES: dict[str, Source] = {
         Source(
             "youtube-api",
             "YouTube Data API v3 channels.list / videos.list / playlistItems.list / "
-            "search.list responses; counters need --observed-at",
+            "search.list / commentThreads.list / comments.list responses; counters need --observed-at",
             youtube.map_page,
         ),
         Source(
