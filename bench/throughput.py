@@ -765,8 +765,8 @@ def bench_one(
 
     from pipelines.batch import buckets_for  # what the nightly flow picks for this much input
 
-    buckets = buckets_for(size)
     for workers in workers_list:
+        buckets = buckets_for(size, [f"--direct_num_workers={workers}"])
         label = f"beam FnApiRunner workers={workers}, {buckets} buckets"
         target = root / f"beam-w{workers}"
         spec = {

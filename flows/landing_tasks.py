@@ -95,5 +95,7 @@ def find_landed(night: Night, rehash: bool = False, allow_changed: bool = False)
             f"landed files changed after ingestion (use --allow-changed to re-read): {names}"
         )
     # Unless told, the bucket count follows the night's input, so a bucket's memory does not.
-    night.num_buckets = night.num_buckets or batch.buckets_for(sum(f.size for f in plan.new + plan.changed))
+    night.num_buckets = night.num_buckets or batch.buckets_for(
+        sum(f.size for f in plan.new + plan.changed), night.beam_args
+    )
     return Landed(plan, seen, state, account)

@@ -95,7 +95,8 @@ def merge_job(
         ),
     )
     num_buckets = night.num_buckets or batch.buckets_for(
-        4 * sum(Path(f).stat().st_size for f in files.touched_event_files + files.context_event_files)
+        4 * sum(Path(f).stat().st_size for f in files.touched_event_files + files.context_event_files),
+        night.beam_args,
     )
     return batch.MergeJob(
         candidate_files=plan.candidates,

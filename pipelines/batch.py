@@ -24,7 +24,7 @@ from pathlib import Path
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from ingest import landing, tables
 from ingest.dedup import DedupStats
@@ -62,12 +62,14 @@ BOOKINGS = "bookings.parquet"  # counter bookings the windows read (MergeJob.boo
 SPILL = "_spill"  # shuffle files of a running pipeline (pipelines.spill)
 
 
-def buckets_for(input_bytes: int, bytes_per_bucket: int = 48 << 20, minimum: int = 2) -> int:
+def buckets_for(input_bytes: int, beam_args: list[str] = (), bytes_per_bucket: int = 48 << 20) -> int:
     """How many hash buckets a run uses when not told: a bucket's events are held in memory at
     once (dedup, windows), so the count grows with the input and memory stays flat. Each bucket
-    writes its own file into each partition it has rows for, so a small night keeps few buckets:
-    many small files slow every reader (the SQL layer reads the whole history)."""
-    return max(minimum, -(-input_bytes // bytes_per_bucket))
+    writes its own file into each partition it has rows for, which the run's compaction then
+    merges, so a small night keeps one bucket per local worker (`--direct_num_workers`, default 1):
+    a second bucket would only double the small files and the work of merging them."""
+    workers = _options(list(beam_args)).view_as(DirectOptions).direct_num_workers or 1
+    return max(workers, -(-input_bytes // bytes_per_bucket))
 
 
 @dataclass(frozen=True)

@@ -359,7 +359,7 @@ class WindowEngagement(beam.PTransform):
         )
 
 
-def _write_staged(table: pa.Table, path: str, compression: str = "zstd") -> None:
+def _write_staged(table: pa.Table, path: str, compression: str | None = None) -> None:
     """A Parquet file written by a worker, through Beam's FileSystems (which creates the
     directories): the staging dir may be any file system the runner's workers share."""
     with FileSystems.create(path) as sink:
@@ -423,5 +423,5 @@ class WriteFilesFn(beam.DoFn):
     def process(self, table: pa.Table):
         if table.num_rows:
             table = table.drop_columns(["event_date"])
-            # scratch read back within the run: lz4 writes several times faster than zstd
+            # scratch read back within the run: lz4 writes several times faster than zstd on big tables
             _write_staged(table, FileSystems.join(self.directory, _file_name(table, self.run_id)), "lz4")

@@ -139,7 +139,8 @@ def add_nightly_parser(sub) -> None:
         "--num-buckets",
         type=common.whole_number(at_least=1),
         default=None,
-        help="hash buckets of the Beam shuffles (default: one per 48 MB of new input, at least 2); "
+        help="hash buckets of the Beam shuffles (default: one per 48 MB of new input, at least one per "
+        "--direct_num_workers); "
         "memory follows the largest bucket; each partition gets a file per bucket",
     )
     add_config_options(p, checks=True)
