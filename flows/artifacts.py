@@ -67,7 +67,8 @@ def rejects_rows(report: dict) -> list[dict]:
 
 
 def durations_rows(report: dict) -> list[dict]:
-    return [{"step": k, "seconds": v} for k, v in report["durations_s"].items()]
+    memory = report.get("peak_rss_mb", {})  # a backfill's report has none
+    return [{"step": k, "seconds": v, "peak_rss_mb": memory.get(k)} for k, v in report["durations_s"].items()]
 
 
 def top_rising_rows(report: dict) -> list[dict]:
@@ -113,7 +114,7 @@ TABLES = {
         "Every line read, accounted for: lines read = accepted + duplicates + rejected + blank",
     ),
     "rejects": (rejects_rows, "Rejected lines by reason (the lines are in the `rejected` dataset)"),
-    "durations": (durations_rows, "Wall time of each step, seconds"),
+    "durations": (durations_rows, "Wall time of each step, seconds, and the peak memory (MiB) when it ended"),
     "top-rising": (top_rising_rows, "Top rising micro influencers, with the reasons they qualify"),
     "freshness": (freshness_rows, "Freshness and volume checks"),
 }

@@ -1,12 +1,14 @@
 """What a night is and what its steps hand each other: the run (`Night`), what landed (`Landed`),
 what it reads and recomputes (`NightPlan`), and `timed`, which makes a step return its wall time.
 
-The nightly flow records each step's wall time under the step's name, for the run report.
+The nightly flow records each step's wall time under the step's name, and the process's peak
+memory when the step ended (`StepLog`), for the run report.
 """
 
 from __future__ import annotations
 
 import functools
+import resource
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -65,6 +67,26 @@ def timed(step: str):
         return run
 
     return wrap
+
+
+def peak_rss_mb() -> int:
+    """The process's peak resident memory so far, in MiB (Linux reports KiB). Beam's one default
+    worker runs in this process; further workers (`--direct_num_workers`) are not counted."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+class StepLog:
+    """Each step's wall time, set as `log[step] = seconds` in run order, and the process's peak
+    memory when it ended: the peak only grows, so the step that raised it is the one whose figure
+    jumps (the run report's `peak_rss_mb`)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.peak_rss_mb: dict[str, int] = {}
+
+    def __setitem__(self, step: str, seconds: float) -> None:
+        self.seconds[step] = seconds
+        self.peak_rss_mb[step] = peak_rss_mb()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from prefect import flow
 
 from flows import artifacts
 from flows.landing_tasks import find_landed
-from flows.night import Night
+from flows.night import Night, StepLog
 from flows.plan_tasks import plan_night
 from flows.report_tasks import check_freshness, raise_on_warnings, write_radar_report, write_report
 from flows.sql_tasks import refresh_sql_if_due
@@ -51,7 +51,7 @@ def nightly(
         num_buckets,
         settings,
     )
-    took: dict[str, float] = {}  # each step's wall time in seconds, in run order, for the run report
+    took = StepLog()  # each step's wall time and the peak memory after it, for the run report
     with night.wh.lock(), cleaned_on_failure(night):
         resumed, took["resume"] = resume_pending(night)
         landed, took["plan"] = find_landed(night, rehash, allow_changed)

@@ -13,7 +13,7 @@ from pathlib import Path
 from prefect import task
 
 from flows import run_report
-from flows.night import Landed, Night, NightPlan
+from flows.night import Landed, Night, NightPlan, StepLog, peak_rss_mb
 from flows.progress import progress
 from pipelines import batch
 from planning import checks
@@ -71,10 +71,10 @@ def write_report(
     plan: NightPlan,
     windows: tuple[batch.MergeJob, dict] | None,
     checked: dict,
-    durations: dict[str, float],
+    steps: StepLog,
 ) -> dict:
     """The run report: accounting of every line, what was recomputed, durations, top rising, warnings.
-    `durations`: each step's wall time in seconds, as the flow recorded them."""
+    `steps`: each step's wall time in seconds and the peak memory after it, as the flow recorded them."""
     merge_stats = windows[1] if windows else None
     report = {
         "run_id": night.run_id,
@@ -109,7 +109,8 @@ def write_report(
         },
     }
     total = time.perf_counter() - night.clock  # the flow's own work, without Prefect's
-    report["durations_s"] = {k: round(v, 3) for k, v in {**durations, "total": total}.items()}
+    report["durations_s"] = {k: round(v, 3) for k, v in {**steps.seconds, "total": total}.items()}
+    report["peak_rss_mb"] = {**steps.peak_rss_mb, "total": peak_rss_mb()}
     return _save_report(night, report)
 
 
@@ -133,8 +134,15 @@ def write_radar_report(night: Night, report: dict) -> dict:
     path = write_page(night.wh.root)
     progress(f"radar report: {path}")
     durations = report["durations_s"] | {"radar_report": round(time.perf_counter() - clock, 3)}
+    memory = report["peak_rss_mb"] | {"radar_report": peak_rss_mb(), "total": peak_rss_mb()}
     return _save_report(
-        night, report | {"outputs": report["outputs"] | {"radar_report": str(path)}, "durations_s": durations}
+        night,
+        report
+        | {
+            "outputs": report["outputs"] | {"radar_report": str(path)},
+            "durations_s": durations,
+            "peak_rss_mb": memory,
+        },
     )
 
 

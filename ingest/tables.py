@@ -149,17 +149,38 @@ def event_keys(table: pa.Table) -> pa.Array:
 
 
 def split_by(table: pa.Table, groups: np.ndarray) -> Iterator[tuple[int, pa.Table]]:
-    """Yield (group, rows of that group) for each group value present, rows in original order."""
+    """Yield (group, rows of that group) for each group value present, rows in original order.
+
+    One take puts the groups in order, then each group is a zero-copy slice of it: a take per group
+    concatenated every chunked column again for each group (10x the cost at 30 day partitions, issue
+    20). A slice shares its buffers with the others: write it (Parquet, a spill file), which writes
+    only its rows, rather than pickle it."""
     if table.num_rows == 0:
         return
     order = np.argsort(groups, kind="stable")
     sorted_groups = groups[order]
+    grouped = table.take(pa.array(order))
+    yield from _slices(grouped, sorted_groups)
+
+
+def _slices(table: pa.Table, sorted_groups: np.ndarray) -> Iterator[tuple[int, pa.Table]]:
+    """(group, slice) for each run of equal values of `sorted_groups` (the table's rows in that order)."""
     bounds = np.flatnonzero(np.diff(sorted_groups)) + 1
     starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [len(order)]))
+    ends = np.concatenate((bounds, [len(sorted_groups)]))
     for start, end in zip(starts, ends):
-        # take() copies: a slice would keep (and pickle) the whole parent table's buffers.
-        yield int(sorted_groups[start]), table.take(pa.array(order[start:end]))
+        yield int(sorted_groups[start]), table.slice(start, end - start)
+
+
+def split_sorted(table: pa.Table, group_column: str, sort_keys: list[str]) -> Iterator[tuple[int, pa.Table]]:
+    """Like split_by on a date or integer column, each group's rows ordered by `sort_keys`: one sort
+    of the whole table, where split_by and a sort per group would copy the rows twice."""
+    if table.num_rows == 0:
+        return
+    ordered = table.sort_by([(k, "ascending") for k in [group_column, *sort_keys]])
+    column = ordered[group_column]
+    groups = (column.cast(pa.int32()) if pa.types.is_date32(column.type) else column).to_numpy()
+    yield from _slices(ordered, groups)
 
 
 def concat(tables: list[pa.Table]) -> pa.Table:

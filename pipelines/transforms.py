@@ -386,9 +386,8 @@ class WritePartitionsFn(beam.DoFn):
 
     def process(self, table: pa.Table):
         part = self.dataset.partition
-        for day, rows in tables.split_by(table, table[part].cast(pa.int32()).to_numpy()):
+        for day, rows in tables.split_sorted(table, part, list(self.dataset.sort_keys)):
             value = pa.scalar(day, pa.int32()).cast(pa.date32()).as_py().isoformat()
-            rows = rows.sort_by([(k, "ascending") for k in self.dataset.sort_keys])
             # The files carry the documented schema (each column's doc in its Parquet field metadata).
             rows = pa.Table.from_arrays(
                 rows.select(self.dataset.schema.names).columns, schema=self.dataset.schema

@@ -96,8 +96,12 @@ def test_the_run_report_is_on_the_runs_page_as_a_summary_and_tables(first_night)
     assert "4 read = 3 accepted" in summary and report["outputs"]["radar_report"] in summary
     assert json.loads(found["microradar-counts"].data) == artifacts.counts_rows(report)
     assert {"reason": "invalid_json", "lines": 1} in json.loads(found["microradar-rejects"].data)
-    steps = {r["step"] for r in json.loads(found["microradar-durations"].data)}
-    assert {"ingest", "windows", "sql", "total", "radar_report"} <= steps
+    durations = json.loads(found["microradar-durations"].data)
+    assert {"ingest", "windows", "sql", "total", "radar_report"} <= {r["step"] for r in durations}
+    # the process's peak memory after each step: the peak only grows over the run
+    peaks = [r["peak_rss_mb"] for r in durations]
+    assert peaks == [report["peak_rss_mb"][r["step"]] for r in durations]
+    assert peaks[0] > 0 and peaks == sorted(peaks)
     freshness = json.loads(found["microradar-freshness"].data)
     assert [(r["check"], r["status"]) for r in freshness] == [("freshness", "ok"), ("volume", "ok")]
 

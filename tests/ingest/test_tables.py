@@ -8,7 +8,15 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
-from ingest.tables import EVENT_ROW_SCHEMA, _column_hashes, stable_buckets, string_hashes, with_filed_date
+from ingest.tables import (
+    EVENT_ROW_SCHEMA,
+    _column_hashes,
+    split_by,
+    split_sorted,
+    stable_buckets,
+    string_hashes,
+    with_filed_date,
+)
 from schemas.units import filed_day
 
 
@@ -64,3 +72,34 @@ def test_the_table_version_files_each_row_as_the_rule_does():
     assert filed["event_date"].to_pylist() == [filed_day(d, HORIZON, {date(2025, 9, 1)}) for d in days]
     assert filed["event_id"].to_pylist() == table["event_id"].to_pylist()
     assert filed.schema.field("event_date") == EVENT_ROW_SCHEMA.field("event_date")
+
+
+def _chunked(rows: dict) -> pa.Table:
+    """A table of two chunks, as DuckDB and concatenations hand them over."""
+    table = pa.table(rows)
+    half = table.num_rows // 2
+    return pa.concat_tables([table.slice(0, half), table.slice(half)])
+
+
+def test_split_by_gives_each_group_its_rows_in_their_order():
+    table = _chunked({"day": [3, 1, 3, 2, 1, 3], "v": ["a", "b", "c", "d", "e", "f"]})
+    groups = table["day"].to_numpy()
+    assert [(g, rows["v"].to_pylist()) for g, rows in split_by(table, groups)] == [
+        (1, ["b", "e"]),
+        (2, ["d"]),
+        (3, ["a", "c", "f"]),
+    ]
+    assert list(split_by(table.slice(0, 0), groups[:0])) == []
+
+
+def test_split_sorted_orders_each_groups_rows_by_the_keys():
+    days = pa.array([20_000, 19_999, 20_000, 19_999, 20_000], pa.int32()).cast(pa.date32())
+    table = _chunked({"day": days, "profile": ["b", "z", "a", "c", "b"], "n": [1, 2, 3, 4, 0]})
+    split = [
+        (g, rows.select(["profile", "n"]).to_pylist())
+        for g, rows in split_sorted(table, "day", ["profile", "n"])
+    ]
+    assert split == [
+        (19_999, [{"profile": "c", "n": 4}, {"profile": "z", "n": 2}]),
+        (20_000, [{"profile": "a", "n": 3}, {"profile": "b", "n": 0}, {"profile": "b", "n": 1}]),
+    ]
