@@ -96,6 +96,7 @@ def nightly(landing: Path, warehouse: Path, as_of: str, workers: int, log: Path)
     report_line = next(line for line in log.read_text().splitlines() if line.strip().startswith("run report"))
     report = json.loads(Path(report_line.split()[-1]).read_text())
     run["steps"] = report["durations_s"]
+    run["peaks"] = report.get("peak_rss_mb", {})
     run["accepted"] = report["counts"]["accepted"]
     return run
 
@@ -103,7 +104,10 @@ def nightly(landing: Path, warehouse: Path, as_of: str, workers: int, log: Path)
 def _steps(run: dict) -> str:
     steps = dict(run["steps"])
     total = steps.pop("total", sum(steps.values()))
-    parts = [f"before/after the flow {run['wall'] - total:.1f}"] + [f"{k} {v:.1f}" for k, v in steps.items()]
+    peaks = run.get("peaks", {})  # the flow process's peak memory after each step, MiB
+    parts = [f"before/after the flow {run['wall'] - total:.1f}"] + [
+        f"{k} {v:.1f}" + (f" ({peaks[k]:,} MB)" if k in peaks else "") for k, v in steps.items()
+    ]
     return ", ".join(parts)
 
 
@@ -202,7 +206,9 @@ def bench_night(n: int, out: Path, per_day: int, repeat: int) -> list[dict]:
 
 
 def print_sizes(rows: list[dict]) -> None:
-    print("\n| command | events | round | wall s | × DuckDB script | peak RSS MB | steps (s) |")
+    print(
+        "\n| command | events | round | wall s | × DuckDB script | peak RSS MB | steps (s, and the flow's peak MB after each) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---|")
     for row in rows:
         ratio = f"{row['wall'] / row['vs']:.2f}" if "vs" in row else "1"
