@@ -79,6 +79,11 @@ def touched_event_dates(
     order = ", ".join(name for name, _ in SORT_KEYS[3:])  # after the key and fields_set
     con = connect()
     try:
+        if not stored:  # nothing to look up (a first night, a rebuild): the dates alone, streamed
+            days = con.execute(
+                f"select distinct cast(event_time as date) from read_parquet({_glob_list(candidate_files)})"
+            ).fetchall()
+            return TouchedDates({filed_day(d, horizon, frozenset()) for (d,) in days})
         con.execute(
             f"create temp table candidates as select platform, event_id, {fields_set_sql('c')} as {FIELDS_SET}, {order}, "
             f"cast(event_time as date) as event_date from read_parquet({_glob_list(candidate_files)}) as c"
