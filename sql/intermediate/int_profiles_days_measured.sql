@@ -5,22 +5,33 @@
 -- Growth over an N-day window runs from the reading at or before the window's start to the last
 -- reading in the window, over the real time between them (growth_observed_days); null (never 0)
 -- when either is missing. Jumps are screened per reading step, over the time the step took.
--- Rows start at stg_run_params.first_day (the longest window below),
--- so the days from recompute_from on are exact without reading the whole history.
+-- The 28-day rolling measures (jumps, the usual daily change, sponsored vs organic) read the
+-- days from stg_run_params.first_day (the longest window), so the days from recompute_from on are
+-- exact without reading the whole history. Rows are kept from the day before recompute_from (the
+-- mart's tier change compares a day with the one before) and every other measure is computed for
+-- those rows only: a night recomputes one day, not its 28 days of context (issue 20).
 with
 
 params as (
     select
         first_day,
-        max_window_days
+        max_window_days,
+        coalesce(recompute_from - 1, first_day) as first_kept_day
     from stg_run_params
 ),
 
-days as (
+context_days as (
     select int_profiles_days_filled.*
     from int_profiles_days_filled
     cross join params
     where int_profiles_days_filled.day >= params.first_day
+),
+
+days as (
+    select context_days.*
+    from context_days
+    cross join params
+    where context_days.day >= params.first_kept_day
 ),
 
 windows as (
@@ -60,9 +71,7 @@ joined as (
         coalesce(w28.comments, 0) as comments_28d,
         coalesce(w28.creator_replies, 0) as creator_replies_28d,
         coalesce(w28.unique_engagers, 0) as unique_engagers_28d,
-        coalesce(w28_prev.unique_engagers, 0) as unique_engagers_prev_28d,
-        coalesce(split.sponsored_interactions, 0) as sponsored_interactions_today,
-        coalesce(split.organic_interactions, 0) as organic_interactions_today
+        coalesce(w28_prev.unique_engagers, 0) as unique_engagers_prev_28d
     from days
     left join windows as w28
         on
@@ -96,8 +105,6 @@ joined as (
         on
             days.platform = w7_21.platform and days.profile_id = w7_21.profile_id
             and w7_21.window_days = 7 and w7_21.window_end = days.day - 21
-    left join int_profiles_days_sponsorship as split
-        on days.platform = split.platform and days.profile_id = split.profile_id and days.day = split.day
 ),
 
 growth as (
@@ -113,13 +120,31 @@ growth as (
         (epoch(followers_observed_at) - epoch(base_28d_observed_at)) / 86400.0 as days_since_base_28d,
         (epoch(followers_observed_at) - epoch(base_14d_observed_at)) / 86400.0 as days_since_base_14d,
         (epoch(followers_observed_at) - epoch(base_7d_observed_at)) / 86400.0 as days_since_base_7d,
-        abs(step_gain) / nullif(step_days, 0) as step_rate,
-        {
-            'gain': step_gain, 'day': day, 'from_day': step_from_day, 'days': step_days,
-            'precision': step_precision, 'from_followers': step_from_followers
-        } as step,
         day - last_post_day as days_since_last_post
     from joined
+),
+
+steps as (
+    -- what the rolling measures read, for every context day: the reading step taken on the day and
+    -- the day's sponsored / organic interactions
+    select
+        context_days.platform,
+        context_days.profile_id,
+        context_days.day,
+        context_days.step_gain,
+        abs(context_days.step_gain) / nullif(context_days.step_days, 0) as step_rate,
+        {
+            'gain': context_days.step_gain, 'day': context_days.day, 'from_day': context_days.step_from_day,
+            'days': context_days.step_days, 'precision': context_days.step_precision,
+            'from_followers': context_days.step_from_followers
+        } as step,
+        coalesce(split.sponsored_interactions, 0) as sponsored_interactions_today,
+        coalesce(split.organic_interactions, 0) as organic_interactions_today
+    from context_days
+    left join int_profiles_days_sponsorship as split
+        on
+            context_days.platform = split.platform and context_days.profile_id = split.profile_id
+            and context_days.day = split.day
 ),
 
 rolling as (
@@ -135,7 +160,7 @@ rolling as (
         arg_max(step, (step_gain, day)) filter (where step_gain is not null) over last_28 as jump,
         arg_min(step, (step_gain, -epoch(day))) filter (where step_gain is not null) over last_28 as fall,
         median(step_rate) over last_28 as median_abs_daily_change
-    from growth
+    from steps
     window last_28 as (
         partition by platform, profile_id order by day rows between 27 preceding and current row
     )

@@ -55,6 +55,10 @@ measured as (
         on days.platform = peers.platform and days.tier = peers.tier and days.day = peers.day
     left join int_platform_days_cadence as cadence
         on days.platform = cadence.platform and days.day = cadence.day
+    cross join stg_run_params
+    -- only the days the run writes: everything below compares profiles within a day, and the one
+    -- look back (previous_tiers) has read the day before already
+    where stg_run_params.recompute_from is null or days.day >= stg_run_params.recompute_from
 ),
 
 signals as (
