@@ -4,7 +4,9 @@
 -- read and its precision; null before the first reading, and null with followers_stale once the
 -- reading is more than cfg_observation.max_staleness_days days before the day (SPEC section 3).
 -- base_<N>d_*: the reading at or before the end of day - N, where an N-day window ending on the
--- day starts: growth over a window runs from it to the last reading in the window.
+-- day starts: growth over a window runs from it to the last reading in the window. Looked up from
+-- stg_run_params.first_kept_day on; null on the context days before it, which only the 28-day
+-- rolling measures read (int_profiles_days_measured), and they read the step, not the bases.
 -- step_*: the change from the previous reading to a reading taken on this day, over the real time
 -- between the two (a gap in the readings is one step, not a one-day jump).
 -- last_post_day: the latest day with a post up to this day (null before any post).
@@ -15,6 +17,7 @@ params as (
     select
         stg_run_params.as_of,
         stg_run_params.first_day,
+        stg_run_params.first_kept_day,
         cfg_observation.max_staleness_days
     from stg_run_params
     cross join cfg_observation
@@ -61,6 +64,41 @@ readings as materialized (
     select * from stg_follower_readings
 ),
 
+bases as (
+    -- the readings where each window ending on a kept day starts
+    select
+        kept.platform,
+        kept.profile_id,
+        kept.day,
+        base_7d.followers as base_7d_followers,
+        base_7d.observed_at as base_7d_observed_at,
+        base_14d.followers as base_14d_followers,
+        base_14d.observed_at as base_14d_observed_at,
+        base_28d.followers as base_28d_followers,
+        base_28d.observed_at as base_28d_observed_at
+    from (
+        select
+            spine.platform,
+            spine.profile_id,
+            spine.day
+        from spine
+        cross join params
+        where spine.day >= params.first_kept_day
+    ) as kept
+    asof left join readings as base_7d
+        on
+            kept.platform = base_7d.platform and kept.profile_id = base_7d.profile_id
+            and kept.day - 7 >= base_7d.day
+    asof left join readings as base_14d
+        on
+            kept.platform = base_14d.platform and kept.profile_id = base_14d.profile_id
+            and kept.day - 14 >= base_14d.day
+    asof left join readings as base_28d
+        on
+            kept.platform = base_28d.platform and kept.profile_id = base_28d.profile_id
+            and kept.day - 28 >= base_28d.day
+),
+
 observed as (
     select
         spine.*,
@@ -77,27 +115,17 @@ observed as (
             when latest.day = spine.day
                 then (epoch(latest.observed_at) - epoch(latest.previous_observed_at)) / 86400.0
         end as step_days,
-        base_7d.followers as base_7d_followers,
-        base_7d.observed_at as base_7d_observed_at,
-        base_14d.followers as base_14d_followers,
-        base_14d.observed_at as base_14d_observed_at,
-        base_28d.followers as base_28d_followers,
-        base_28d.observed_at as base_28d_observed_at
+        bases.base_7d_followers,
+        bases.base_7d_observed_at,
+        bases.base_14d_followers,
+        bases.base_14d_observed_at,
+        bases.base_28d_followers,
+        bases.base_28d_observed_at
     from spine
     asof left join readings as latest
         on spine.platform = latest.platform and spine.profile_id = latest.profile_id and spine.day >= latest.day
-    asof left join readings as base_7d
-        on
-            spine.platform = base_7d.platform and spine.profile_id = base_7d.profile_id
-            and spine.day - 7 >= base_7d.day
-    asof left join readings as base_14d
-        on
-            spine.platform = base_14d.platform and spine.profile_id = base_14d.profile_id
-            and spine.day - 14 >= base_14d.day
-    asof left join readings as base_28d
-        on
-            spine.platform = base_28d.platform and spine.profile_id = base_28d.profile_id
-            and spine.day - 28 >= base_28d.day
+    left join bases
+        on spine.platform = bases.platform and spine.profile_id = bases.profile_id and spine.day = bases.day
 ),
 
 filled as (

@@ -16,7 +16,7 @@ params as (
     select
         first_day,
         max_window_days,
-        coalesce(recompute_from - 1, first_day) as first_kept_day
+        first_kept_day
     from stg_run_params
 ),
 
