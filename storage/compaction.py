@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from schemas.datasets import Dataset
 from storage import faults
-from storage.parquet import write_parquet
+from storage.parquet import write_parquet, write_sorted
 from storage.warehouse import Warehouse
 
 
@@ -71,10 +71,11 @@ def _merge(partition: Path, names: list[str], dataset: Dataset, out_name: str) -
         return False
     if any(not f.nullable and table[f.name].null_count for f in dataset.schema):
         return False
-    if dataset.sort_keys:
-        table = table.sort_by([(k, "ascending") for k in dataset.sort_keys])
     tmp = partition / f".{out_name}.tmp"
-    write_parquet(table, tmp)
+    if dataset.sort_keys:
+        write_sorted(table, tmp, list(dataset.sort_keys))
+    else:
+        write_parquet(table, tmp)
     os.replace(tmp, partition / out_name)
     faults.point("compact")
     for name in names:

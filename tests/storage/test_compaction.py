@@ -163,3 +163,14 @@ def test_files_that_do_not_fit_the_schema_as_one_are_left_as_they_are(tmp_path):
     before = sorted(p.name for p in part.glob("*.parquet"))
     assert compaction.compact_staged(wh, "r1", (REJECTED,), 1 << 20) == compaction.Compacted()
     assert sorted(p.name for p in part.glob("*.parquet")) == before
+
+
+def test_a_sorted_write_in_pieces_gives_the_rows_in_order_a_row_group_per_piece(tmp_path, monkeypatch):
+    from storage import parquet
+
+    monkeypatch.setattr(parquet, "SORTED_PIECE_ROWS", 3)
+    table = pa.table({"k": ["c", "a", "b", "a", "d", "b", "e"], "n": [1, 2, 3, 4, 5, 6, 7]})
+    parquet.write_sorted(table, tmp_path / "x.parquet", ["k", "n"])
+    written = pq.ParquetFile(tmp_path / "x.parquet")
+    assert written.metadata.num_row_groups == 3
+    assert written.read().to_pylist() == table.sort_by([("k", "ascending"), ("n", "ascending")]).to_pylist()
