@@ -134,7 +134,8 @@ def write_radar_report(night: Night, report: dict) -> dict:
     path = write_page(night.wh.root)
     progress(f"radar report: {path}")
     durations = report["durations_s"] | {"radar_report": round(time.perf_counter() - clock, 3)}
-    memory = report["peak_rss_mb"] | {"radar_report": peak_rss_mb(), "total": peak_rss_mb()}
+    peak = peak_rss_mb()
+    memory = report["peak_rss_mb"] | {"radar_report": peak, "total": peak}
     return _save_report(
         night,
         report

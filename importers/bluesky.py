@@ -89,18 +89,25 @@ def _quoted_uri(record: dict) -> str | None:
     return None
 
 
+def record_time(record: dict, fallback: str | None, missing: str) -> str:
+    """A record's `createdAt` in UTC, else `fallback` (the AppView's or Jetstream's own time) when
+    createdAt is absent or does not parse: createdAt is the client's word (some write year 1), the
+    service's time is not. BadRecord when neither gives a time (`missing`: what the reject says)."""
+    created = record.get("createdAt")
+    if created:
+        try:
+            return utc_time(created)
+        except BadRecord:
+            if not fallback:
+                raise
+    if not fallback:
+        raise BadRecord("missing_field", missing)
+    return utc_time(fallback)
+
+
 def post_record_events(uri: str, author: str, record: dict, fallback_time: str | None) -> list[dict]:
     """A post record → its post, plus a comment on the parent if a reply, a share if a quote."""
-    created = record.get("createdAt") or fallback_time
-    if not created:
-        raise BadRecord("missing_field", f"{uri}: no createdAt")
-    try:
-        time = utc_time(created)
-    except BadRecord:
-        # createdAt is the client's word (some write year 1); the AppView's or Jetstream's own time is not.
-        if not fallback_time or created == fallback_time:
-            raise
-        time = utc_time(fallback_time)
+    time = record_time(record, fallback_time, f"{uri}: no createdAt")
     events = [post_event(PLATFORM, uri, author, time, **_post_fields(record))]
     parent = ident(_obj(_obj(record.get("reply")).get("parent")).get("uri"))
     if parent and did_of(parent):
@@ -253,17 +260,7 @@ def map_record(did: str, coll: str, rkey: str, record: dict, fallback: str | Non
         # A record whose $type is not its collection's fails the lexicon; the AppView ignores it too.
         out.skip("record_type_mismatch", f"{_type(record)} in {coll}"[:200])
         return out
-    time = fallback
-    if record.get("createdAt"):
-        try:
-            time = utc_time(record["createdAt"])
-        except BadRecord:
-            if fallback is None:
-                raise  # a repo record without Jetstream's time: rejected with its reason
-
-    if time is None:
-        out.reject("missing_field", "no createdAt or time_us")
-        return out
+    time = record_time(record, fallback, "no createdAt or time_us")
     uri = f"at://{did}/{coll}/{rkey}"
     if coll == POST:
         out.add(post_record_events(uri, did, record, time))

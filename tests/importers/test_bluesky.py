@@ -279,3 +279,10 @@ def test_a_backdated_created_at_falls_back_to_jetstream_time_and_handle_invalid_
         {"profiles": [{"did": C, "handle": "handle.invalid", "followersCount": 9}]}, OBS
     ).events
     assert "handle" not in snap
+
+
+def test_a_repo_record_with_no_time_of_its_own_or_of_the_service_is_rejected():
+    bare = {"uri": "at://did:plc:aaa/app.bsky.feed.like/3k1", "value": {"subject": {"uri": A1}}}
+    assert map_page(bare).rejected == [("missing_field", "no createdAt or time_us")]
+    year_one = {**bare, "value": {"subject": {"uri": A1}, "createdAt": "0001-01-01T00:00:00Z"}}
+    assert [r for r, _ in map_page(year_one).rejected] == ["invalid_timestamp"]
